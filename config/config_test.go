@@ -1,0 +1,203 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const minimal = `
+inputs: [data/*.parquet]
+task: binary
+columns: {label: y, prediction: p}
+output: {dir: out/run-1}
+`
+
+func TestLoadDefaults(t *testing.T) {
+	path := writeConfig(t, minimal)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	want := Default()
+	want.Inputs = []string{filepath.Join(dir, "data/*.parquet")}
+	want.Task = "binary"
+	want.Columns.Label = "y"
+	want.Columns.Prediction = StringList{"p"}
+	want.Output.Dir = filepath.Join(dir, "out/run-1")
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("Load =\n%+v\nwant\n%+v", cfg, want)
+	}
+	// The defaults of SPEC §2, spelled out independently of Default().
+	o := cfg.Options
+	if !o.Epsilon.Auto || o.NumClasses != 0 || o.IgnoreIndex != -100 || o.LabelSmoothing != 0 ||
+		len(o.ClassWeights) != 0 || o.Threshold != 0.5 || o.CalibrationBins != 15 || o.OnInvalid != "error" {
+		t.Errorf("options defaults = %+v", o)
+	}
+	if cfg.Columns.PredictionKind != "prob" || cfg.Output.PerRow || cfg.Output.Overwrite || cfg.Workers != 0 {
+		t.Errorf("defaults: kind %q per_row %v overwrite %v workers %d", cfg.Columns.PredictionKind, cfg.Output.PerRow, cfg.Output.Overwrite, cfg.Workers)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"unknown top key", minimal + "bogus: 1\n", `unknown key "bogus"`},
+		{"unknown nested key", minimal + "options: {epsilonn: 1}\n", `unknown key "options.epsilonn"`},
+		{"unknown gate key", minimal + "gates: [{metric: log_loss, maxx: 1}]\n", `unknown key "gates[0].maxx"`},
+		{"bad task", strings.Replace(minimal, "binary", "ranking", 1), `unknown task "ranking"`},
+		{"bad kind", minimal + "columns: {label: y, prediction: p, prediction_kind: odds}\n", `key "columns" appears twice`},
+		{"kind", strings.Replace(minimal, "prediction: p}", "prediction: p, prediction_kind: odds}", 1), "columns.prediction_kind"},
+		{"epsilon", minimal + "options: {epsilon: 0.7}\n", "options.epsilon"},
+		{"epsilon word", minimal + "options: {epsilon: tiny}\n", "epsilon must be auto or a number"},
+		{"bins", minimal + "options: {calibration_bins: 0}\n", "options.calibration_bins"},
+		{"on_invalid", minimal + "options: {on_invalid: warn}\n", "options.on_invalid"},
+		{"binary weights", minimal + "options: {class_weights: [1, 2, 3]}\n", "options.class_weights"},
+		{"no output", strings.Replace(minimal, "output: {dir: out/run-1}", "", 1), "output.dir"},
+		{"no inputs", strings.Replace(minimal, "inputs: [data/*.parquet]", "", 1), "inputs"},
+		{"type", minimal + "workers: many\n", "workers"},
+		{"not a mapping", "- a\n- b\n", "mapping"},
+		{"env unset", minimal + "columns: {weight: '${EVALJOB_TEST_UNSET_VAR}'}\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tc.text), nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, evalerr.ErrConfig) {
+				t.Errorf("error %v is not a config error", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadEnv(t *testing.T) {
+	t.Setenv("RUN_DATE", "2026-11-20")
+	t.Setenv("EMPTY", "")
+	os.Unsetenv("EVALJOB_TEST_UNSET_VAR")
+	path := writeConfig(t, `
+inputs: ["data/date=${RUN_DATE}/*.parquet"]
+task: binary
+columns: {label: "y${EMPTY}", prediction: p, keep: [$HOME]}
+output: {dir: "out/date=${RUN_DATE}"}
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	if got, want := cfg.Output.Dir, filepath.Join(dir, "out/date=2026-11-20"); got != want {
+		t.Errorf("output.dir = %q, want %q", got, want)
+	}
+	if got, want := cfg.Inputs[0], filepath.Join(dir, "data/date=2026-11-20/*.parquet"); got != want {
+		t.Errorf("inputs = %q, want %q", got, want)
+	}
+	if cfg.Columns.Label != "y" {
+		t.Errorf("empty variable: label = %q, want y", cfg.Columns.Label)
+	}
+	if cfg.Columns.Keep[0] != "$HOME" {
+		t.Errorf("only the ${VAR} form expands: keep = %q", cfg.Columns.Keep)
+	}
+
+	_, err = Load(writeConfig(t, minimal+"columns: {label: y, prediction: p, weight: '${EVALJOB_TEST_UNSET_VAR}'}\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "EVALJOB_TEST_UNSET_VAR") {
+		t.Errorf("unset variable: error %v does not name it", err)
+	}
+}
+
+func TestLoadSet(t *testing.T) {
+	path := writeConfig(t, minimal)
+	cwd, _ := os.Getwd()
+	cfg, err := Load(path, []string{
+		"options.epsilon=1e-7",
+		"options.on_invalid=skip",
+		"output.dir=elsewhere",
+		"output.per_row=true",
+		"group_by=[[model], [model, slice]]",
+		"workers=3",
+		"columns.keep=[request_id]",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Options.Epsilon.Auto || cfg.Options.Epsilon.Value != 1e-7 {
+		t.Errorf("epsilon = %+v", cfg.Options.Epsilon)
+	}
+	if cfg.Options.OnInvalid != "skip" || !cfg.Output.PerRow || cfg.Workers != 3 {
+		t.Errorf("set values not applied: %+v %+v %d", cfg.Options, cfg.Output, cfg.Workers)
+	}
+	if want := filepath.Join(cwd, "elsewhere"); cfg.Output.Dir != want {
+		t.Errorf("--set path is relative to the working directory: got %q want %q", cfg.Output.Dir, want)
+	}
+	if want := (GroupSets{{"model"}, {"model", "slice"}}); !reflect.DeepEqual(cfg.GroupBy, want) {
+		t.Errorf("group_by = %v", cfg.GroupBy)
+	}
+	if !reflect.DeepEqual(cfg.Columns.Keep, []string{"request_id"}) {
+		t.Errorf("keep = %v", cfg.Columns.Keep)
+	}
+	for _, bad := range []string{"options.nope=1", "noequals", "task.x=1"} {
+		if _, err := Load(path, []string{bad}); !errors.Is(err, evalerr.ErrConfig) {
+			t.Errorf("--set %s: err %v, want a config error", bad, err)
+		}
+	}
+}
+
+func TestGroupByForms(t *testing.T) {
+	for text, want := range map[string]GroupSets{
+		"group_by: [model]\n":                   {{"model"}},
+		"group_by: [model, slice]\n":            {{"model", "slice"}},
+		"group_by: [[model], [model, slice]]\n": {{"model"}, {"model", "slice"}},
+		"group_by: model\n":                     {{"model"}},
+		"group_by: []\n":                        nil,
+	} {
+		cfg, err := Load(writeConfig(t, minimal+text), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if !reflect.DeepEqual(cfg.GroupBy, want) {
+			t.Errorf("%s: group_by = %v, want %v", text, cfg.GroupBy, want)
+		}
+	}
+	cfg, _ := Load(writeConfig(t, minimal+"group_by: [[model, slice], [day, model]]\n"), nil)
+	if got := cfg.GroupColumns(); !reflect.DeepEqual(got, []string{"model", "slice", "day"}) {
+		t.Errorf("GroupColumns = %v", got)
+	}
+}
+
+func TestFromFlags(t *testing.T) {
+	cwd, _ := os.Getwd()
+	cfg, err := FromFlags(Flags{Inputs: []string{"a.parquet"}, Task: "multiclass", Label: "y",
+		Prediction: []string{"p0", "p1"}, GroupBy: [][]string{{"model", "slice"}}, Out: "out"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Columns.PredictionKind != "prob" {
+		t.Errorf("flags mode prediction_kind defaults to prob, got %q", cfg.Columns.PredictionKind)
+	}
+	if cfg.Inputs[0] != filepath.Join(cwd, "a.parquet") || cfg.Output.Dir != filepath.Join(cwd, "out") {
+		t.Errorf("paths: %v %v", cfg.Inputs, cfg.Output.Dir)
+	}
+	if _, err := FromFlags(Flags{Inputs: []string{"a"}, Task: "binary", Label: "y"}); !errors.Is(err, evalerr.ErrConfig) {
+		t.Errorf("missing flags: %v", err)
+	}
+}

@@ -1,0 +1,313 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// Load reads the YAML config at path, expands ${VAR} in its values, applies
+// the --set overrides (key.path=value, the value parsed as YAML), fills in
+// defaults, makes paths absolute (those of the file relative to its folder,
+// those of --set relative to the working directory) and checks the result.
+func Load(path string, sets []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, evalerr.Configf("reading config: %w", err)
+	}
+	root, err := parseDocument(data)
+	if err != nil {
+		return nil, evalerr.Configf("%s: %w", path, err)
+	}
+	if err := expandEnv(root); err != nil {
+		return nil, evalerr.Configf("%s: %w", path, err)
+	}
+	overridden := map[string]bool{}
+	for _, s := range sets {
+		key, err := applySet(root, s)
+		if err != nil {
+			return nil, evalerr.Configf("--set %s: %w", s, err)
+		}
+		overridden[key] = true
+	}
+	if err := checkKeys(root, reflect.TypeFor[Config](), ""); err != nil {
+		return nil, evalerr.Configf("%s: %w", path, err)
+	}
+	cfg := Default()
+	if err := decodeKeys(root, cfg); err != nil {
+		return nil, evalerr.Configf("%s: %w", path, err)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, evalerr.Configf("working directory: %w", err)
+	}
+	absPath, err := filepath.Abs(path)
+	if err != nil {
+		return nil, evalerr.Configf("config path: %w", err)
+	}
+	fileDir := filepath.Dir(absPath)
+	base := func(key string) string {
+		if overridden[key] {
+			return cwd
+		}
+		return fileDir
+	}
+	cfg.resolvePaths(base)
+	if cfg.Columns.Keep == nil {
+		cfg.Columns.Keep = []string{}
+	}
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// resolvePaths makes every path of the config absolute; base gives the folder
+// a key's relative paths are relative to.
+func (c *Config) resolvePaths(base func(key string) string) {
+	abs := func(key, p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base(key), p)
+	}
+	for i, p := range c.Inputs {
+		c.Inputs[i] = abs("inputs", p)
+	}
+	if c.Labels != nil {
+		for i, p := range c.Labels.Inputs {
+			c.Labels.Inputs[i] = abs("labels.inputs", p)
+		}
+	}
+	c.Output.Dir = abs("output.dir", c.Output.Dir)
+	for i := range c.Gates {
+		c.Gates[i].Baseline = abs(fmt.Sprintf("gates.%d.baseline", i), c.Gates[i].Baseline)
+		c.Gates[i].BaselineRows = abs(fmt.Sprintf("gates.%d.baseline_rows", i), c.Gates[i].BaselineRows)
+	}
+}
+
+func parseDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}, nil
+		}
+		return nil, errors.New(yamlMessage(err))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the config must be a mapping of keys", root.Line)
+	}
+	return root, nil
+}
+
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// expandEnv replaces ${VAR} in every scalar value (not in keys). An unset
+// variable is an error naming it; an empty one expands to nothing.
+func expandEnv(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var missing error
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			if !envName.MatchString(name) {
+				missing = fmt.Errorf("line %d: %q is not a valid environment variable reference", n.Line, ref)
+				return ref
+			}
+			v, ok := os.LookupEnv(name)
+			if !ok && missing == nil {
+				missing = fmt.Errorf("line %d: environment variable %s is not set", n.Line, name)
+			}
+			return v
+		})
+		if missing != nil {
+			return missing
+		}
+		// A value written as ${X} was a plain string scalar; keep its tag
+		// resolution to the expanded text (so "${N}" with N=3 is the int 3).
+		if n.Style == 0 {
+			n.Tag = ""
+		}
+		return nil
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			if err := expandEnv(n.Content[i]); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := expandEnv(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applySet applies one "key.path=value" override to the tree and returns
+// the key path in the form resolvePaths uses ("output.dir", "gates.0.max").
+func applySet(root *yaml.Node, s string) (string, error) {
+	key, value, ok := strings.Cut(s, "=")
+	if !ok || key == "" {
+		return "", errors.New("expected key.path=value")
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &doc); err != nil {
+		return "", fmt.Errorf("value: %s", yamlMessage(err))
+	}
+	val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		val = doc.Content[0]
+	}
+	parts := strings.Split(key, ".")
+	n := root
+	for i, part := range parts {
+		last := i == len(parts)-1
+		switch n.Kind {
+		case yaml.MappingNode:
+			j := mappingIndex(n, part)
+			if j < 0 {
+				child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+				if last {
+					child = val
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: part}, child)
+				n = child
+				continue
+			}
+			if last {
+				n.Content[j+1] = val
+			}
+			n = n.Content[j+1]
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(part)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return "", fmt.Errorf("%q: no element %s in a list of %d", strings.Join(parts[:i], "."), part, len(n.Content))
+			}
+			if last {
+				n.Content[idx] = val
+			}
+			n = n.Content[idx]
+		default:
+			if n.Tag == "!!null" {
+				n.Kind, n.Tag, n.Value = yaml.MappingNode, "!!map", ""
+				child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+				if last {
+					child = val
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: part}, child)
+				n = child
+				continue
+			}
+			return "", fmt.Errorf("%q is a value, not a mapping", strings.Join(parts[:i], "."))
+		}
+	}
+	return key, nil
+}
+
+func mappingIndex(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkKeys reports the first key that the struct type t does not know,
+// naming its full path.
+func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			full := k
+			if path != "" {
+				full = path + "." + k
+			}
+			if seen[k] {
+				return fmt.Errorf("line %d: key %q appears twice", n.Content[i].Line, full)
+			}
+			seen[k] = true
+			ft, ok := fields[k]
+			if !ok {
+				return fmt.Errorf("line %d: unknown key %q", n.Content[i].Line, full)
+			}
+			if err := checkKeys(n.Content[i+1], ft, full); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		for i, c := range n.Content {
+			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decodeKeys decodes each top-level key into its field of cfg, so that a
+// type error names the key it is under.
+func decodeKeys(root *yaml.Node, cfg *Config) error {
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key := root.Content[i].Value
+		for j := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(j).Tag.Get("yaml"), ",")
+			if name != key {
+				continue
+			}
+			if err := root.Content[i+1].Decode(v.Field(j).Addr().Interface()); err != nil {
+				return fmt.Errorf("config key %s: %s", key, yamlMessage(err))
+			}
+		}
+	}
+	return nil
+}
