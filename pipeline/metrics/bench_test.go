@@ -1,0 +1,91 @@
+package metrics
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func reportRows(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkSumAdd(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	xs := make([]float64, 1024)
+	for i := range xs {
+		xs[i] = rng.ExpFloat64()
+	}
+	var s Sum
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Add(xs[i&1023])
+	}
+	reportRows(b)
+	if math.IsNaN(s.Float64()) {
+		b.Fatal("NaN")
+	}
+}
+
+func BenchmarkBinaryProb(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	ps := make([]float64, 1024)
+	for i := range ps {
+		ps[i] = rng.Float64()
+	}
+	var sink float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		row, _ := Binary(Prob, ps[i&1023], float64(i&1), eps64, 0.5)
+		sink += row.Loss
+	}
+	reportRows(b)
+	_ = sink
+}
+
+func BenchmarkMulticlassLogit100(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const rows, classes = 64, 100
+	z := make([]float64, rows*classes)
+	for i := range z {
+		z[i] = rng.NormFloat64() * 3
+	}
+	scratch := make([]float64, classes)
+	var sink float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := i % rows
+		row, _ := Multiclass(Logit, z[r*classes:(r+1)*classes], i%classes, nil, 0, 0, scratch)
+		sink += row.Loss
+	}
+	reportRows(b)
+	_ = sink
+}
+
+func BenchmarkClassStatsAdd(b *testing.B) {
+	for _, w := range []float64{1, 0.75} {
+		name := "unit"
+		if w != 1 {
+			name = "weighted"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := NewClassStats(15)
+			for i := 0; i < b.N; i++ {
+				c := float64(i&1023) / 1024
+				s.Add(w, 0.3+c, i&1 == 0, c*c, c, float64(i&1), float64(i&1), false)
+			}
+			reportRows(b)
+		})
+	}
+}
+
+func BenchmarkSummary(b *testing.B) {
+	s := NewClassStats(15)
+	for i := 0; i < 10000; i++ {
+		c := float64(i&1023) / 1024
+		s.Add(0.5+c, 0.3+c, i&1 == 0, c*c, c, float64(i&1), float64(i&1), false)
+	}
+	for i := 0; i < b.N; i++ {
+		_ = s.Summary()
+	}
+}

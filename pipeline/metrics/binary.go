@@ -1,0 +1,108 @@
+package metrics
+
+import "math"
+
+// BinaryTarget maps a binary label to its target probability: 1 is positive
+// (1); 0 and -1 are negative (0); a value in (0, 1) is a soft target and stays
+// as it is. Anything else (NaN, 2, -0.5, 1.5, ...) is not a label: ok is false.
+func BinaryTarget(label float64) (t float64, ok bool) {
+	switch {
+	case label == 1:
+		return 1, true
+	case label == 0 || label == -1:
+		return 0, true
+	case label > 0 && label < 1:
+		return label, true
+	}
+	return 0, false
+}
+
+// BinaryRow is the per-row result of a binary prediction.
+type BinaryRow struct {
+	Loss    float64 // cross-entropy (natural log), >= 0, possibly +Inf
+	P       float64 // unclipped probability of the positive class: p, sigmoid(s), exp(a)
+	Correct bool    // (P >= threshold) == (t >= 0.5)
+	Brier   float64 // (P - t)^2
+	Clipped bool    // prob kind only: the clipped p' differs from p (every evaluated term uses p')
+}
+
+// Binary scores one binary prediction pred of the given kind against the target
+// probability t (from BinaryTarget; a t outside [0, 1] is LabelDomain).
+// eps is the probability clip (prob kind only); threshold decides Correct.
+//
+// The loss is -(t ln p + (1-t) ln(1-p)) with p = clip(pred, eps, 1-eps) for
+// prob, sigmoid(pred) for logit (as a stable softplus, no clip) and exp(pred)
+// for logprob (with a stable log1mexp, no clip). A term whose target weight
+// (t or 1-t) is 0 is not evaluated, so no 0·ln 0 makes a NaN. Invalid values
+// give a zero row and a non-zero Invalid.
+func Binary(kind Kind, pred, t, eps, threshold float64) (BinaryRow, Invalid) {
+	if !(t >= 0 && t <= 1) {
+		return BinaryRow{}, LabelDomain
+	}
+	var r BinaryRow
+	switch kind {
+	case Prob:
+		if v := checkProb(pred); v != Valid {
+			return BinaryRow{}, v
+		}
+		q := clip(pred, eps)
+		r.Loss = binaryProbLoss(q, t)
+		r.P = pred
+		r.Clipped = q != pred
+	case Logit:
+		if v := checkLogit(pred); v != Valid {
+			return BinaryRow{}, v
+		}
+		r.Loss = binaryLogitLoss(pred, t)
+		r.P = sigmoid(pred)
+	case Logprob:
+		a, v := checkLogprob(pred)
+		if v != Valid {
+			return BinaryRow{}, v
+		}
+		r.Loss = binaryLogprobLoss(a, t)
+		r.P = math.Exp(a)
+	default:
+		panic("metrics: unknown prediction kind")
+	}
+	r.Correct = (r.P >= threshold) == (t >= 0.5)
+	d := r.P - t
+	r.Brier = d * d
+	return r, Valid
+}
+
+// binaryProbLoss is -(t ln q + (1-t) ln(1-q)) for a clipped probability q.
+func binaryProbLoss(q, t float64) float64 {
+	loss := 0.0
+	if t > 0 {
+		loss -= t * math.Log(q)
+	}
+	if t < 1 {
+		loss -= (1 - t) * math.Log1p(-q)
+	}
+	return loss
+}
+
+// binaryLogitLoss is max(s,0) - t·s + log1p(e^-|s|), the stable form of the
+// cross-entropy of sigmoid(s). For s >= 0 the first two terms are computed as
+// (1-t)·s, which cannot cancel (1-t is exact for t >= 1/2), so soft targets
+// near 1 keep full precision at large s.
+func binaryLogitLoss(s, t float64) float64 {
+	softplus := math.Log1p(math.Exp(-math.Abs(s)))
+	if s >= 0 {
+		return (1-t)*s + softplus
+	}
+	return -(t * s) + softplus
+}
+
+// binaryLogprobLoss is -(t·a + (1-t) ln(1-e^a)) for a = ln p <= 0.
+func binaryLogprobLoss(a, t float64) float64 {
+	loss := 0.0
+	if t > 0 {
+		loss -= t * a
+	}
+	if t < 1 {
+		loss -= (1 - t) * log1mexp(a)
+	}
+	return loss
+}

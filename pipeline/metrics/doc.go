@@ -1,0 +1,13 @@
+// Package metrics is evaljob's math: per-row losses and companions for each
+// task, exact accumulators for the sufficient statistics of a group, and the
+// finalisation of those statistics into the metrics of SPEC §3 and §4.
+//
+// It imports nothing but the standard library. Functions are pure and work on
+// float64 values; the pipeline converts column types and handles nulls and
+// ignore_index before calling in.
+//
+// Sums are exact: Sum is a fixed-point superaccumulator over the whole
+// float64 range, so merging partial sums in any order gives the same bits,
+// and a mean is the exactly rounded quotient of exact sums. This is what
+// makes output bytes independent of workers and chunk sizes.
+package metrics

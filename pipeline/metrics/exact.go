@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"math/big"
+)
+
+// Exact finalisation. Sums are integers in units of 2^-1074 (Sum.bigInt), so a
+// quotient of sums is a quotient of integers. The helpers below round such
+// rationals (and their square roots) to float64 once, correctly: they compute
+// an integer part with at least 59 significant bits plus a sticky bit for the
+// discarded remainder ("round to odd"), which a single round-to-nearest-even
+// step then turns into the correctly rounded float64.
+
+// ratioFloat64 returns num/den · 2^exp rounded to the nearest float64.
+// den > 0.
+func ratioFloat64(num, den *big.Int, exp int) float64 {
+	if num.Sign() == 0 {
+		return 0
+	}
+	shift := max(0, 60-(num.BitLen()-den.BitLen()))
+	q := new(big.Int).Abs(num)
+	q.Lsh(q, uint(shift))
+	r := new(big.Int)
+	q.QuoRem(q, den, r)
+	v := roundOdd(q, r.Sign() != 0, exp-shift)
+	if num.Sign() < 0 {
+		return -v
+	}
+	return v
+}
+
+// sqrtRatioFloat64 returns sqrt(num/den · 2^exp) rounded to the nearest
+// float64. num >= 0, den > 0, exp even.
+func sqrtRatioFloat64(num, den *big.Int, exp int) float64 {
+	if exp%2 != 0 {
+		panic("metrics: sqrtRatioFloat64 needs an even exponent")
+	}
+	if num.Sign() == 0 {
+		return 0
+	}
+	// x = floor(num·4^k / den) has at least 120 bits, so its root has at least 60.
+	k := max(0, (121-(num.BitLen()-den.BitLen()))/2)
+	x := new(big.Int).Lsh(num, uint(2*k))
+	r := new(big.Int)
+	x.QuoRem(x, den, r)
+	root := new(big.Int).Sqrt(x)
+	inexact := r.Sign() != 0 || new(big.Int).Mul(root, root).Cmp(x) != 0
+	return roundOdd(root, inexact, exp/2-k)
+}
+
+// roundOdd returns (q + f)·2^exp rounded to the nearest float64, where f is 0
+// when inexact is false and some value in (0, 1) otherwise. q must have at
+// least 55 significant bits when inexact is true.
+func roundOdd(q *big.Int, inexact bool, exp int) float64 {
+	t := new(big.Int).Lsh(q, 1)
+	if inexact {
+		t.SetBit(t, 0, 1)
+	}
+	f := new(big.Float).SetInt(t) // precision max(64, bits of t): exact
+	f.SetMantExp(f, exp-1)
+	v, _ := f.Float64()
+	return v
+}

@@ -1,0 +1,344 @@
+package metrics
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The fuzz harness: each check* function states the invariants of one kernel
+// for arbitrary input. The Fuzz* targets feed it from the fuzzer; the Test*Random
+// tests feed it from a seeded generator so that plain `go test` covers it too.
+
+var fuzzEps = [...]float64{eps64, eps32, 0, 1e-7}
+
+// refBinaryValid is the domain of a binary prediction (SPEC §3).
+func refBinaryValid(kind Kind, pred float64) bool {
+	switch kind {
+	case Prob:
+		return pred >= 0 && pred <= 1
+	case Logit:
+		return !math.IsNaN(pred) && !math.IsInf(pred, 0)
+	}
+	return pred <= 1e-6 // logprob; false for NaN
+}
+
+// checkBinary: a valid input gives a loss that is >= 0 and finite or +Inf
+// (never NaN), finite whenever it must be, and close to the 256-bit reference;
+// an invalid one gives the zero row.
+func checkBinary(t *testing.T, kind Kind, pred, label, eps float64) {
+	t.Helper()
+	tgt, ok := BinaryTarget(label)
+	if !ok {
+		if _, inv := Binary(kind, pred, label, eps, 0.5); inv != LabelDomain {
+			t.Fatalf("label %v: Invalid %v, want LabelDomain", label, inv)
+		}
+		return
+	}
+	row, inv := Binary(kind, pred, tgt, eps, 0.5)
+	if valid := refBinaryValid(kind, pred); (inv == Valid) != valid {
+		t.Fatalf("Binary(%v, %v, %v): Invalid %v, domain says valid=%v", kind, pred, tgt, inv, valid)
+	}
+	if inv != Valid {
+		if row != (BinaryRow{}) {
+			t.Fatalf("invalid row not zero: %+v", row)
+		}
+		return
+	}
+	if math.IsNaN(row.Loss) || row.Loss < 0 || math.IsNaN(row.P) || row.P < 0 || row.P > 1 || !(row.Brier >= 0 && row.Brier <= 1) {
+		t.Fatalf("Binary(%v, %v, %v, eps %v) = %+v", kind, pred, tgt, eps, row)
+	}
+	mustBeFinite := (kind == Prob && eps > 0) || kind == Logit
+	if mustBeFinite && math.IsInf(row.Loss, 0) {
+		t.Fatalf("Binary(%v, %v, %v, eps %v): infinite loss", kind, pred, tgt, eps)
+	}
+	if row.Clipped && kind != Prob {
+		t.Fatalf("%v row clipped", kind)
+	}
+	if kind != Prob && math.Abs(pred) > 700 {
+		return // outside the reference's exp range
+	}
+	want := refBinary(kind, pred, tgt, eps)
+	if !closeTo(row.Loss, want, 1e-13) {
+		t.Fatalf("Binary(%v, %v, %v, eps %v) loss %v, reference %v", kind, pred, tgt, eps, row.Loss, want)
+	}
+}
+
+// closeTo is |got - want| <= rel·|want| (exact for infinities), or within a
+// few subnormal steps of a tiny want.
+func closeTo(got, want, rel float64) bool {
+	if math.IsInf(want, 0) || math.IsInf(got, 0) {
+		return got == want
+	}
+	return math.Abs(got-want) <= rel*math.Abs(want) || math.Abs(got-want) <= 0x1p-1070
+}
+
+func FuzzBinary(f *testing.F) {
+	for _, s := range []struct {
+		kind      uint8
+		pred, lbl float64
+	}{{0, 0.9, 1}, {0, 0, 0}, {0, 1, -1}, {0, 0.3, 0.7}, {1, 1000, 0}, {1, -1000, 1}, {1, 2.5, 0.25}, {2, -0.1, 1}, {2, 0, 0.5}, {2, math.Inf(-1), 1}, {0, math.NaN(), 1}, {2, 5e-7, 0}} {
+		f.Add(s.kind, s.pred, s.lbl, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, pred, label float64, epsSel uint8) {
+		checkBinary(t, Kind(kind%3), pred, label, fuzzEps[int(epsSel)%len(fuzzEps)])
+	})
+}
+
+func TestBinaryRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	labels := []float64{0, 1, -1, 0.5, 2, math.NaN()}
+	for i := 0; i < 3000; i++ {
+		kind := Kind(rng.IntN(3))
+		var pred float64
+		switch kind {
+		case Prob:
+			pred = []float64{rng.Float64(), 0, 1, math.Ldexp(rng.Float64(), -rng.IntN(1070)), 1 - math.Ldexp(rng.Float64(), -rng.IntN(60))}[rng.IntN(5)]
+		case Logit:
+			pred = (rng.Float64()*2 - 1) * math.Pow(10, float64(rng.IntN(6)-2))
+		case Logprob:
+			pred = -math.Ldexp(rng.Float64(), rng.IntN(20)-10)
+		}
+		label := labels[rng.IntN(len(labels))]
+		if rng.IntN(3) == 0 {
+			label = rng.Float64()
+		}
+		checkBinary(t, kind, pred, label, fuzzEps[rng.IntN(len(fuzzEps))])
+	}
+}
+
+// multiclassCase decodes fuzz bytes into a multiclass input: up to 12 float64
+// predictions, optionally normalised into the domain of the kind, and an
+// optional soft target.
+func multiclassCase(kind Kind, raw []byte, mode uint8) (pred, target []float64) {
+	for len(raw) >= 8 && len(pred) < 12 {
+		pred = append(pred, math.Float64frombits(binary.LittleEndian.Uint64(raw)))
+		raw = raw[8:]
+	}
+	if mode&1 != 0 { // make the prediction valid when possible
+		sum := 0.0
+		for _, x := range pred {
+			sum += math.Abs(x)
+		}
+		if sum > 0 && !math.IsInf(sum, 0) {
+			for k, x := range pred {
+				switch kind {
+				case Prob:
+					pred[k] = math.Abs(x) / sum
+				case Logprob:
+					pred[k] = math.Log(math.Abs(x) / sum)
+				case Logit:
+					pred[k] = math.Max(-1e4, math.Min(1e4, x))
+				}
+			}
+		}
+	}
+	if mode&2 != 0 && len(pred) > 0 { // soft target: the reverse of |pred|, normalised
+		target = make([]float64, len(pred))
+		sum := 0.0
+		for k := range target {
+			target[k] = float64(k*k + 1)
+			sum += target[k]
+		}
+		for k := range target {
+			target[k] /= sum
+		}
+	}
+	return pred, target
+}
+
+// refMulticlassValid reports whether the input is in the domain (SPEC §3) and
+// which Invalid codes would describe it.
+func refMulticlassValid(kind Kind, pred []float64, y int, target []float64) (bool, map[Invalid]bool) {
+	why := map[Invalid]bool{}
+	c := len(pred)
+	if c == 0 {
+		why[LengthMismatch] = true
+		return false, why
+	}
+	if target == nil && (y < 0 || y >= c) {
+		why[LabelDomain] = true
+	}
+	total, allNegInf := 0.0, true
+	for _, x := range pred {
+		if math.IsNaN(x) {
+			why[NaNValue] = true
+			continue
+		}
+		switch kind {
+		case Prob:
+			if x < 0 || x > 1 {
+				why[ProbRange] = true
+			}
+			total += x
+		case Logit:
+			if math.IsInf(x, 1) {
+				why[InfiniteLogit] = true
+			}
+			allNegInf = allNegInf && math.IsInf(x, -1)
+		case Logprob:
+			if x > 1e-6 {
+				why[LogprobRange] = true
+			}
+			total += math.Exp(math.Min(x, 0))
+		}
+	}
+	if kind == Logit && allNegInf {
+		why[InfiniteLogit] = true
+	}
+	if kind != Logit && len(why) == 0 && math.Abs(total-1) > 1e-3 {
+		why[ProbSum] = true
+	}
+	return len(why) == 0, why
+}
+
+// checkMulticlass: validity matches the domain; a valid row has a loss >= 0
+// (finite or +Inf, never NaN) close to the reference, a confidence in [0, 1]
+// equal to the probability of the argmax, and a finite Brier score.
+func checkMulticlass(t *testing.T, kind Kind, pred []float64, y int, target []float64, smoothing, eps float64) {
+	t.Helper()
+	scratch := make([]float64, len(pred))
+	row, inv := Multiclass(kind, pred, y, target, smoothing, eps, scratch)
+	valid, why := refMulticlassValid(kind, pred, y, target)
+	if (inv == Valid) != valid || (!valid && !why[inv]) {
+		t.Fatalf("Multiclass(%v, %v, y %d, t %v): Invalid %v, domain says %v", kind, pred, y, target, inv, why)
+	}
+	if inv != Valid {
+		if row != (MulticlassRow{}) {
+			t.Fatalf("invalid row not zero: %+v", row)
+		}
+		return
+	}
+	if math.IsNaN(row.Loss) || row.Loss < 0 || !(row.Confidence >= 0 && row.Confidence <= 1) || !(row.Brier >= 0 && row.Brier <= 2+1e-9) {
+		t.Fatalf("Multiclass(%v, %v, y %d, t %v, e %v) = %+v", kind, pred, y, target, smoothing, row)
+	}
+	if kind == Prob && eps > 0 && math.IsInf(row.Loss, 0) {
+		t.Fatalf("clipped prob loss is infinite: %+v", row)
+	}
+	for _, x := range pred {
+		if kind == Logit && math.Abs(x) > 700 && !math.IsInf(x, -1) {
+			return // outside the reference's exp range
+		}
+	}
+	want := refMulticlass(kind, pred, y, target, smoothing, eps)
+	if !closeTo(row.Loss, want, 1e-13) {
+		t.Fatalf("Multiclass(%v, %v, y %d, t %v, e %v) loss %v, reference %v", kind, pred, y, target, smoothing, row.Loss, want)
+	}
+}
+
+var fuzzSmoothing = [...]float64{0, 0.1, 0.5, 1}
+
+func FuzzMulticlass(f *testing.F) {
+	seed := func(xs ...float64) []byte {
+		var b []byte
+		for _, x := range xs {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+		}
+		return b
+	}
+	f.Add(uint8(0), seed(0.1, 0.8, 0.1), 1, uint8(0))
+	f.Add(uint8(0), seed(0.01, 0.99, 0), 1, uint8(4))
+	f.Add(uint8(1), seed(1000, 0, -1000), 2, uint8(0))
+	f.Add(uint8(1), seed(1, math.Inf(-1), 0), 1, uint8(2))
+	f.Add(uint8(2), seed(math.Log(0.5), math.Log(0.5)), 0, uint8(8))
+	f.Add(uint8(0), seed(3, -1, 7, 2), 3, uint8(1))
+	f.Fuzz(func(t *testing.T, kind uint8, raw []byte, y int, mode uint8) {
+		k := Kind(kind % 3)
+		pred, target := multiclassCase(k, raw, mode)
+		e := fuzzSmoothing[int(mode>>2)%len(fuzzSmoothing)]
+		eps := fuzzEps[int(mode>>4)%2]
+		checkMulticlass(t, k, pred, y, target, e, eps)
+	})
+}
+
+func TestMulticlassRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for i := 0; i < 2000; i++ {
+		c := 1 + rng.IntN(8)
+		raw := make([]byte, 0, 8*c)
+		for k := 0; k < c; k++ {
+			x := rng.NormFloat64() * math.Pow(10, float64(rng.IntN(5)-1))
+			if rng.IntN(20) == 0 {
+				x = 0
+			}
+			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(x))
+		}
+		kind := Kind(rng.IntN(3))
+		mode := uint8(rng.IntN(256)) | 1
+		pred, target := multiclassCase(kind, raw, mode)
+		checkMulticlass(t, kind, pred, rng.IntN(c+1)-rng.IntN(2), target, fuzzSmoothing[rng.IntN(4)], fuzzEps[rng.IntN(2)])
+	}
+}
+
+// checkSum: one pass, and the same values split in three parts merged in
+// another order, give the same bits and flags; a finite sum equals the exact
+// sum rounded once.
+func checkSum(t *testing.T, xs []float64, cut1, cut2 int) {
+	t.Helper()
+	one := sumOf(xs)
+	cut1 = min(cut1, len(xs))
+	cut2 = min(max(cut2, cut1), len(xs))
+	var merged Sum
+	merged.Merge(sumOf(xs[cut2:]))
+	merged.Merge(sumOf(xs[:cut1]))
+	merged.Merge(sumOf(xs[cut1:cut2]))
+	a, b := one.Float64(), merged.Float64()
+	if math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
+		t.Fatalf("one pass %v, merged %v", a, b)
+	}
+	if one.Inf() != merged.Inf() || one.IsNaN() != merged.IsNaN() || one.IsFinite() != merged.IsFinite() {
+		t.Fatalf("flags differ")
+	}
+	finite, nan, pos, neg := true, false, false, false
+	for _, x := range xs {
+		finite = finite && !math.IsNaN(x) && !math.IsInf(x, 0)
+		nan = nan || math.IsNaN(x)
+		pos = pos || math.IsInf(x, 1)
+		neg = neg || math.IsInf(x, -1)
+	}
+	switch {
+	case nan || (pos && neg):
+		if !math.IsNaN(a) {
+			t.Fatalf("sum with NaN or both infinities = %v", a)
+		}
+	case pos || neg:
+		if !math.IsInf(a, 0) || (a > 0) != pos {
+			t.Fatalf("sum with an infinity = %v", a)
+		}
+	}
+	if !finite {
+		return
+	}
+	want := refSum(xs)
+	if w := round64(want); math.Float64bits(a) != math.Float64bits(w) && !(a == 0 && w == 0) {
+		t.Fatalf("sum = %v, want %v", a, w)
+	}
+	if one.Big(0).Cmp(want) != 0 || merged.Big(0).Cmp(want) != 0 {
+		t.Fatalf("Big differs from the exact sum")
+	}
+}
+
+func FuzzSum(f *testing.F) {
+	f.Add([]byte{}, uint16(0), uint16(0))
+	f.Add(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, math.Float64bits(1e100)), math.Float64bits(-1e100)), uint16(1), uint16(2))
+	f.Add(binary.LittleEndian.AppendUint64(nil, math.Float64bits(math.MaxFloat64)), uint16(0), uint16(1))
+	f.Fuzz(func(t *testing.T, raw []byte, cut1, cut2 uint16) {
+		var xs []float64
+		for ; len(raw) >= 8; raw = raw[8:] {
+			xs = append(xs, math.Float64frombits(binary.LittleEndian.Uint64(raw)))
+		}
+		checkSum(t, xs, int(cut1), int(cut2))
+	})
+}
+
+func TestSumRandomSplits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for i := 0; i < 300; i++ {
+		xs := randomFloats(rng, rng.IntN(50))
+		if rng.IntN(10) == 0 && len(xs) > 0 {
+			xs[rng.IntN(len(xs))] = []float64{math.Inf(1), math.Inf(-1), math.NaN()}[rng.IntN(3)]
+		}
+		checkSum(t, xs, rng.IntN(50), rng.IntN(50))
+	}
+}

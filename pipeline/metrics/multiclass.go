@@ -1,0 +1,225 @@
+package metrics
+
+import "math"
+
+// MulticlassRow is the per-row result of a multiclass prediction.
+type MulticlassRow struct {
+	Loss       float64 // cross-entropy (natural log), >= 0, possibly +Inf
+	Confidence float64 // max_k p_k, p unclipped: p as given / softmax(z) / exp(a)
+	Correct    bool    // argmax_k pred == y (soft: argmax_k t); lowest index wins ties
+	Brier      float64 // sum_k (p_k - t_k)^2, t the unsmoothed target (one-hot for a hard label)
+	Clipped    bool    // prob kind: some evaluated p_k (smoothed target weight > 0) was moved by the clip
+}
+
+// MulticlassTarget validates a soft (or one-hot) target: NaN entries give
+// NaNValue; an entry outside [0, 1], or a sum off 1 by more than 1e-3, gives
+// TargetSum.
+func MulticlassTarget(t []float64) Invalid {
+	sum := 0.0
+	for _, v := range t {
+		switch {
+		case math.IsNaN(v):
+			return NaNValue
+		case v < 0 || v > 1:
+			return TargetSum
+		}
+		sum += v
+	}
+	if math.Abs(sum-1) > sumTolerance {
+		return TargetSum
+	}
+	return Valid
+}
+
+// Multiclass scores one multiclass prediction pred (length C, one value per
+// class) of the given kind. The target is either the hard label y in [0, C)
+// with t == nil (else LabelDomain), or the soft target t (length C, checked
+// with MulticlassTarget; y is then ignored). The target is checked before the
+// prediction.
+//
+// smoothing e in [0, 1] smooths the target for the loss only (PyTorch): each
+// class gets weight (1-e)·t_k + e/C. The loss is -sum_k w_k ln p_k over the
+// classes with w_k > 0, with p_k = clip(pred_k, eps, 1-eps) for prob (eps is
+// used by no other kind), ln p_k = z_k - logsumexp(z) for logit and
+// ln p_k = a_k for logprob. A logprob in (0, 1e-6] counts as 0 everywhere,
+// argmax included; otherwise the argmax is over the raw values.
+//
+// scratch is caller-owned with len >= C; Multiclass does not allocate.
+func Multiclass(kind Kind, pred []float64, y int, t []float64, smoothing, eps float64, scratch []float64) (MulticlassRow, Invalid) {
+	c := len(pred)
+	if c == 0 {
+		return MulticlassRow{}, LengthMismatch
+	}
+	g := classTarget{y: y, t: t}
+	if t == nil {
+		if y < 0 || y >= c {
+			return MulticlassRow{}, LabelDomain
+		}
+	} else {
+		if len(t) != c {
+			return MulticlassRow{}, LengthMismatch
+		}
+		if v := MulticlassTarget(t); v != Valid {
+			return MulticlassRow{}, v
+		}
+		g.y = argmax(t)
+	}
+	if smoothing != 0 {
+		g.keep = 1 - smoothing
+		g.spread = smoothing / float64(c)
+	}
+	switch kind {
+	case Prob:
+		return multiclassProb(pred, g, eps)
+	case Logit:
+		return multiclassLogit(pred, g, scratch[:c])
+	case Logprob:
+		return multiclassLogprob(pred, g, scratch[:c])
+	}
+	panic("metrics: unknown prediction kind")
+}
+
+// classTarget is a multiclass target: a hard label y (t == nil) or a soft
+// target t whose argmax is y, with optional label smoothing.
+type classTarget struct {
+	y      int
+	t      []float64
+	keep   float64 // 1 - e; unused when spread == 0
+	spread float64 // e / C; 0 without smoothing
+}
+
+// base is the unsmoothed target of class k.
+func (g classTarget) base(k int) float64 {
+	if g.t != nil {
+		return g.t[k]
+	}
+	if k == g.y {
+		return 1
+	}
+	return 0
+}
+
+// weight is the smoothed target of class k, the weight of its loss term.
+func (g classTarget) weight(k int) float64 {
+	b := g.base(k)
+	if g.spread == 0 {
+		return b
+	}
+	return g.keep*b + g.spread
+}
+
+// argmax returns the index of the largest value, the lowest on ties. Values
+// must not be NaN.
+func argmax(v []float64) int {
+	best := 0
+	for k, x := range v {
+		if x > v[best] {
+			best = k
+		}
+	}
+	return best
+}
+
+func multiclassProb(p []float64, g classTarget, eps float64) (MulticlassRow, Invalid) {
+	sum := 0.0
+	for _, pk := range p {
+		if v := checkProb(pk); v != Valid {
+			return MulticlassRow{}, v
+		}
+		sum += pk
+	}
+	if math.Abs(sum-1) > sumTolerance {
+		return MulticlassRow{}, ProbSum
+	}
+	var r MulticlassRow
+	best := 0
+	for k, pk := range p {
+		if w := g.weight(k); w > 0 {
+			q := clip(pk, eps)
+			r.Clipped = r.Clipped || q != pk
+			r.Loss -= w * math.Log(q)
+		}
+		d := pk - g.base(k)
+		r.Brier += d * d
+		if pk > p[best] {
+			best = k
+		}
+	}
+	r.Confidence = p[best]
+	r.Correct = best == g.y
+	return r, Valid
+}
+
+// multiclassLogit uses ln p_k = -((m - z_k) + log1p(rest)) with m the largest
+// logit and rest = sum over the other classes of e^(z_j - m), which keeps both
+// the loss of a confident correct prediction and logits of ±1000 accurate.
+func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassRow, Invalid) {
+	best := 0
+	for k, zk := range z {
+		switch {
+		case math.IsNaN(zk):
+			return MulticlassRow{}, NaNValue
+		case math.IsInf(zk, 1):
+			return MulticlassRow{}, InfiniteLogit
+		case zk > z[best]:
+			best = k
+		}
+	}
+	m := z[best]
+	if math.IsInf(m, -1) {
+		return MulticlassRow{}, InfiniteLogit
+	}
+	rest := 0.0
+	for k, zk := range z {
+		e := 1.0
+		if k != best {
+			e = math.Exp(zk - m)
+			rest += e
+		}
+		scratch[k] = e
+	}
+	logSum, sum := math.Log1p(rest), 1+rest
+	var r MulticlassRow
+	for k, zk := range z {
+		if w := g.weight(k); w > 0 {
+			r.Loss += w * ((m - zk) + logSum)
+		}
+		d := scratch[k]/sum - g.base(k)
+		r.Brier += d * d
+	}
+	r.Confidence = 1 / sum
+	r.Correct = best == g.y
+	return r, Valid
+}
+
+func multiclassLogprob(a []float64, g classTarget, scratch []float64) (MulticlassRow, Invalid) {
+	for _, ak := range a {
+		if _, v := checkLogprob(ak); v != Valid {
+			return MulticlassRow{}, v
+		}
+	}
+	sum := 0.0
+	best := 0
+	for k, ak := range a {
+		ak = min(ak, 0)
+		scratch[k] = math.Exp(ak)
+		sum += scratch[k]
+		if ak > min(a[best], 0) {
+			best = k
+		}
+	}
+	if math.Abs(sum-1) > sumTolerance {
+		return MulticlassRow{}, ProbSum
+	}
+	var r MulticlassRow
+	for k, ak := range a {
+		if w := g.weight(k); w > 0 {
+			r.Loss -= w * min(ak, 0)
+		}
+		d := scratch[k] - g.base(k)
+		r.Brier += d * d
+	}
+	r.Confidence = scratch[best]
+	r.Correct = best == g.y
+	return r, Valid
+}

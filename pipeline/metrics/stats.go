@@ -1,0 +1,277 @@
+package metrics
+
+import (
+	"math"
+	"math/big"
+)
+
+// ClassStats holds the sufficient statistics of one group of a classification
+// task (binary, multiclass; multilabel pairs). Counts are plain; every sum is
+// exact, so partials merge in any order to the same bits.
+type ClassStats struct {
+	Rows, InvalidRows, IgnoredRows, ClippedRows int64
+
+	Weight     Sum // sum w
+	WeightSq   Sum // sum w^2
+	Loss       Sum // sum w·loss
+	LossSq     Sum // sum w·loss^2
+	Correct    Sum // sum w over correct rows
+	Brier      Sum // sum w·brier
+	Prediction Sum // sum w·confidence
+	Label      Sum // sum w·label
+
+	// Per calibration bin b: sum w, sum w·confidence, sum w·outcome.
+	CalWeight, CalConfidence, CalOutcome []Sum
+}
+
+// NewClassStats returns empty statistics with bins calibration bins.
+// bins must be at least 1.
+func NewClassStats(bins int) *ClassStats {
+	if bins < 1 {
+		panic("metrics: NewClassStats needs at least one calibration bin")
+	}
+	return &ClassStats{
+		CalWeight:     make([]Sum, bins),
+		CalConfidence: make([]Sum, bins),
+		CalOutcome:    make([]Sum, bins),
+	}
+}
+
+// Add adds one scored row. w is the final row weight (sample weight × class
+// weight), already accepted by WeightOK. For binary rows confidence is P,
+// outcome and label are the target t; for multiclass rows confidence is the
+// top-label confidence, outcome is 1 if correct else 0, and label is unused (0).
+//
+// Every product is added exactly (Sum.AddProduct). A row with w == 0 counts
+// in Rows (and ClippedRows) and adds nothing to the sums, so 0·Inf never
+// makes a NaN.
+func (s *ClassStats) Add(w, loss float64, correct bool, brier, confidence, outcome, label float64, clipped bool) {
+	s.Rows++
+	if clipped {
+		s.ClippedRows++
+	}
+	switch w {
+	case 0:
+		return
+	case 1:
+		s.addUnit(loss, correct, brier, confidence, outcome, label)
+		return
+	}
+	s.Weight.Add(w)
+	s.WeightSq.AddProduct(w, w)
+	s.Loss.AddProduct(w, loss)
+	addWeightedSquare(&s.LossSq, w, loss)
+	if correct {
+		s.Correct.Add(w)
+	}
+	s.Brier.AddProduct(w, brier)
+	s.Prediction.AddProduct(w, confidence)
+	s.Label.AddProduct(w, label)
+	b := Bin(confidence, len(s.CalWeight))
+	s.CalWeight[b].Add(w)
+	s.CalConfidence[b].AddProduct(w, confidence)
+	s.CalOutcome[b].AddProduct(w, outcome)
+}
+
+// addUnit is Add for w == 1, where every product is the value itself.
+func (s *ClassStats) addUnit(loss float64, correct bool, brier, confidence, outcome, label float64) {
+	s.Weight.Add(1)
+	s.WeightSq.Add(1)
+	s.Loss.Add(loss)
+	addSquare(&s.LossSq, loss)
+	if correct {
+		s.Correct.Add(1)
+	}
+	s.Brier.Add(brier)
+	s.Prediction.Add(confidence)
+	s.Label.Add(label)
+	b := Bin(confidence, len(s.CalWeight))
+	s.CalWeight[b].Add(1)
+	s.CalConfidence[b].Add(confidence)
+	s.CalOutcome[b].Add(outcome)
+}
+
+// addSquare adds x^2 exactly as hi + lo (lo = FMA(x, x, -hi)).
+func addSquare(s *Sum, x float64) {
+	hi := x * x
+	if math.IsInf(hi, 0) || math.IsNaN(hi) {
+		s.addSpecial(hi)
+		return
+	}
+	s.Add(hi)
+	s.Add(math.FMA(x, x, -hi))
+}
+
+// addWeightedSquare adds w·x^2 exactly: x^2 = hi + lo, then w·hi and w·lo.
+func addWeightedSquare(s *Sum, w, x float64) {
+	hi := x * x
+	if math.IsInf(hi, 0) || math.IsNaN(hi) {
+		s.AddProduct(w, hi)
+		return
+	}
+	s.AddProduct(w, hi)
+	s.AddProduct(w, math.FMA(x, x, -hi))
+}
+
+// Merge adds o's statistics to s. Both must have the same number of bins.
+func (s *ClassStats) Merge(o *ClassStats) {
+	if len(s.CalWeight) != len(o.CalWeight) {
+		panic("metrics: merging ClassStats with different calibration bins")
+	}
+	s.Rows += o.Rows
+	s.InvalidRows += o.InvalidRows
+	s.IgnoredRows += o.IgnoredRows
+	s.ClippedRows += o.ClippedRows
+	s.Weight.Merge(&o.Weight)
+	s.WeightSq.Merge(&o.WeightSq)
+	s.Loss.Merge(&o.Loss)
+	s.LossSq.Merge(&o.LossSq)
+	s.Correct.Merge(&o.Correct)
+	s.Brier.Merge(&o.Brier)
+	s.Prediction.Merge(&o.Prediction)
+	s.Label.Merge(&o.Label)
+	for b := range s.CalWeight {
+		s.CalWeight[b].Merge(&o.CalWeight[b])
+		s.CalConfidence[b].Merge(&o.CalConfidence[b])
+		s.CalOutcome[b].Merge(&o.CalOutcome[b])
+	}
+}
+
+// Opt is a float64 that may be null (OK == false).
+type Opt struct {
+	V  float64
+	OK bool
+}
+
+// some returns a non-null Opt.
+func some(v float64) Opt { return Opt{V: v, OK: true} }
+
+// ClassSummary is the finalised metrics and sufficient statistics of a
+// ClassStats (SPEC §4). Metrics are null when the weight sum is 0; no field is
+// ever NaN; CrossEntropy and Perplexity may be +Inf.
+type ClassSummary struct {
+	WeightSum float64
+
+	CrossEntropy   Opt // sum w·loss / sum w
+	Perplexity     Opt // exp(CrossEntropy)
+	Stderr         Opt // standard error of CrossEntropy; null when n_eff <= 1 or the mean is infinite
+	Accuracy       Opt // sum w·correct / sum w
+	Brier          Opt // sum w·brier / sum w
+	ECE            Opt // sum_b |outcome sum_b - confidence sum_b| / sum w
+	MeanPrediction Opt // sum w·confidence / sum w
+	LabelRate      Opt // sum w·label / sum w (binary, multilabel; 0 for multiclass, whose label is unused)
+
+	LossSum, LossSqSum, WeightSqSum, CorrectSum, BrierSum, PredictionSum, LabelSum float64
+
+	CalWeight, CalConfidence, CalOutcome []float64 // per bin, len = bins
+}
+
+// Summary finalises the statistics. Every mean is the correctly rounded
+// quotient of the exact sums; the reported sums are the exact sums rounded.
+func (s *ClassStats) Summary() ClassSummary {
+	out := ClassSummary{
+		WeightSum:     s.Weight.Float64(),
+		LossSum:       s.Loss.Float64(),
+		LossSqSum:     s.LossSq.Float64(),
+		WeightSqSum:   s.WeightSq.Float64(),
+		CorrectSum:    s.Correct.Float64(),
+		BrierSum:      s.Brier.Float64(),
+		PredictionSum: s.Prediction.Float64(),
+		LabelSum:      s.Label.Float64(),
+		CalWeight:     sumsFloat64(s.CalWeight),
+		CalConfidence: sumsFloat64(s.CalConfidence),
+		CalOutcome:    sumsFloat64(s.CalOutcome),
+	}
+	if !s.Weight.IsFinite() {
+		return out
+	}
+	w := s.Weight.bigInt()
+	if w.Sign() <= 0 {
+		return out
+	}
+	out.CrossEntropy, out.Perplexity = s.crossEntropy(w)
+	out.Stderr = s.stderr(w)
+	out.Accuracy = mean(&s.Correct, w)
+	out.Brier = mean(&s.Brier, w)
+	out.MeanPrediction = mean(&s.Prediction, w)
+	out.LabelRate = mean(&s.Label, w)
+	out.ECE = s.ece(w)
+	return out
+}
+
+func sumsFloat64(sums []Sum) []float64 {
+	out := make([]float64, len(sums))
+	for i := range sums {
+		out[i] = sums[i].Float64()
+	}
+	return out
+}
+
+// mean is sum/w correctly rounded; null unless the sum is finite.
+func mean(sum *Sum, w *big.Int) Opt {
+	if !sum.IsFinite() {
+		return Opt{}
+	}
+	return some(ratioFloat64(sum.bigInt(), w, 0))
+}
+
+// crossEntropy returns the mean loss and its exp; +Inf for both when an
+// infinite loss was added.
+func (s *ClassStats) crossEntropy(w *big.Int) (ce, perplexity Opt) {
+	switch {
+	case s.Loss.Inf() == 1:
+		return some(math.Inf(1)), some(math.Inf(1))
+	case !s.Loss.IsFinite():
+		return Opt{}, Opt{}
+	}
+	m := ratioFloat64(s.Loss.bigInt(), w, 0)
+	return some(m), some(math.Exp(m))
+}
+
+// stderr is the standard error of the weighted mean loss (SPEC §3):
+//
+//	stderr^2 = sum w (l-m)^2 / (W (n_eff - 1)),  n_eff = W^2 / Q
+//	         = (S2·W - S1^2)·Q / (W^2 (W^2 - Q))
+//
+// with W = sum w, Q = sum w^2, S1 = sum w·l, S2 = sum w·l^2. In integer units
+// of u = 2^-1074 (W = Nw·u, ...) this is
+//
+//	(Ns2·Nw - Ns1^2)·Nq / (Nw^2 (Nw^2 - Nq·2^1074)) · 2^1074,
+//
+// evaluated exactly and rounded once. Null when n_eff <= 1 or a sum is not
+// finite (an infinite mean, or a square that overflowed float64).
+func (s *ClassStats) stderr(nw *big.Int) Opt {
+	if !s.Loss.IsFinite() || !s.LossSq.IsFinite() || !s.WeightSq.IsFinite() {
+		return Opt{}
+	}
+	ns1, ns2, nq := s.Loss.bigInt(), s.LossSq.bigInt(), s.WeightSq.bigInt()
+	w2 := new(big.Int).Mul(nw, nw)
+	excess := new(big.Int).Lsh(nq, -unitExponent)
+	excess.Sub(w2, excess) // (W^2 - Q) / u^2
+	if excess.Sign() <= 0 {
+		return Opt{} // n_eff <= 1
+	}
+	num := new(big.Int).Mul(ns2, nw)
+	num.Sub(num, new(big.Int).Mul(ns1, ns1))
+	if num.Sign() < 0 {
+		num.SetInt64(0) // only from products below 2^-1074 that Sum cannot hold
+	}
+	num.Mul(num, nq)
+	den := w2.Mul(w2, excess)
+	return some(sqrtRatioFloat64(num, den, -unitExponent))
+}
+
+// ece is sum_b |outcome_b - confidence_b| / W, the weighted mean of the
+// per-bin gaps (SPEC §3), from the exact bin sums.
+func (s *ClassStats) ece(w *big.Int) Opt {
+	total := new(big.Int)
+	for b := range s.CalOutcome {
+		if !s.CalOutcome[b].IsFinite() || !s.CalConfidence[b].IsFinite() {
+			return Opt{}
+		}
+		gap := s.CalOutcome[b].bigInt()
+		gap.Sub(gap, s.CalConfidence[b].bigInt())
+		total.Add(total, gap.Abs(gap))
+	}
+	return some(ratioFloat64(total, w, 0))
+}
