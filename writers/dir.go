@@ -1,0 +1,408 @@
+package writers
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// stagedBufferBytes is the write buffer of a staged file.
+const stagedBufferBytes = 256 << 10
+
+// renameFile is os.Rename; tests replace it to observe or fail renames.
+var renameFile = os.Rename
+
+// Dir stages output files in an output folder and publishes them atomically.
+//
+// A Dir is safe for concurrent use: Create, Commit and Abort may be called
+// from different goroutines, and different Staged files may be written
+// concurrently (each Staged by one goroutine at a time).
+type Dir struct {
+	path      string
+	overwrite bool
+
+	mu     sync.Mutex
+	staged []*Staged
+	state  dirState
+}
+
+type dirState uint8
+
+const (
+	dirOpen dirState = iota
+	dirCommitted
+	dirAborted
+	dirFailed
+)
+
+// OpenDir creates dir (with its parents) and checks that none of finals
+// (e.g. "summary.parquet", "rows.parquet", "manifest.json") exists unless
+// overwrite is set. An existing one with overwrite false is an
+// evalerr.ErrConfig error naming the file and the output.overwrite key.
+//
+// OpenDir also creates and removes a probe file, so that an unwritable
+// folder fails now, with an evalerr.ErrOutput error, rather than after the
+// run has computed everything.
+func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
+	if dir == "" {
+		return nil, evalerr.Configf("output.dir is empty")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, evalerr.Outputf("creating output folder %s: %w", dir, err)
+	}
+	for _, name := range finals {
+		if err := checkName(name); err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, evalerr.Outputf("checking output %s: %w", p, err)
+		case fi.IsDir():
+			return nil, evalerr.Outputf("output %s is a folder; it cannot be replaced by a file", p)
+		case !overwrite:
+			return nil, evalerr.Configf("output %s already exists and output.overwrite is false (set output.overwrite: true, or --set output.overwrite=true, to replace it)", p)
+		}
+	}
+	probe := filepath.Join(dir, ".evaljob-probe-"+randomSuffix())
+	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, evalerr.Outputf("output folder %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	if err := os.Remove(probe); err != nil {
+		return nil, evalerr.Outputf("output folder %s: removing probe file: %w", dir, err)
+	}
+	return &Dir{path: dir, overwrite: overwrite}, nil
+}
+
+// Path is the output folder as given to OpenDir.
+func (d *Dir) Path() string { return d.path }
+
+// Create stages a file to be published as name. It is written under a
+// temporary name in the same folder (".<name>.tmp-<random>"), never under
+// its final name, until Commit. The file is created now, so a folder that
+// has become unwritable fails here.
+func (d *Dir) Create(name string) (*Staged, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state != dirOpen {
+		return nil, evalerr.Outputf("staging %s: output folder %s is already %s", name, d.path, d.state)
+	}
+	for _, s := range d.staged {
+		if s.name == name {
+			return nil, evalerr.Outputf("staging %s in %s: staged twice", name, d.path)
+		}
+	}
+	tmp := filepath.Join(d.path, "."+name+".tmp-"+randomSuffix())
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, evalerr.Outputf("creating %s: %w", filepath.Join(d.path, name), err)
+	}
+	h := sha256.New()
+	s := &Staged{
+		name:  name,
+		final: filepath.Join(d.path, name),
+		tmp:   tmp,
+		f:     f,
+		hash:  h,
+	}
+	s.buf = bufio.NewWriterSize(f, stagedBufferBytes)
+	d.staged = append(d.staged, s)
+	return s, nil
+}
+
+// Published describes a file that Commit put in place.
+type Published struct {
+	Name   string // final name inside the folder, e.g. "summary.parquet"
+	Path   string // folder joined with Name
+	Bytes  int64  // size of the file
+	SHA256 string // lowercase hex SHA-256 of its bytes
+}
+
+// Commit publishes all staged files, in the order they were created.
+//
+// It runs in two phases so that the likely failures (a full disk, an I/O
+// error) happen before anything is renamed: first every staged file is
+// flushed, fsynced and closed; then the files are renamed to their final
+// names in creation order and the folder is fsynced. The last staged file
+// is the commit marker (by convention manifest.json): an earlier run's copy
+// of it is removed before the first rename, so that a reader never finds an
+// old manifest beside new data, even after a crash in the middle of the
+// renames. If a rename fails, the files already renamed are rolled back (an
+// earlier run's file is restored from a hard link taken before the renames,
+// a new one is removed) and the remaining temporary files are removed.
+//
+// On any error nothing is left under a final name that was not there
+// before, and the error matches evalerr.ErrOutput (or evalerr.ErrConfig when
+// a final name appeared meanwhile and overwrite is false). Commit returns,
+// per file, its name, path, size and SHA-256 (hashed as it was written).
+func (d *Dir) Commit() ([]Published, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state != dirOpen {
+		return nil, evalerr.Outputf("committing output folder %s: it is already %s", d.path, d.state)
+	}
+	fail := func(err error) ([]Published, error) {
+		d.abortLocked()
+		d.state = dirFailed
+		return nil, err
+	}
+
+	// Phase 1: make every file durable under its temporary name.
+	out := make([]Published, len(d.staged))
+	for i, s := range d.staged {
+		if err := s.finish(); err != nil {
+			return fail(err)
+		}
+		out[i] = Published{Name: s.name, Path: s.final, Bytes: s.n, SHA256: hex.EncodeToString(s.hash.Sum(nil))}
+	}
+
+	// Phase 2: put them in place. Earlier files under the final names are
+	// hard-linked aside first, so that a failed rename can be rolled back.
+	type backup struct{ final, path string }
+	var backups []backup
+	removeBackups := func() {
+		for _, b := range backups {
+			os.Remove(b.path)
+		}
+	}
+	rollback := func(renamed []*Staged) {
+		for _, s := range renamed {
+			os.Remove(s.final)
+			s.renamed = false
+		}
+		for _, b := range backups {
+			// When final and backup are still the same file, rename does
+			// nothing; the Remove then drops the extra link.
+			os.Rename(b.path, b.final)
+			os.Remove(b.path)
+		}
+	}
+	for _, s := range d.staged {
+		_, err := os.Lstat(s.final)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			removeBackups()
+			return fail(evalerr.Outputf("checking output %s: %w", s.final, err))
+		}
+		if !d.overwrite {
+			removeBackups()
+			return fail(evalerr.Configf("output %s already exists and output.overwrite is false", s.final))
+		}
+		b := filepath.Join(d.path, "."+s.name+".old-"+randomSuffix())
+		if err := os.Link(s.final, b); err == nil {
+			backups = append(backups, backup{s.final, b})
+		}
+		// Without hard links (some file systems) a failed rename cannot
+		// restore the earlier file; each rename itself stays atomic.
+	}
+	if n := len(d.staged); n > 0 {
+		marker := d.staged[n-1].final
+		if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			rollback(nil)
+			return fail(evalerr.Outputf("removing earlier %s: %w", marker, err))
+		}
+	}
+	for i, s := range d.staged {
+		if err := renameFile(s.tmp, s.final); err != nil {
+			rollback(d.staged[:i])
+			return fail(evalerr.Outputf("publishing %s: %w", s.final, err))
+		}
+		s.renamed = true
+	}
+	removeBackups()
+	if err := syncDir(d.path); err != nil {
+		d.state = dirCommitted
+		return out, evalerr.Outputf("syncing output folder %s: %w", d.path, err)
+	}
+	d.state = dirCommitted
+	return out, nil
+}
+
+// Abort removes every staged temporary file. It leaves files under final
+// names (an earlier run's, or this run's after Commit) alone, so it is safe
+// to call after Commit (then it does nothing) and more than once; a typical
+// caller defers it right after OpenDir.
+func (d *Dir) Abort() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state == dirOpen {
+		d.state = dirAborted
+	}
+	d.abortLocked()
+}
+
+func (d *Dir) abortLocked() {
+	for _, s := range d.staged {
+		s.discard()
+	}
+}
+
+func (st dirState) String() string {
+	switch st {
+	case dirOpen:
+		return "open"
+	case dirCommitted:
+		return "committed"
+	case dirAborted:
+		return "aborted"
+	}
+	return "failed"
+}
+
+// Staged is a file being written under a temporary name. It implements
+// io.Writer; it is not closed by its writer but by Dir.Commit or Dir.Abort.
+type Staged struct {
+	name, final, tmp string
+
+	mu      sync.Mutex
+	f       *os.File
+	buf     *bufio.Writer
+	hash    hash.Hash
+	n       int64
+	err     error // first write error, sticky
+	closed  bool
+	renamed bool
+}
+
+// Name is the final name of the file inside its folder.
+func (s *Staged) Name() string { return s.name }
+
+// Path is the final path (folder joined with Name) the file will have after
+// Commit.
+func (s *Staged) Path() string { return s.final }
+
+// Write appends p to the file. The first error is kept: later writes and
+// Commit return it. Errors match evalerr.ErrOutput and name the file.
+func (s *Staged) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.closed {
+		s.err = evalerr.Outputf("writing %s: the output folder was already committed or aborted", s.final)
+		return 0, s.err
+	}
+	n, err := s.buf.Write(p)
+	s.hash.Write(p[:n])
+	s.n += int64(n)
+	if err != nil {
+		s.err = evalerr.Outputf("writing %s: %w", s.final, err)
+		return n, s.err
+	}
+	return n, nil
+}
+
+// Err is the first error a Write met, or nil.
+func (s *Staged) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Bytes is the number of bytes written so far.
+func (s *Staged) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// SHA256 is the lowercase hex SHA-256 of the bytes written so far. Once the
+// file's writer is done it is the hash Commit will report, so a manifest
+// staged after the data files can list them.
+func (s *Staged) SHA256() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hex.EncodeToString(s.hash.Sum(nil))
+}
+
+// finish flushes, fsyncs and closes the temporary file.
+func (s *Staged) finish() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if s.closed {
+		return evalerr.Outputf("writing %s: already closed", s.final)
+	}
+	s.closed = true
+	if err := s.buf.Flush(); err != nil {
+		s.f.Close()
+		s.err = evalerr.Outputf("writing %s: %w", s.final, err)
+		return s.err
+	}
+	if err := s.f.Sync(); err != nil {
+		s.f.Close()
+		s.err = evalerr.Outputf("syncing %s: %w", s.final, err)
+		return s.err
+	}
+	if err := s.f.Close(); err != nil {
+		s.err = evalerr.Outputf("closing %s: %w", s.final, err)
+		return s.err
+	}
+	return nil
+}
+
+// discard closes and removes the temporary file unless it was published.
+func (s *Staged) discard() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.renamed {
+		return
+	}
+	if !s.closed {
+		s.closed = true
+		s.f.Close()
+	}
+	os.Remove(s.tmp)
+}
+
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return evalerr.Outputf("output file name %q: must be a plain file name not starting with '.'", name)
+	}
+	return nil
+}
+
+func randomSuffix() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// syncDir fsyncs a folder so that renames in it are durable. File systems
+// that cannot sync a folder (EINVAL, ENOTSUP) are not an error.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	return nil
+}

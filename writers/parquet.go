@@ -1,0 +1,297 @@
+package writers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// CreatedBy is the created_by string of every Parquet file evaljob writes.
+// It is constant, so that a re-run gives byte-identical files.
+const CreatedBy = "evaljob (parquet via apache arrow go v17)"
+
+// DefaultRowGroupRows is the number of rows per row group.
+const DefaultRowGroupRows = 128 << 10
+
+// ParquetWriter writes Arrow records as one Parquet file.
+//
+// Settings: zstd compression (default level), column statistics on, PLAIN
+// encoding for numbers and dictionary encoding for string and binary
+// columns, data page v1, format version 2.6, required root, the Arrow schema
+// stored in the footer (key "ARROW:schema") so that types such as uint64,
+// int8 and date32 round-trip exactly, and created_by = CreatedBy.
+//
+// Row groups: Write buffers rows and cuts a row group every RowGroupRows
+// rows (Close writes the remainder), concatenating or slicing the records it
+// was given as needed. So the file's bytes depend only on the sequence of
+// rows written, not on how they were split into records; memory is bounded
+// by one row group of the given schema. Write retains what it keeps: the
+// caller may release its record as soon as Write returns.
+//
+// A ParquetWriter is not safe for concurrent use.
+type ParquetWriter struct {
+	w            io.Writer
+	fw           *pqarrow.FileWriter
+	schema       *arrow.Schema
+	fileSchema   *arrow.Schema // FixedSizeList columns as List; nil when none
+	mem          memory.Allocator
+	rowGroupRows int64
+
+	pending     []arrow.Record
+	pendingRows int64
+	rows        int64
+	err         error
+	closed      bool
+}
+
+// ParquetOption changes a ParquetWriter setting.
+type ParquetOption func(*parquetConfig)
+
+type parquetConfig struct {
+	mem          memory.Allocator
+	rowGroupRows int64
+}
+
+// WithAllocator sets the allocator for buffers the writer creates
+// (default memory.DefaultAllocator).
+func WithAllocator(mem memory.Allocator) ParquetOption {
+	return func(c *parquetConfig) { c.mem = mem }
+}
+
+// WithRowGroupRows sets the number of rows per row group (default
+// DefaultRowGroupRows; values < 1 mean the default).
+func WithRowGroupRows(n int64) ParquetOption {
+	return func(c *parquetConfig) {
+		if n > 0 {
+			c.rowGroupRows = n
+		}
+	}
+}
+
+// NewParquetWriter starts a Parquet file with schema on w. Usually w is a
+// *Staged; its write errors (which name the file) are then the ones
+// returned.
+func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) (pw *ParquetWriter, err error) {
+	cfg := parquetConfig{mem: memory.DefaultAllocator, rowGroupRows: DefaultRowGroupRows}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	props := []parquet.WriterProperty{
+		parquet.WithAllocator(cfg.mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithStats(true),
+		parquet.WithCreatedBy(CreatedBy),
+		parquet.WithVersion(parquet.V2_LATEST),
+		parquet.WithDataPageVersion(parquet.DataPageV1),
+		parquet.WithRootRepetition(parquet.Repetitions.Required),
+		parquet.WithMaxRowGroupLength(cfg.rowGroupRows),
+		parquet.WithDictionaryDefault(false),
+	}
+	for _, f := range schema.Fields() {
+		switch f.Type.ID() {
+		case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY, arrow.DICTIONARY:
+			props = append(props, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	fileSchema, hasFSL := fixedSizeListView(schema, cfg.mem)
+	arrowOpts := []pqarrow.WriterOption{pqarrow.WithAllocator(cfg.mem)}
+	if !hasFSL {
+		arrowOpts = append(arrowOpts, pqarrow.WithStoreSchema())
+	}
+	arrowProps := pqarrow.NewArrowWriterProperties(arrowOpts...)
+	// The underlying writer panics when the 4-byte header cannot be written.
+	defer func() {
+		if r := recover(); r != nil {
+			pw, err = nil, outputErr(w, fmt.Errorf("starting Parquet file: %v", r))
+		}
+	}()
+	fw, err := pqarrow.NewFileWriter(fileSchema, w, parquet.NewWriterProperties(props...), arrowProps)
+	if err != nil {
+		return nil, outputErr(w, fmt.Errorf("starting Parquet file: %w", err))
+	}
+	p := &ParquetWriter{w: w, fw: fw, schema: schema, mem: cfg.mem, rowGroupRows: cfg.rowGroupRows}
+	if hasFSL {
+		p.fileSchema = fileSchema
+	}
+	return p, nil
+}
+
+// Write adds the rows of rec, whose schema must equal the writer's.
+func (p *ParquetWriter) Write(rec arrow.Record) error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.closed {
+		return p.fail(errors.New("write after Close"))
+	}
+	if !rec.Schema().Equal(p.schema) {
+		return p.fail(fmt.Errorf("record schema %s does not match the file's %s", rec.Schema(), p.schema))
+	}
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	rec.Retain()
+	p.pending = append(p.pending, rec)
+	p.pendingRows += rec.NumRows()
+	for p.pendingRows >= p.rowGroupRows {
+		if err := p.flush(p.rowGroupRows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rows is the number of rows written so far (buffered ones included).
+func (p *ParquetWriter) Rows() int64 { return p.rows + p.pendingRows }
+
+// Close writes the buffered rows and the footer. It does not close the
+// underlying writer. Close releases everything the writer holds, also after
+// an error, and may be called more than once.
+func (p *ParquetWriter) Close() error {
+	if p.closed {
+		return p.err
+	}
+	p.closed = true
+	if p.err == nil && p.pendingRows > 0 {
+		p.flush(p.pendingRows)
+	}
+	p.releasePending()
+	if err := guard(p.fw.Close); err != nil && p.err == nil {
+		p.err = outputErr(p.w, fmt.Errorf("writing Parquet footer: %w", err))
+	}
+	if p.err == nil {
+		// Row group writers drop some write errors; the sink keeps them.
+		if s, ok := p.w.(interface{ Err() error }); ok && s.Err() != nil {
+			p.err = s.Err()
+		}
+	}
+	return p.err
+}
+
+// flush writes the first n pending rows as one row group.
+func (p *ParquetWriter) flush(n int64) error {
+	rec, err := p.take(n)
+	if err != nil {
+		return p.fail(fmt.Errorf("assembling a row group: %w", err))
+	}
+	defer rec.Release()
+	if p.fileSchema != nil {
+		if rec, err = asLists(rec, p.fileSchema, p.mem); err != nil {
+			return p.fail(fmt.Errorf("assembling a row group: %w", err))
+		}
+		defer rec.Release()
+	}
+	if err := guard(func() error { return p.fw.Write(rec) }); err != nil {
+		return p.fail(fmt.Errorf("writing a row group: %w", err))
+	}
+	p.rows += n
+	return nil
+}
+
+// take removes the first n pending rows and returns them as one record.
+func (p *ParquetWriter) take(n int64) (arrow.Record, error) {
+	first := p.pending[0]
+	if first.NumRows() >= n {
+		out := first.NewSlice(0, n)
+		p.dropFront(n)
+		return out, nil
+	}
+	parts := make([]arrow.Record, 0, len(p.pending))
+	defer func() {
+		for _, r := range parts {
+			r.Release()
+		}
+	}()
+	for need := n; need > 0; {
+		r := p.pending[0]
+		k := min(r.NumRows(), need)
+		parts = append(parts, r.NewSlice(0, k))
+		p.dropFront(k)
+		need -= k
+	}
+	cols := make([]arrow.Array, p.schema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	arrs := make([]arrow.Array, len(parts))
+	for i := range cols {
+		for j, r := range parts {
+			arrs[j] = r.Column(i)
+		}
+		c, err := array.Concatenate(arrs, p.mem)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	return array.NewRecord(p.schema, cols, n), nil
+}
+
+// dropFront removes k rows (at most the first record's) from the front of
+// pending.
+func (p *ParquetWriter) dropFront(k int64) {
+	r := p.pending[0]
+	if k == r.NumRows() {
+		r.Release()
+		p.pending[0] = nil
+		p.pending = p.pending[1:]
+	} else {
+		p.pending[0] = r.NewSlice(k, r.NumRows())
+		r.Release()
+	}
+	p.pendingRows -= k
+}
+
+// guard runs f, turning a panic into an error: the Parquet writer panics
+// on some failed writes of its sink.
+func guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("Parquet writer failed: %v", r)
+		}
+	}()
+	return f()
+}
+
+func (p *ParquetWriter) releasePending() {
+	for _, r := range p.pending {
+		r.Release()
+	}
+	p.pending = nil
+	p.pendingRows = 0
+}
+
+func (p *ParquetWriter) fail(err error) error {
+	if p.err == nil {
+		p.err = outputErr(p.w, err)
+	}
+	return p.err
+}
+
+// outputErr makes err an evalerr.ErrOutput error. When w is a *Staged that
+// met a write error, that error (which names the file) is the cause.
+func outputErr(w io.Writer, err error) error {
+	if s, ok := w.(interface{ Err() error }); ok && s.Err() != nil {
+		return s.Err()
+	}
+	if errors.Is(err, evalerr.ErrOutput) {
+		return err
+	}
+	if s, ok := w.(*Staged); ok {
+		return evalerr.Outputf("%s: %w", s.Path(), err)
+	}
+	return evalerr.Outputf("%w", err)
+}
