@@ -1,0 +1,73 @@
+package readers
+
+import (
+	"context"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+)
+
+// Discover expands input patterns into files, in pattern order, each
+// pattern's matches sorted by path, duplicates dropped. A relative pattern is
+// joined to baseDir. A pattern may be a file, a folder (walked recursively
+// for .parquet, .arrow, .feather, .ipc and .arrows files, skipping names that
+// start with "." or "_"), or a glob. Folder names of the form key=value
+// become the Input's Partition. A pattern that matches nothing is an input
+// error naming it.
+func Discover(patterns []string, baseDir string) ([]Input, error) {
+	return discover(patterns, baseDir)
+}
+
+// File is an opened input: its footer or schema has been read, no data yet.
+// A File is safe for concurrent ReadUnit calls on different units.
+type File struct {
+	impl fileImpl
+}
+
+type fileImpl interface {
+	path() string
+	format() Format
+	size() int64
+	numRows() int64
+	fields() []Field
+	numUnits() int
+	readUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error
+	close() error
+}
+
+// Open opens an input file and reads its schema (Parquet footer, IPC
+// schema). The format comes from the extension, or from the magic bytes when
+// the extension is unknown. Hive partition keys are appended to Fields as
+// string columns, unless the file has a column of that name.
+func Open(in Input) (*File, error) { return open(in, memory.DefaultAllocator) }
+
+// Path of the file.
+func (f *File) Path() string { return f.impl.path() }
+
+// Format of the file.
+func (f *File) Format() Format { return f.impl.format() }
+
+// Size of the file in bytes.
+func (f *File) Size() int64 { return f.impl.size() }
+
+// NumRows is the number of rows declared by the file's metadata, or -1 when
+// it is not known without reading the data (IPC streams).
+func (f *File) NumRows() int64 { return f.impl.numRows() }
+
+// Fields lists the columns the file offers, hive keys last.
+func (f *File) Fields() []Field { return f.impl.fields() }
+
+// NumUnits is the number of units of work: Parquet row groups, IPC file
+// record batches, or 1 for an IPC stream (read sequentially).
+func (f *File) NumUnits() int { return f.impl.numUnits() }
+
+// ReadUnit decodes the named columns of one unit and calls yield with
+// chunks of at most batchRows rows (batchRows <= 0: the whole unit), in row
+// order. Chunk.Columns follow the order of columns. The chunk and its
+// aliased slices are only valid during the call to yield. An error returned
+// by yield stops the read and is returned as is.
+func (f *File) ReadUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error {
+	return f.impl.readUnit(ctx, unit, columns, batchRows, yield)
+}
+
+// Close releases the file.
+func (f *File) Close() error { return f.impl.close() }

@@ -1,0 +1,142 @@
+package readers
+
+import (
+	"errors"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+var stringType = arrow.BinaryTypes.String
+
+// hiveNull is Hive's folder value for a null partition key.
+const hiveNull = "__HIVE_DEFAULT_PARTITION__"
+
+func discover(patterns []string, baseDir string) ([]Input, error) {
+	var out []Input
+	seen := map[string]bool{}
+	for _, pat := range patterns {
+		full := pat
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(baseDir, full)
+		}
+		paths, err := expand(full)
+		if err != nil {
+			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: err}
+		}
+		if len(paths) == 0 {
+			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: errors.New("input pattern matches no files")}
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			out = append(out, Input{Path: p, Partition: partition(p)})
+		}
+	}
+	return out, nil
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// expand lists the files one pattern names.
+func expand(full string) ([]string, error) {
+	if !hasMeta(full) {
+		st, err := os.Stat(full)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if st.IsDir() {
+			return walk(full)
+		}
+		return []string{filepath.Clean(full)}, nil
+	}
+	matches, err := filepath.Glob(full)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range matches {
+		if hidden(filepath.Base(m)) {
+			continue
+		}
+		st, err := os.Stat(m)
+		if err != nil {
+			return nil, err
+		}
+		if st.IsDir() {
+			files, err := walk(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, files...)
+			continue
+		}
+		out = append(out, filepath.Clean(m))
+	}
+	return out, nil
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
+
+// walk lists the data files under dir, skipping hidden names.
+func walk(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		if hidden(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if _, ok := formatOfExt(p); ok {
+			out = append(out, filepath.Clean(p))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// partition reads key=value folder names of a file path, outermost first.
+func partition(path string) []KV {
+	var kvs []KV
+	dir := filepath.Dir(path)
+	for _, part := range strings.Split(filepath.ToSlash(dir), "/") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || k == "" {
+			continue
+		}
+		if u, err := url.PathUnescape(k); err == nil {
+			k = u
+		}
+		if v == hiveNull {
+			kvs = append(kvs, KV{Key: k, Null: true})
+			continue
+		}
+		if u, err := url.PathUnescape(v); err == nil {
+			v = u
+		}
+		kvs = append(kvs, KV{Key: k, Value: v})
+	}
+	return kvs
+}

@@ -1,0 +1,134 @@
+package readers
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// seedFiles writes small valid files with the tests' helpers.
+func seedFiles(t testing.TB) map[string][]byte {
+	dir := t.TempDir()
+	cols := testTable(24)
+	rows, _ := pgTable(24)
+	writePQArrow(t, filepath.Join(dir, "a.parquet"), cols, 10, pqArrowOptions["v1-snappy-dict"]...)
+	writePQArrow(t, filepath.Join(dir, "b.parquet"), cols[:6], 12, pqArrowOptions["v2-zstd-plain"]...)
+	writePG(t, filepath.Join(dir, "c.parquet"), rows, pgOptions["v2-zstd"]...)
+	writePG(t, filepath.Join(dir, "d.parquet"), rows[:9], pgOptions["v2-uncompressed-dictfallback"]...)
+	writeIPC(t, filepath.Join(dir, "e.arrow"), cols, splits(24, 10), false)
+	writeIPC(t, filepath.Join(dir, "f.arrows"), cols, splits(24, 10), true)
+	writeIPC(t, filepath.Join(dir, "g.arrows"), cols[:3], splits(24, 30), true)
+	out := map[string][]byte{}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = b
+	}
+	return out
+}
+
+var errEnough = errors.New("enough")
+
+// fuzzRead opens data as a file with extension ext and reads every unit.
+// It may fail only with an input error, and must leave no Arrow memory.
+func fuzzRead(t *testing.T, data []byte, ext string) {
+	path := filepath.Join(t.TempDir(), "fuzz"+ext)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	err := readBounded(path, mem, 1<<20)
+	if err != nil && !errors.Is(err, evalerr.ErrInput) && err != errEnough {
+		t.Fatalf("not an input error: %v", err)
+	}
+	mem.AssertSize(t, 0)
+}
+
+// readBounded reads like readEverything, stopping after maxCells cells.
+func readBounded(path string, mem memory.Allocator, maxCells int) error {
+	f, err := open(Input{Path: path, Partition: []KV{{Key: "k", Value: "v"}}}, mem)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var cols []string
+	for _, fld := range f.Fields() {
+		if fld.Type != nil {
+			cols = append(cols, fld.Name)
+		}
+	}
+	cells := 0
+	for u := 0; u < f.NumUnits(); u++ {
+		err := f.ReadUnit(context.Background(), u, cols, 16, func(c *Chunk) error {
+			for _, col := range c.Columns {
+				checkColumnShape(col, c.Len)
+				for i := 0; i < c.Len; i++ {
+					_ = cell(col, i)
+				}
+			}
+			cells += c.Len * len(c.Columns)
+			if cells > maxCells {
+				return errEnough
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkColumnShape panics when a chunk breaks the Column contract.
+func checkColumnShape(c *Column, n int) {
+	if c.Len != n || (c.Valid != nil && len(c.Valid) != n) {
+		panic("column length")
+	}
+	if c.Codes != nil {
+		for i, x := range c.Codes {
+			if !c.Null(i) && (x < 0 || int(x) >= len(c.Dict)) {
+				panic("code out of range")
+			}
+		}
+	}
+	if c.Elem != nil {
+		if len(c.Offsets) != n+1 || c.Offsets[0] != 0 || c.Offsets[n] != c.Elem.Len {
+			panic("offsets")
+		}
+		for i := 0; i < n; i++ {
+			if c.Offsets[i] > c.Offsets[i+1] {
+				panic("offsets decrease")
+			}
+		}
+		checkColumnShape(c.Elem, c.Elem.Len)
+	}
+}
+
+func FuzzParquet(f *testing.F) {
+	for n, b := range seedFiles(f) {
+		if filepath.Ext(n) == ".parquet" {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, ".parquet") })
+}
+
+func FuzzIPC(f *testing.F) {
+	for n, b := range seedFiles(f) {
+		if filepath.Ext(n) != ".parquet" {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, data, ".arrow")
+		fuzzRead(t, data, ".arrows")
+	})
+}

@@ -1,0 +1,836 @@
+package readers
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/evaljob/evaljob/evalerr"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// Limits on what a Parquet footer or page header may declare. They keep a
+// hostile file from making the reader allocate far more than the file holds;
+// every legitimate writer stays well inside them.
+const (
+	maxUnitRows   = 1 << 28 // rows in one row group
+	maxUnitValues = 1 << 28 // levels in one column chunk
+	maxPageValues = 1 << 26 // levels in one page
+	maxPageBytes  = 1 << 30 // uncompressed bytes of one page
+	// A compressed page may expand by at most this factor (zstd's RLE blocks
+	// reach ~32768), plus a fixed allowance.
+	maxPageRatio = 1 << 16
+	pageSlack    = 4 << 20
+)
+
+// physical decode kinds of a Parquet leaf.
+type pqKind int
+
+const (
+	kBool pqKind = iota
+	kInt32
+	kUint32
+	kInt64
+	kFloat
+	kDouble
+	kBytes
+)
+
+// pqColumn is one top-level column of a Parquet file.
+type pqColumn struct {
+	name     string
+	typ      arrow.DataType // nil: unsupported
+	why      string         // the unsupported type, for the error message
+	nullable bool
+	leaf     int // leaf (column chunk) index
+	kind     pqKind
+
+	list         bool
+	maxDef       int
+	dOuter       int // list: definition level at or above which the list is not null
+	elemOptional bool
+}
+
+type pqFile struct {
+	fpath   string
+	osf     *os.File
+	sz      int64
+	pf      *parquet.File
+	cols    []pqColumn
+	hive    []KV // partition keys the file does not have as columns
+	flds    []Field
+	rgRows  []int64
+	rgFirst []int64
+	rows    int64
+	codec   []format.CompressionCodec // per leaf, from the first row group (informational)
+	scratch sync.Pool                 // *pqScratch
+}
+
+func (p *pqFile) path() string    { return p.fpath }
+func (p *pqFile) format() Format  { return Parquet }
+func (p *pqFile) size() int64     { return p.sz }
+func (p *pqFile) numRows() int64  { return p.rows }
+func (p *pqFile) fields() []Field { return p.flds }
+func (p *pqFile) numUnits() int   { return len(p.rgRows) }
+func (p *pqFile) close() error    { return p.osf.Close() }
+
+func (p *pqFile) errf(rg int, col string, format string, args ...any) error {
+	return &evalerr.InputError{Path: p.fpath, RowGroup: rg, Row: -1, Column: col, Err: fmt.Errorf(format, args...)}
+}
+
+// openParquet reads and checks the footer. The file is closed on error.
+func openParquet(in Input, osf *os.File, size int64) (_ *pqFile, err error) {
+	p := &pqFile{fpath: in.Path, osf: osf, sz: size}
+	defer recoverInput(&err, in.Path, -1, nil, "reading Parquet footer")
+
+	if size < 12 {
+		return nil, p.errf(-1, "", "not a Parquet file: %d bytes is too short", size)
+	}
+	var head, tail [8]byte
+	if _, err := osf.ReadAt(head[:4], 0); err != nil {
+		return nil, p.errf(-1, "", "reading magic header: %w", err)
+	}
+	if _, err := osf.ReadAt(tail[:], size-8); err != nil {
+		return nil, p.errf(-1, "", "reading magic footer: %w", err)
+	}
+	if string(tail[4:]) == "PARE" {
+		return nil, p.errf(-1, "", "encrypted Parquet files are not supported")
+	}
+	if string(head[:4]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return nil, p.errf(-1, "", "not a Parquet file: missing PAR1 magic bytes (truncated or another format)")
+	}
+	footerLen := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if footerLen <= 0 || footerLen > size-12 {
+		return nil, p.errf(-1, "", "footer length %d does not fit in a file of %d bytes", footerLen, size)
+	}
+	footer := make([]byte, footerLen)
+	if _, err := osf.ReadAt(footer, size-8-footerLen); err != nil {
+		return nil, p.errf(-1, "", "reading footer: %w", err)
+	}
+	if n, err := skimThriftStruct(footer); err != nil {
+		return nil, p.errf(-1, "", "corrupt footer: %w", err)
+	} else if n != len(footer) {
+		return nil, p.errf(-1, "", "corrupt footer: %d trailing bytes", len(footer)-n)
+	}
+
+	pf, err := parquet.OpenFile(osf, size,
+		parquet.SkipPageIndex(true),
+		parquet.SkipBloomFilters(true),
+		parquet.ReadBufferSize(1<<20))
+	if err != nil {
+		return nil, p.errf(-1, "", "corrupt footer: %w", err)
+	}
+	p.pf = pf
+	md := pf.Metadata()
+	if err := p.buildSchema(md.Schema); err != nil {
+		return nil, err
+	}
+	if err := p.checkRowGroups(md, size-8-footerLen); err != nil {
+		return nil, err
+	}
+	if len(pf.RowGroups()) != len(md.RowGroups) {
+		return nil, p.errf(-1, "", "corrupt footer: %d row groups opened, %d declared", len(pf.RowGroups()), len(md.RowGroups))
+	}
+	p.rows = md.NumRows
+	if p.rows < 0 {
+		p.rows = -1
+	}
+
+	have := map[string]bool{}
+	for _, c := range p.cols {
+		have[c.name] = true
+		p.flds = append(p.flds, Field{Name: c.name, Type: c.typ, Nullable: c.nullable})
+	}
+	p.hive, p.flds = hiveFields(in.Partition, have, p.flds)
+	p.scratch.New = func() any { return new(pqScratch) }
+	return p, nil
+}
+
+// schema ------------------------------------------------------------------
+
+type schemaNode struct {
+	el       *format.SchemaElement
+	children []*schemaNode
+	leaf     int // first leaf index in the subtree
+}
+
+func (p *pqFile) buildSchema(els []format.SchemaElement) error {
+	if len(els) == 0 {
+		return p.errf(-1, "", "corrupt footer: empty schema")
+	}
+	pos, leaves := 0, 0
+	var build func(depth int) (*schemaNode, error)
+	build = func(depth int) (*schemaNode, error) {
+		if pos >= len(els) {
+			return nil, errors.New("schema ends early")
+		}
+		if depth > 64 {
+			return nil, errors.New("schema nested too deeply")
+		}
+		n := &schemaNode{el: &els[pos], leaf: leaves}
+		pos++
+		nc := 0
+		if n.el.NumChildren.Valid {
+			nc = int(n.el.NumChildren.V)
+		}
+		if nc < 0 || nc > len(els)-pos {
+			return nil, fmt.Errorf("schema element %q declares %d children", n.el.Name, nc)
+		}
+		if nc == 0 && (depth == 0 || n.el.Type.Valid) {
+			if depth > 0 {
+				leaves++
+			}
+			return n, nil
+		}
+		if nc == 0 {
+			return nil, fmt.Errorf("schema group %q has no children", n.el.Name)
+		}
+		for i := 0; i < nc; i++ {
+			c, err := build(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			n.children = append(n.children, c)
+		}
+		return n, nil
+	}
+	root, err := build(0)
+	if err != nil {
+		return p.errf(-1, "", "corrupt schema: %w", err)
+	}
+	if pos != len(els) {
+		return p.errf(-1, "", "corrupt schema: %d elements after the root's subtree", len(els)-pos)
+	}
+	for _, n := range root.children {
+		p.cols = append(p.cols, mapColumn(n))
+	}
+	return nil
+}
+
+func repetition(el *format.SchemaElement) format.FieldRepetitionType {
+	if el.RepetitionType.Valid {
+		return el.RepetitionType.V
+	}
+	return format.Required
+}
+
+func isList(el *format.SchemaElement) bool {
+	if _, ok := el.LogicalType.Value.(*format.ListType); ok {
+		return true
+	}
+	return el.ConvertedType.Valid && el.ConvertedType.V == deprecated.List
+}
+
+// mapColumn decides how evaljob reads one top-level Parquet field.
+func mapColumn(n *schemaNode) pqColumn {
+	c := pqColumn{name: n.el.Name, leaf: n.leaf}
+	rep := repetition(n.el)
+	c.nullable = rep == format.Optional
+	unsupported := func(why string) pqColumn {
+		c.typ, c.why = nil, why
+		return c
+	}
+	if n.children == nil { // primitive
+		t, kind, why := scalarType(n.el)
+		if t == nil {
+			return unsupported(why)
+		}
+		c.kind = kind
+		if rep == format.Repeated { // bare repeated primitive: a non-null list of required elements
+			c.list, c.nullable = true, false
+			c.dOuter, c.maxDef = 0, 1
+			c.typ = arrow.ListOfNonNullable(t)
+			return c
+		}
+		c.typ = t
+		if c.nullable {
+			c.maxDef = 1
+		}
+		return c
+	}
+	if rep == format.Repeated {
+		return unsupported("repeated group")
+	}
+	if !isList(n.el) {
+		if _, ok := n.el.LogicalType.Value.(*format.MapType); ok || (n.el.ConvertedType.Valid &&
+			(n.el.ConvertedType.V == deprecated.Map || n.el.ConvertedType.V == deprecated.MapKeyValue)) {
+			return unsupported("map")
+		}
+		return unsupported("struct")
+	}
+	// LIST: one repeated child.
+	if len(n.children) != 1 || repetition(n.children[0].el) != format.Repeated {
+		return unsupported("malformed LIST")
+	}
+	r := n.children[0]
+	var elem *schemaNode
+	switch {
+	case r.children == nil: // 2-level: repeated primitive is the element
+		elem = r
+	case len(r.children) == 1 && r.el.Name != "array" && !hasSuffix(r.el.Name, "_tuple"):
+		elem = r.children[0] // 3-level
+	default:
+		return unsupported("list of struct")
+	}
+	if elem.children != nil {
+		if isList(elem.el) {
+			return unsupported("nested list")
+		}
+		return unsupported("list of struct")
+	}
+	erep := repetition(elem.el)
+	if elem != r && erep == format.Repeated {
+		return unsupported("nested list")
+	}
+	t, kind, why := scalarType(elem.el)
+	if t == nil {
+		return unsupported("list of " + why)
+	}
+	c.list, c.kind = true, kind
+	if c.nullable {
+		c.dOuter = 1
+	}
+	c.maxDef = c.dOuter + 1
+	if elem != r && erep == format.Optional {
+		c.elemOptional = true
+		c.maxDef++
+		c.typ = arrow.ListOf(t)
+	} else {
+		c.typ = arrow.ListOfNonNullable(t)
+	}
+	return c
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+// scalarType maps a primitive schema element to its Arrow type.
+func scalarType(el *format.SchemaElement) (arrow.DataType, pqKind, string) {
+	if !el.Type.Valid {
+		return nil, 0, "untyped"
+	}
+	lt := el.LogicalType.Value
+	ct := deprecated.ConvertedType(-1)
+	if el.ConvertedType.Valid {
+		ct = el.ConvertedType.V
+	}
+	describe := func() string {
+		s := el.Type.V.String()
+		if lt != nil {
+			s += " " + lt.String()
+		} else if ct >= 0 {
+			s += fmt.Sprintf(" converted type %d", int(ct))
+		}
+		return s
+	}
+	switch el.Type.V {
+	case format.Boolean:
+		if lt == nil {
+			return arrow.FixedWidthTypes.Boolean, kBool, ""
+		}
+	case format.Int32:
+		switch t := lt.(type) {
+		case nil:
+			switch ct {
+			case -1, deprecated.Int32:
+				return arrow.PrimitiveTypes.Int32, kInt32, ""
+			case deprecated.Int8:
+				return arrow.PrimitiveTypes.Int8, kInt32, ""
+			case deprecated.Int16:
+				return arrow.PrimitiveTypes.Int16, kInt32, ""
+			case deprecated.Uint8:
+				return arrow.PrimitiveTypes.Uint8, kInt32, ""
+			case deprecated.Uint16:
+				return arrow.PrimitiveTypes.Uint16, kInt32, ""
+			case deprecated.Uint32:
+				return arrow.PrimitiveTypes.Uint32, kUint32, ""
+			case deprecated.Date:
+				return arrow.FixedWidthTypes.Date32, kInt32, ""
+			}
+		case *format.IntType:
+			switch {
+			case t.BitWidth == 8 && t.IsSigned:
+				return arrow.PrimitiveTypes.Int8, kInt32, ""
+			case t.BitWidth == 16 && t.IsSigned:
+				return arrow.PrimitiveTypes.Int16, kInt32, ""
+			case t.BitWidth == 32 && t.IsSigned:
+				return arrow.PrimitiveTypes.Int32, kInt32, ""
+			case t.BitWidth == 8:
+				return arrow.PrimitiveTypes.Uint8, kInt32, ""
+			case t.BitWidth == 16:
+				return arrow.PrimitiveTypes.Uint16, kInt32, ""
+			case t.BitWidth == 32:
+				return arrow.PrimitiveTypes.Uint32, kUint32, ""
+			}
+		case *format.DateType:
+			return arrow.FixedWidthTypes.Date32, kInt32, ""
+		}
+	case format.Int64:
+		switch t := lt.(type) {
+		case nil:
+			switch ct {
+			case -1, deprecated.Int64:
+				return arrow.PrimitiveTypes.Int64, kInt64, ""
+			case deprecated.Uint64:
+				return arrow.PrimitiveTypes.Uint64, kInt64, ""
+			case deprecated.TimestampMillis:
+				return &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, kInt64, ""
+			case deprecated.TimestampMicros:
+				return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, kInt64, ""
+			}
+		case *format.IntType:
+			if t.BitWidth == 64 {
+				if t.IsSigned {
+					return arrow.PrimitiveTypes.Int64, kInt64, ""
+				}
+				return arrow.PrimitiveTypes.Uint64, kInt64, ""
+			}
+		case *format.TimestampType:
+			tz := ""
+			if t.IsAdjustedToUTC {
+				tz = "UTC"
+			}
+			switch t.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				return &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: tz}, kInt64, ""
+			case *format.MicroSeconds:
+				return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: tz}, kInt64, ""
+			case *format.NanoSeconds:
+				return &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: tz}, kInt64, ""
+			}
+		}
+	case format.Float:
+		if lt == nil && ct < 0 {
+			return arrow.PrimitiveTypes.Float32, kFloat, ""
+		}
+	case format.Double:
+		if lt == nil && ct < 0 {
+			return arrow.PrimitiveTypes.Float64, kDouble, ""
+		}
+	case format.ByteArray:
+		switch lt.(type) {
+		case *format.StringType, *format.EnumType, *format.JsonType:
+			return arrow.BinaryTypes.String, kBytes, ""
+		case nil:
+			switch ct {
+			case deprecated.UTF8, deprecated.Enum, deprecated.Json:
+				return arrow.BinaryTypes.String, kBytes, ""
+			case -1:
+				return arrow.BinaryTypes.Binary, kBytes, ""
+			}
+		case *format.BsonType:
+			return arrow.BinaryTypes.Binary, kBytes, ""
+		}
+	}
+	return nil, 0, describe()
+}
+
+// checkRowGroups validates the row-group metadata against the file size.
+func (p *pqFile) checkRowGroups(md *format.FileMetaData, dataEnd int64) error {
+	leaves := 0
+	for _, c := range p.cols {
+		if c.leaf+1 > leaves {
+			leaves = c.leaf + 1
+		}
+	}
+	var first int64
+	for i := range md.RowGroups {
+		rg := &md.RowGroups[i]
+		if rg.NumRows < 0 || rg.NumRows > maxUnitRows {
+			return p.errf(i, "", "row group declares %d rows (limit %d)", rg.NumRows, maxUnitRows)
+		}
+		if len(rg.Columns) < leaves {
+			return p.errf(i, "", "row group has %d column chunks, schema has at least %d leaves", len(rg.Columns), leaves)
+		}
+		if len(rg.Columns) == 0 && rg.NumRows > 0 {
+			return p.errf(i, "", "row group declares %d rows but has no columns", rg.NumRows)
+		}
+		for j := range rg.Columns {
+			cc := &rg.Columns[j]
+			name := ""
+			for _, c := range p.cols {
+				if c.leaf == j {
+					name = c.name
+				}
+			}
+			if cc.FilePath != "" {
+				return p.errf(i, name, "column chunk stored in another file (%q) is not supported", cc.FilePath)
+			}
+			m := &cc.MetaData
+			start, end, ok := chunkRange(m)
+			if !ok || start < 4 || end > dataEnd {
+				return p.errf(i, name, "column chunk at offset %d, %d bytes, lies outside the file's %d data bytes",
+					start, m.TotalCompressedSize, dataEnd)
+			}
+			if m.NumValues < rg.NumRows { // every row has at least one level
+				return p.errf(i, name, "column chunk declares %d values for %d rows", m.NumValues, rg.NumRows)
+			}
+		}
+		p.rgRows = append(p.rgRows, rg.NumRows)
+		p.rgFirst = append(p.rgFirst, first)
+		first += rg.NumRows
+	}
+	return nil
+}
+
+// chunkRange is the byte range parquet-go reads for a column chunk.
+func chunkRange(m *format.ColumnMetaData) (start, end int64, ok bool) {
+	start = m.DataPageOffset
+	if m.DictionaryPageOffset != 0 {
+		start = m.DictionaryPageOffset
+	}
+	if start < 0 || m.TotalCompressedSize < 0 || start > (1<<62) || m.TotalCompressedSize > (1<<62) {
+		return start, 0, false
+	}
+	return start, start + m.TotalCompressedSize, true
+}
+
+// checkPages walks the page headers of one column chunk before parquet-go
+// decodes them, so that no page can make it allocate more than the limits.
+func (p *pqFile) checkPages(rg int, c *pqColumn) error {
+	m := &p.pf.Metadata().RowGroups[rg].Columns[c.leaf].MetaData
+	start, end, _ := chunkRange(m)
+	// parquet-go decompresses every chunk of a column with the codec of its
+	// first row group's chunk.
+	codec := p.pf.Metadata().RowGroups[0].Columns[c.leaf].MetaData.Codec
+	compressed := codec != format.Uncompressed
+	var scratch [2][]byte
+	rows := p.rgRows[rg]
+	var values int64
+	buf := make([]byte, 0, 512)
+	var proto thrift.CompactProtocol
+	for pos, i := start, 0; pos < end; i++ {
+		// Read a window, growing it until the header fits.
+		var n int
+		for w := int64(256); ; w *= 4 {
+			w = min(w, end-pos)
+			buf = buf[:w]
+			if _, err := p.osf.ReadAt(buf, pos); err != nil && err != io.EOF {
+				return fmt.Errorf("reading page %d header: %w", i, err)
+			}
+			var err error
+			n, err = skimThriftStruct(buf)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, errThriftTruncated) || w == end-pos {
+				return fmt.Errorf("corrupt header of page %d: %w", i, err)
+			}
+		}
+		var h format.PageHeader
+		if err := thrift.NewDecoder(proto.NewReader(bytes.NewReader(buf[:n]))).Decode(&h); err != nil {
+			return fmt.Errorf("corrupt header of page %d: %w", i, err)
+		}
+		body := end - pos - int64(n)
+		if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > body {
+			return fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
+		}
+		u := int64(h.UncompressedPageSize)
+		if u < 0 || u > maxPageBytes || (compressed && u > int64(h.CompressedPageSize)*maxPageRatio+pageSlack) {
+			return fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
+		}
+		var nv int64
+		switch {
+		case h.DataPageHeader.Valid:
+			nv = int64(h.DataPageHeader.V.NumValues)
+		case h.DataPageHeaderV2.Valid:
+			v := &h.DataPageHeaderV2.V
+			nv = int64(v.NumValues)
+			if v.NumNulls < 0 || v.NumNulls > v.NumValues || v.NumRows < 0 || int64(v.NumRows) > rows ||
+				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
+				int64(v.DefinitionLevelsByteLength)+int64(v.RepetitionLevelsByteLength) > int64(h.CompressedPageSize) {
+				return fmt.Errorf("page %d has an inconsistent data page v2 header", i)
+			}
+		case h.DictionaryPageHeader.Valid:
+			d := int64(h.DictionaryPageHeader.V.NumValues)
+			if d < 0 || d > 8*u+8 || d > maxPageValues {
+				return fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
+			}
+		}
+		if nv < 0 || nv > maxPageValues {
+			return fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
+		}
+		values += nv
+		if values > maxUnitValues || (!c.list && values > rows) {
+			return fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", values, rows)
+		}
+		if h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid || h.DictionaryPageHeader.Valid {
+			if !compressed && u > int64(h.CompressedPageSize) {
+				return fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
+			}
+			var err error
+			if scratch, err = p.checkPageData(&h, codec, c, pos+int64(n), u, nv, scratch); err != nil {
+				return fmt.Errorf("page %d: %w", i, err)
+			}
+		}
+		pos += int64(n) + int64(h.CompressedPageSize)
+	}
+	return nil
+}
+
+// checkPageData checks what parquet-go would trust inside a page: the
+// compressed payload's declared sizes, and the run lengths of the level and
+// dictionary-index RLE streams. It decompresses the page when the streams
+// to check are compressed (v1 levels, dictionary indexes).
+func (p *pqFile) checkPageData(h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
+	raw := grow(scratch[0][:0], int(h.CompressedPageSize))
+	scratch[0] = raw
+	if _, err := p.osf.ReadAt(raw, at); err != nil {
+		return scratch, err
+	}
+	if h.DictionaryPageHeader.Valid {
+		if codec != format.Uncompressed {
+			return scratch, checkCompressed(codec, raw, u)
+		}
+		return scratch, nil
+	}
+	maxRep := 0
+	if c.list {
+		maxRep = 1
+	}
+	defWidth, repWidth := bitsLen(c.maxDef), bitsLen(maxRep)
+	var body []byte // decompressed part holding what remains to check
+	var dataEnc format.Encoding
+	if v := &h.DataPageHeaderV2; v.Valid {
+		dataEnc = v.V.Encoding
+		rl, dl := int(v.V.RepetitionLevelsByteLength), int(v.V.DefinitionLevelsByteLength)
+		if maxRep > 0 {
+			if err := checkRLE(raw[:rl], repWidth, nv); err != nil {
+				return scratch, err
+			}
+		}
+		if c.maxDef > 0 {
+			if err := checkRLE(raw[rl:rl+dl], defWidth, nv); err != nil {
+				return scratch, err
+			}
+		}
+		body = raw[rl+dl:]
+		if codec != format.Uncompressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V) {
+			if err := checkCompressed(codec, body, u); err != nil {
+				return scratch, err
+			}
+			if !isDictEncoding(dataEnc) {
+				return scratch, nil
+			}
+			var err error
+			if body, err = parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], body); err != nil {
+				return scratch, fmt.Errorf("decompressing: %w", err)
+			}
+			scratch[1] = body
+		}
+	} else {
+		v := &h.DataPageHeader.V
+		dataEnc = v.Encoding
+		body = raw
+		if codec != format.Uncompressed {
+			if err := checkCompressed(codec, raw, u); err != nil {
+				return scratch, err
+			}
+			if maxRep == 0 && c.maxDef == 0 && !isDictEncoding(dataEnc) {
+				return scratch, nil
+			}
+			var err error
+			if body, err = parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], raw); err != nil {
+				return scratch, fmt.Errorf("decompressing: %w", err)
+			}
+			scratch[1] = body
+		}
+		for _, lv := range []struct {
+			max, width int
+			enc        format.Encoding
+		}{{maxRep, repWidth, v.RepetitionLevelEncoding}, {c.maxDef, defWidth, v.DefinitionLevelEncoding}} {
+			if lv.max == 0 {
+				continue
+			}
+			if lv.enc != format.RLE { // legacy BIT_PACKED: sized by the value count
+				return scratch, nil
+			}
+			levels, rest, ok := levelStream(body)
+			if !ok {
+				return scratch, errors.New("truncated levels")
+			}
+			if err := checkRLE(levels, lv.width, nv); err != nil {
+				return scratch, err
+			}
+			body = rest
+		}
+	}
+	if isDictEncoding(dataEnc) && len(body) > 0 {
+		return scratch, checkRLE(body[1:], int(body[0]), nv)
+	}
+	return scratch, nil
+}
+
+func isDictEncoding(e format.Encoding) bool {
+	return e == format.RLEDictionary || e == format.PlainDictionary
+}
+
+func bitsLen(x int) int {
+	n := 0
+	for ; x > 0; x >>= 1 {
+		n++
+	}
+	return n
+}
+
+// reading -------------------------------------------------------------------
+
+// pqScratch is the reusable state of one ReadUnit call.
+type pqScratch struct {
+	bufs  []colBuf
+	cols  []Column
+	elems []Column
+	offs  [][]int
+	ptrs  []*Column
+	codes []int32 // zeros, for hive columns
+	nulls []bool  // all false, for null hive columns
+	chunk Chunk
+}
+
+type colRef struct {
+	col  *pqColumn // nil for a hive key
+	hive KV
+}
+
+func (p *pqFile) readUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error {
+	if unit < 0 || unit >= len(p.rgRows) {
+		return fmt.Errorf("readers: %s: row group %d out of range [0, %d)", p.fpath, unit, len(p.rgRows))
+	}
+	refs := make([]colRef, len(columns))
+	for i, name := range columns {
+		ref, err := p.resolve(name)
+		if err != nil {
+			return err
+		}
+		refs[i] = ref
+	}
+	sc := p.scratch.Get().(*pqScratch)
+	defer p.scratch.Put(sc)
+	sc.prepare(len(columns))
+
+	rows := p.rgRows[unit]
+	for i, ref := range refs {
+		if ref.col == nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cb := &sc.bufs[i]
+		if err := p.decodeColumn(ctx, unit, ref.col, cb); err != nil {
+			return err
+		}
+		if int64(cb.rows) != rows {
+			return p.errf(unit, ref.col.name, "column chunk holds %d rows, row group declares %d", cb.rows, rows)
+		}
+	}
+
+	step := int(rows)
+	if batchRows > 0 && batchRows < step {
+		step = batchRows
+	}
+	for lo := 0; lo < int(rows); lo += step {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+step, int(rows))
+		for i, ref := range refs {
+			col := &sc.cols[i]
+			if ref.col == nil {
+				sc.hiveColumn(col, ref.hive, columns[i], hi-lo)
+				continue
+			}
+			sc.bufs[i].slice(col, &sc.elems[i], &sc.offs[i], ref.col, lo, hi)
+		}
+		sc.chunk = Chunk{Path: p.fpath, RowGroup: unit, FirstRow: p.rgFirst[unit] + int64(lo), Len: hi - lo, Columns: sc.ptrs}
+		if err := yield(&sc.chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *pqFile) resolve(name string) (colRef, error) {
+	for i := range p.cols {
+		c := &p.cols[i]
+		if c.name != name {
+			continue
+		}
+		if c.typ == nil {
+			return colRef{}, p.errf(-1, name, "unsupported Parquet type %s", c.why)
+		}
+		return colRef{col: c}, nil
+	}
+	for _, kv := range p.hive {
+		if kv.Key == name {
+			return colRef{hive: kv}, nil
+		}
+	}
+	return colRef{}, p.errf(-1, name, "no such column")
+}
+
+func (sc *pqScratch) prepare(n int) {
+	for len(sc.bufs) < n {
+		sc.bufs = append(sc.bufs, colBuf{})
+		sc.cols = append(sc.cols, Column{})
+		sc.elems = append(sc.elems, Column{})
+		sc.offs = append(sc.offs, nil)
+	}
+	sc.ptrs = sc.ptrs[:0]
+	for i := 0; i < n; i++ {
+		sc.ptrs = append(sc.ptrs, &sc.cols[i])
+	}
+}
+
+func (sc *pqScratch) hiveColumn(col *Column, kv KV, name string, n int) {
+	for len(sc.codes) < n {
+		sc.codes = append(sc.codes, 0)
+		sc.nulls = append(sc.nulls, false)
+	}
+	*col = Column{Name: name, Type: arrow.BinaryTypes.String, Len: n, Codes: sc.codes[:n], Dict: []string{kv.Value}}
+	if kv.Null {
+		col.Valid = sc.nulls[:n]
+		col.Dict = []string{""}
+	}
+}
+
+func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf) (err error) {
+	defer recoverInput(&err, p.fpath, unit, &c.name, "decoding column chunk")
+	cb.reset()
+	if err := p.checkPages(unit, c); err != nil {
+		return p.errf(unit, c.name, "%w", err)
+	}
+	chunks := p.pf.RowGroups()[unit].ColumnChunks()
+	if c.leaf >= len(chunks) {
+		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
+	}
+	pages := chunks[c.leaf].Pages()
+	defer pages.Close()
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pg, err := pages.ReadPage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return p.errf(unit, c.name, "reading page %d: %w", i, err)
+		}
+		err = cb.addPage(c, pg)
+		parquet.Release(pg)
+		if err != nil {
+			return p.errf(unit, c.name, "page %d: %w", i, err)
+		}
+	}
+	cb.finish(c)
+	return nil
+}

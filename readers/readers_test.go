@@ -1,0 +1,509 @@
+package readers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+func names(cols []testCol) []string {
+	var out []string
+	for _, c := range cols {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// wantType is the type Fields reports after a Parquet round trip through
+// pqarrow (lists become LIST, dictionaries their value type).
+func wantParquetType(c testCol) string {
+	switch t := c.typ.(type) {
+	case *arrow.DictionaryType:
+		return t.ValueType.String()
+	case *arrow.LargeListType:
+		return arrow.ListOf(t.Elem()).String()
+	case *arrow.FixedSizeListType:
+		return arrow.ListOf(t.Elem()).String()
+	}
+	return c.typ.String()
+}
+
+func TestParquetArrowRoundTrip(t *testing.T) {
+	cols := testTable(1000)
+	for name, props := range pqArrowOptions {
+		path := tempPath(t, name+".parquet")
+		writePQArrow(t, path, cols, 300, props...)
+		f, err := Open(Input{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Format() != Parquet || f.NumRows() != 1000 || f.NumUnits() != 4 {
+			t.Fatalf("%s: format %v rows %d units %d", name, f.Format(), f.NumRows(), f.NumUnits())
+		}
+		for i, fld := range f.Fields() {
+			if fld.Name != cols[i].name || fld.Type == nil || fld.Type.String() != wantParquetType(cols[i]) {
+				t.Errorf("%s: field %d = %s %v, want %s %s", name, i, fld.Name, fld.Type, cols[i].name, wantParquetType(cols[i]))
+			}
+		}
+		for _, batch := range []int{0, 1, 7, 128, 299, 5000} {
+			t.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(t *testing.T) {
+				got := readAll(t, f, names(cols), batch)
+				for _, c := range cols {
+					compareCells(t, c.name, got[c.name], c.vals)
+				}
+			})
+		}
+		// A subset, in another order.
+		got := readAll(t, f, []string{"ls", "i64", "s"}, 33)
+		compareCells(t, "ls", got["ls"], cols[19].vals)
+		compareCells(t, "i64", got["i64"], cols[3].vals)
+		f.Close()
+	}
+}
+
+func TestParquetGoRoundTrip(t *testing.T) {
+	rows, want := pgTable(1000)
+	columns := []string{"i8", "i16", "u8", "u16", "u32", "u64", "i32", "i64", "b", "d32", "ts", "f32", "f64",
+		"s", "plain", "enum", "bin", "lf64", "ls", "rep"}
+	wantTypes := map[string]string{
+		"i8": "int8", "i16": "int16", "u8": "uint8", "u16": "uint16", "u32": "uint32", "u64": "uint64",
+		"i32": "int32", "i64": "int64", "b": "bool", "d32": "date32", "ts": "timestamp[ms, tz=UTC]",
+		"f32": "float32", "f64": "float64", "s": "utf8", "plain": "utf8", "enum": "utf8", "bin": "binary",
+		"lf64": "list<item: float64>", "ls": "list<item: utf8>", "rep": "list<item: int32>",
+	}
+	for name, opts := range pgOptions {
+		path := tempPath(t, name+".parquet")
+		writePG(t, path, rows, opts...)
+		f, err := Open(Input{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.NumUnits() < 2 && name != "v2-uncompressed-dictfallback" {
+			t.Fatalf("%s: %d row groups", name, f.NumUnits())
+		}
+		for _, fld := range f.Fields() {
+			w, ok := wantTypes[fld.Name]
+			switch {
+			case fld.Name == "fixed":
+				if fld.Type != nil {
+					t.Errorf("fixed: type %v, want nil", fld.Type)
+				}
+			case !ok || fld.Type == nil:
+				t.Errorf("%s: unexpected field %s %v", name, fld.Name, fld.Type)
+			case fld.Type.String() != w:
+				t.Errorf("%s: field %s type %s, want %s", name, fld.Name, fld.Type, w)
+			}
+		}
+		for _, batch := range []int{0, 3, 100, 257} {
+			t.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(t *testing.T) {
+				got := readAll(t, f, columns, batch)
+				for _, c := range columns {
+					compareCells(t, c, got[c], want[c])
+				}
+			})
+		}
+		err = f.ReadUnit(context.Background(), 0, []string{"fixed"}, 0, func(*Chunk) error { return nil })
+		var ie *evalerr.InputError
+		if !errors.As(err, &ie) || ie.Column != "fixed" || !strings.Contains(err.Error(), "FIXED_LEN_BYTE_ARRAY") {
+			t.Errorf("reading fixed: %v", err)
+		}
+		f.Close()
+	}
+}
+
+func TestParquetDictionaryStringsAsCodes(t *testing.T) {
+	rows, _ := pgTable(500)
+	path := tempPath(t, "d.parquet")
+	writePG(t, path, rows, pgOptions["v1-snappy"]...)
+	f, err := Open(Input{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = f.ReadUnit(context.Background(), 0, []string{"s", "plain"}, 0, func(c *Chunk) error {
+		if c.Columns[0].Codes == nil || c.Columns[0].Strs != nil {
+			t.Errorf("dictionary column s: codes %v strs %v", c.Columns[0].Codes != nil, c.Columns[0].Strs != nil)
+		}
+		if c.Columns[1].Strs == nil {
+			t.Errorf("plain column: no Strs")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIPCRoundTrip(t *testing.T) {
+	cols := testTable(700)
+	batches := splits(700, 250, 1, 0+99, 350)
+	for _, stream := range []bool{false, true} {
+		ext := ".arrow"
+		if stream {
+			ext = ".arrows"
+		}
+		path := tempPath(t, "t"+ext)
+		writeIPC(t, path, cols, batches, stream)
+		for _, batch := range []int{0, 1, 64, 1000} {
+			t.Run(fmt.Sprintf("%s/batch=%d", ext, batch), func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				f, err := open(Input{Path: path}, mem)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if stream && (f.NumUnits() != 1 || f.NumRows() != -1 || f.Format() != IPCStream) {
+					t.Fatalf("stream: units %d rows %d", f.NumUnits(), f.NumRows())
+				}
+				if !stream && (f.NumUnits() != len(batches) || f.NumRows() != 700 || f.Format() != IPCFile) {
+					t.Fatalf("file: units %d rows %d", f.NumUnits(), f.NumRows())
+				}
+				for i, fld := range f.Fields() {
+					want := cols[i].typ
+					if d, ok := want.(*arrow.DictionaryType); ok {
+						want = d.ValueType
+					}
+					if !arrow.TypeEqual(fld.Type, want) {
+						t.Errorf("field %s: %v, want %v", fld.Name, fld.Type, want)
+					}
+				}
+				got := readAll(t, f, names(cols), batch)
+				for _, c := range cols {
+					compareCells(t, c.name, got[c.name], c.vals)
+				}
+			})
+		}
+	}
+}
+
+func TestIPCStreamRowGroupIsBatch(t *testing.T) {
+	cols := testTable(30)
+	path := tempPath(t, "s.arrows")
+	writeIPC(t, path, cols, splits(30, 10), true)
+	f, err := Open(Input{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var groups []int
+	var firsts []int64
+	err = f.ReadUnit(context.Background(), 0, []string{"i64"}, 4, func(c *Chunk) error {
+		groups = append(groups, c.RowGroup)
+		firsts = append(firsts, c.FirstRow)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantG := []int{0, 0, 0, 1, 1, 1, 2, 2, 2}
+	wantF := []int64{0, 4, 8, 10, 14, 18, 20, 24, 28}
+	if !reflect.DeepEqual(groups, wantG) || !reflect.DeepEqual(firsts, wantF) {
+		t.Fatalf("row groups %v first rows %v", groups, firsts)
+	}
+}
+
+func TestYieldErrorAndCancel(t *testing.T) {
+	cols := testTable(100)
+	dir := t.TempDir()
+	pqPath := filepath.Join(dir, "a.parquet")
+	writePQArrow(t, pqPath, cols, 100)
+	ipcPath := filepath.Join(dir, "a.arrows")
+	writeIPC(t, ipcPath, cols, splits(100, 30), true)
+	stop := errors.New("stop")
+	for _, p := range []string{pqPath, ipcPath} {
+		f, err := Open(Input{Path: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err = f.ReadUnit(context.Background(), 0, []string{"f64"}, 10, func(*Chunk) error { n++; return stop })
+		if err != stop || n != 1 {
+			t.Errorf("%s: yield error: %v after %d chunks", p, err, n)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err = f.ReadUnit(ctx, 0, []string{"f64"}, 10, func(*Chunk) error { return nil })
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: cancelled read: %v", p, err)
+		}
+		err = f.ReadUnit(context.Background(), 0, []string{"nope"}, 10, func(*Chunk) error { return nil })
+		if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("%s: missing column: %v", p, err)
+		}
+		f.Close()
+	}
+}
+
+func TestHivePartitionColumns(t *testing.T) {
+	cols := testTable(50)[:4]
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "model=a%2Fb", "date="+hiveNull, "i64=shadowed")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writePQArrow(t, filepath.Join(sub, "p.parquet"), cols, 20)
+	writeIPC(t, filepath.Join(sub, "p.arrow"), cols, splits(50, 20), false)
+	ins, err := Discover([]string{"."}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 2 {
+		t.Fatalf("inputs %v", ins)
+	}
+	wantPart := []KV{{Key: "model", Value: "a/b"}, {Key: "date", Null: true}, {Key: "i64", Value: "shadowed"}}
+	for _, in := range ins {
+		if !reflect.DeepEqual(in.Partition, wantPart) {
+			t.Fatalf("partition %+v", in.Partition)
+		}
+		f, err := Open(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flds := f.Fields()
+		if len(flds) != 6 || flds[4].Name != "model" || flds[5].Name != "date" ||
+			!arrow.TypeEqual(flds[4].Type, arrow.BinaryTypes.String) || flds[4].Nullable || !flds[5].Nullable {
+			t.Fatalf("fields %+v", flds)
+		}
+		got := readAll(t, f, []string{"model", "date", "i64"}, 7)
+		for i := 0; i < 50; i++ {
+			if got["model"][i] != "a/b" || got["date"][i] != nil {
+				t.Fatalf("row %d: model %v date %v", i, got["model"][i], got["date"][i])
+			}
+		}
+		compareCells(t, "i64", got["i64"], cols[3].vals)
+		f.Close()
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{
+		"b/model=x/part-1.parquet",
+		"b/model=x/part-0.parquet",
+		"b/model=y/sub/part-0.arrow",
+		"b/model=y/.hidden.parquet",
+		"b/model=y/_SUCCESS",
+		"b/_tmp/part-9.parquet",
+		"b/.git/part-9.parquet",
+		"b/notes.txt",
+		"a.arrows",
+		"c/one.feather",
+		"c/two.ipc",
+		"c/_skip.ipc",
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abs := func(ps ...string) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, filepath.Join(dir, p))
+		}
+		return out
+	}
+	tests := []struct {
+		patterns []string
+		want     []string
+	}{
+		{[]string{"b"}, abs("b/model=x/part-0.parquet", "b/model=x/part-1.parquet", "b/model=y/sub/part-0.arrow")},
+		{[]string{"a.arrows", "b/model=x/*.parquet", "a.arrows"}, abs("a.arrows", "b/model=x/part-0.parquet", "b/model=x/part-1.parquet")},
+		{[]string{"c/*", filepath.Join(dir, "b/model=y")}, abs("c/one.feather", "c/two.ipc", "b/model=y/sub/part-0.arrow")},
+		{[]string{"b/model=*"}, abs("b/model=x/part-0.parquet", "b/model=x/part-1.parquet", "b/model=y/sub/part-0.arrow")},
+		{[]string{"b/notes.txt"}, abs("b/notes.txt")},
+	}
+	for _, tt := range tests {
+		got, err := Discover(tt.patterns, dir)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.patterns, err)
+		}
+		var paths []string
+		for _, in := range got {
+			paths = append(paths, in.Path)
+		}
+		if !reflect.DeepEqual(paths, tt.want) {
+			t.Errorf("%v:\n got %v\nwant %v", tt.patterns, paths, tt.want)
+		}
+	}
+	got, _ := Discover([]string{"b/model=x/part-0.parquet"}, dir)
+	if !reflect.DeepEqual(got[0].Partition, []KV{{Key: "model", Value: "x"}}) {
+		t.Errorf("partition %+v", got[0].Partition)
+	}
+	for _, bad := range []string{"missing.parquet", "b/*.nothing", "b/_tmp/../model=z", "c/_skip*"} {
+		_, err := Discover([]string{"b", bad}, dir)
+		if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+// corrupt inputs ---------------------------------------------------------
+
+func goodFiles(t testing.TB, dir string) map[string][]byte {
+	cols := testTable(200)
+	rows, _ := pgTable(200)
+	writePQArrow(t, filepath.Join(dir, "pqarrow.parquet"), cols, 64, pqArrowOptions["v1-snappy-dict"]...)
+	writePG(t, filepath.Join(dir, "pg.parquet"), rows, pgOptions["v2-zstd"]...)
+	writeIPC(t, filepath.Join(dir, "f.arrow"), cols, splits(200, 70), false)
+	writeIPC(t, filepath.Join(dir, "s.arrows"), cols, splits(200, 70), true)
+	out := map[string][]byte{}
+	for _, n := range []string{"pqarrow.parquet", "pg.parquet", "f.arrow", "s.arrows"} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = b
+	}
+	return out
+}
+
+// readEverything opens path and reads every readable column of every unit.
+func readEverything(path string, mem memory.Allocator) error {
+	f, err := open(Input{Path: path, Partition: []KV{{Key: "k", Value: "v"}}}, mem)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var cols []string
+	for _, fld := range f.Fields() {
+		if fld.Type != nil {
+			cols = append(cols, fld.Name)
+		}
+	}
+	for u := 0; u < f.NumUnits(); u++ {
+		err := f.ReadUnit(context.Background(), u, cols, 50, func(c *Chunk) error {
+			for _, col := range c.Columns {
+				for i := 0; i < c.Len; i++ {
+					_ = cell(col, i)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestCorruptInputs(t *testing.T) {
+	dir := t.TempDir()
+	good := goodFiles(t, dir)
+	type tc struct {
+		name, file string
+		data       []byte
+		mustFail   bool
+	}
+	var cases []tc
+	for n, b := range good {
+		ext := filepath.Ext(n)
+		cases = append(cases,
+			tc{"empty", "empty" + ext, nil, true},
+			tc{"text", "text" + ext, []byte("model,label,prob\na,1,0.5\n"), true},
+			tc{"truncated-half", "half-" + n, b[:len(b)/2], true},
+			tc{"truncated-tail", "tail-" + n, b[:len(b)-3], true},
+		)
+		for seed := 0; seed < 40; seed++ {
+			c := append([]byte(nil), b...)
+			// flip bytes in the footer / trailing metadata
+			for k := 0; k < 1+seed%3; k++ {
+				pos := len(c) - 1 - ((seed*7919 + k*104729) % min(len(c), 600))
+				c[pos] ^= byte(1 << (seed % 8))
+			}
+			cases = append(cases, tc{fmt.Sprintf("flip-%d", seed), fmt.Sprintf("flip%d-%s", seed, n), c, false})
+		}
+		for seed := 0; seed < 40; seed++ {
+			c := append([]byte(nil), b...)
+			pos := (seed * 2654435761) % len(c)
+			c[pos] ^= 0xFF
+			cases = append(cases, tc{fmt.Sprintf("body-%d", seed), fmt.Sprintf("body%d-%s", seed, n), c, false})
+		}
+	}
+	cases = append(cases, tc{"unknown-ext-text", "data.bin", []byte("hello"), true})
+	for _, c := range cases {
+		path := filepath.Join(dir, c.file)
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		err := readEverything(path, mem)
+		if err == nil && c.mustFail {
+			t.Errorf("%s %s: no error", c.name, c.file)
+		}
+		if err != nil {
+			if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%s %s: %v (not an input error naming the file)", c.name, c.file, err)
+			}
+		}
+		mem.AssertSize(t, 0)
+	}
+}
+
+func TestSniffFormat(t *testing.T) {
+	dir := t.TempDir()
+	good := goodFiles(t, dir)
+	for n, b := range good {
+		path := filepath.Join(dir, "noext-"+strings.TrimSuffix(n, filepath.Ext(n)))
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Open(Input{Path: path})
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		want := map[string]Format{".parquet": Parquet, ".arrow": IPCFile, ".arrows": IPCStream}[filepath.Ext(n)]
+		if f.Format() != want {
+			t.Errorf("%s: format %v, want %v", n, f.Format(), want)
+		}
+		f.Close()
+	}
+}
+
+func TestConcurrentUnits(t *testing.T) {
+	cols := testTable(1000)
+	path := tempPath(t, "c.parquet")
+	writePQArrow(t, path, cols, 100)
+	f, err := Open(Input{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	errs := make(chan error, f.NumUnits())
+	for u := 0; u < f.NumUnits(); u++ {
+		go func(u int) {
+			row := int64(u * 100)
+			errs <- f.ReadUnit(context.Background(), u, []string{"i64", "s", "lf64"}, 33, func(c *Chunk) error {
+				for i := 0; i < c.Len; i++ {
+					if got, want := cell(c.Columns[0], i), cols[3].vals[row]; got != want {
+						return fmt.Errorf("row %d: %v, want %v", row, got, want)
+					}
+					if got, want := cell(c.Columns[2], i), cols[16].vals[row]; !reflect.DeepEqual(got, want) {
+						return fmt.Errorf("row %d: %v, want %v", row, got, want)
+					}
+					row++
+				}
+				return nil
+			})
+		}(u)
+	}
+	for u := 0; u < f.NumUnits(); u++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
