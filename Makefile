@@ -1,0 +1,48 @@
+# evaljob — the targets people expect. `make run` and `make test` need only Go.
+GO      ?= go
+BIN     := bin/evaljob
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+
+.PHONY: build run test bench fuzz lint testdata interop clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/evaljob
+
+## run: evaluate the bundled example (configs/example.yaml on testdata/example)
+run: build
+	./$(BIN) run --config configs/example.yaml
+
+## test: unit, end-to-end and fuzz-seed tests, plus every benchmark once
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
+
+## bench: Go benchmarks of the kernels, readers and pipeline
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	@for pkg in ./readers ./pipeline/metrics; do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo 'gofmt needed'; exit 1)
+	$(GO) vet ./...
+
+## testdata: regenerate the small fixtures in testdata/
+testdata:
+	$(GO) run ./scripts/gentestdata -out testdata
+
+## interop: open the example's outputs with DuckDB (from npm) and compare
+interop: run
+	bash scripts/interop.sh out/example 'testdata/example/*.parquet'
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/pipeline"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes of SPEC §1.
+const (
+	exitOK       = 0
+	exitGate     = 1
+	exitConfig   = 2
+	exitInput    = 3
+	exitOutput   = 4
+	exitInternal = 70
+	exitSIGINT   = 130
+	exitSIGTERM  = 143
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "evaljob: internal error (please report): %v\n%s", r, debug.Stack())
+			code = exitInternal
+		}
+	}()
+	if len(args) == 0 {
+		usage(stderr)
+		return exitConfig
+	}
+	ctx, sig := withSignals(context.Background())
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "validate":
+		err = cmdValidate(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "evaljob %s\n", version)
+		return exitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "evaljob: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitConfig
+	}
+	return exitCode(err, sig(), stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  evaljob run --config FILE [--set key.path=value ...]
+  evaljob run --input PATH [--input PATH ...] --task T --label COL --prediction COL
+              [--prediction-kind K] [--group-by a,b] [--per-row] --out DIR
+  evaljob validate --config FILE
+  evaljob version
+`)
+}
+
+// withSignals cancels the context on SIGINT or SIGTERM and reports which
+// signal arrived.
+func withSignals(parent context.Context) (context.Context, func() os.Signal) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 1)
+	got := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-ch
+		got <- s
+		cancel()
+	}()
+	return ctx, func() os.Signal {
+		select {
+		case s := <-got:
+			return s
+		default:
+			return nil
+		}
+	}
+}
+
+// exitCode prints err and maps it to an exit code.
+func exitCode(err error, sig os.Signal, stderr io.Writer) int {
+	switch {
+	case sig == os.Interrupt:
+		fmt.Fprintln(stderr, "evaljob: interrupted (SIGINT); no output was published")
+		return exitSIGINT
+	case sig == syscall.SIGTERM:
+		fmt.Fprintln(stderr, "evaljob: terminated (SIGTERM); no output was published")
+		return exitSIGTERM
+	case err == nil:
+		return exitOK
+	}
+	var code int
+	switch {
+	case errors.Is(err, errUsage) || errors.Is(err, evalerr.ErrConfig):
+		code = exitConfig
+	case errors.Is(err, evalerr.ErrInput):
+		code = exitInput
+	case errors.Is(err, evalerr.ErrOutput):
+		code = exitOutput
+	default:
+		code = exitInternal
+	}
+	fmt.Fprintf(stderr, "evaljob: %v\n", err)
+	return code
+}
+
+var errUsage = errors.New("usage error")
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type logFlags struct{ format, level string }
+
+func (lf *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&lf.format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(lf.level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q", errUsage, lf.level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch lf.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q is not text or json", errUsage, lf.format)
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %s %v", errUsage, fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var (
+		configPath string
+		sets       listFlag
+		inputs     listFlag
+		groupBy    listFlag
+		keep       string
+		f          config.Flags
+		prediction string
+		batchRows  int
+		logs       logFlags
+	)
+	fs.StringVar(&configPath, "config", "", "YAML config file")
+	fs.Var(&sets, "set", "override a config key: key.path=value (repeatable)")
+	fs.Var(&inputs, "input", "input file, folder or glob (repeatable)")
+	fs.StringVar(&f.Task, "task", "", "binary | multiclass")
+	fs.StringVar(&f.Label, "label", "", "label column")
+	fs.StringVar(&prediction, "prediction", "", "prediction column (or a,b,c: one column per class)")
+	fs.StringVar(&f.PredictionKind, "prediction-kind", "prob", "prob | logit | logprob")
+	fs.StringVar(&f.Weight, "weight", "", "sample weight column")
+	fs.Var(&groupBy, "group-by", "a grouping set, columns separated by commas (repeatable)")
+	fs.StringVar(&keep, "keep", "", "columns copied into rows.parquet, separated by commas")
+	fs.BoolVar(&f.PerRow, "per-row", false, "write rows.parquet")
+	fs.StringVar(&f.Out, "out", "", "output folder")
+	fs.BoolVar(&f.Overwrite, "overwrite", false, "replace an earlier run's output")
+	fs.StringVar(&f.OnInvalid, "on-invalid", "error", "error | skip")
+	fs.IntVar(&f.Workers, "workers", 0, "worker goroutines (0 = number of CPUs)")
+	fs.IntVar(&batchRows, "batch-rows", 0, "rows per chunk (tuning only; results do not depend on it)")
+	logs.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
+
+	var cfg *config.Config
+	if configPath != "" {
+		if len(inputs) > 0 || f.Task != "" || f.Out != "" {
+			return fmt.Errorf("%w: run takes either --config or the flags --input/--task/--out, not both", errUsage)
+		}
+		if cfg, err = config.Load(configPath, sets); err != nil {
+			return err
+		}
+	} else {
+		if len(sets) > 0 {
+			return fmt.Errorf("%w: --set needs --config", errUsage)
+		}
+		f.Inputs = inputs
+		f.Prediction = splitList(prediction)
+		f.Keep = splitList(keep)
+		for _, g := range groupBy {
+			f.GroupBy = append(f.GroupBy, splitList(g))
+		}
+		if cfg, err = config.FromFlags(f); err != nil {
+			return err
+		}
+	}
+	res, err := pipeline.Run(ctx, cfg, pipeline.Options{Version: version, BatchRows: batchRows, Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "evaljob: %d input rows, %d summary rows\nsummary: %s\n", res.InputRows, res.SummaryRows,
+		filepath.Join(res.Dir, pipeline.SummaryFile))
+	if cfg.Output.PerRow {
+		fmt.Fprintf(stdout, "rows:    %s\n", filepath.Join(res.Dir, pipeline.RowsFile))
+	}
+	return nil
+}
+
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	var configPath string
+	var sets listFlag
+	fs.StringVar(&configPath, "config", "", "YAML config file")
+	fs.Var(&sets, "set", "override a config key: key.path=value (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if configPath == "" {
+		return fmt.Errorf("%w: validate needs --config", errUsage)
+	}
+	cfg, err := config.Load(configPath, sets)
+	if err != nil {
+		return err
+	}
+	if err := pipeline.Validate(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "evaljob: %s is valid\n", configPath)
+	return nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var _ = exitGate

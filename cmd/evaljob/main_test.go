@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func fixture(name string) string { return filepath.Join("..", "..", "testdata", name) }
+
+const exampleConfig = "../../configs/example.yaml"
+
+// evaljob runs the command in-process and returns its exit code and output.
+func evaljob(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	tmp := t.TempDir()
+	notDir := filepath.Join(tmp, "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badConfig := filepath.Join(tmp, "bad.yaml")
+	os.WriteFile(badConfig, []byte("inputs: [x]\ntask: binary\nbogus: 1\n"), 0o644)
+	out := func(name string) string { return "output.dir=" + filepath.Join(tmp, name) }
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		mention string // in stderr
+	}{
+		{"version", []string{"version"}, 0, ""},
+		{"no command", nil, 2, ""},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown flag", []string{"run", "--nope"}, 2, "nope"},
+		{"config and flags", []string{"run", "--config", exampleConfig, "--task", "binary"}, 2, "either --config"},
+		{"unknown key", []string{"run", "--config", badConfig}, 2, `unknown key "bogus"`},
+		{"missing config", []string{"run", "--config", filepath.Join(tmp, "none.yaml")}, 2, "none.yaml"},
+		{"example", []string{"run", "--config", exampleConfig, "--set", out("ok")}, 0, ""},
+		{"missing input", []string{"run", "--config", exampleConfig, "--set", out("a"), "--set", "inputs=[" + filepath.Join(tmp, "nothing*.parquet") + "]"}, 3, "nothing*.parquet"},
+		{"missing column", []string{"run", "--config", exampleConfig, "--set", out("b"), "--set", "columns.label=truth"}, 3, `column "truth": missing column`},
+		{"wrong type", []string{"run", "--config", exampleConfig, "--set", out("c"), "--set", "columns.prediction=model"}, 3, `column "model": wrong type`},
+		{"invalid value", []string{"run", "--input", fixture("binary/invalid.parquet"), "--task", "binary", "--label", "label", "--prediction", "prob", "--out", filepath.Join(tmp, "d")}, 3, `invalid.parquet: row group 0, row 3, column "prob", value 1.5: probability outside [0, 1]`},
+		{"not parquet", []string{"run", "--input", badConfig, "--task", "binary", "--label", "label", "--prediction", "prob", "--out", filepath.Join(tmp, "e")}, 3, "bad.yaml"},
+		{"unwritable output", []string{"run", "--config", exampleConfig, "--set", "output.dir=" + filepath.Join(notDir, "out")}, 4, notDir},
+		{"flags mode", []string{"run", "--input", fixture("example"), "--task", "binary", "--label", "label", "--prediction", "prob", "--group-by", "model,slice", "--per-row", "--out", filepath.Join(tmp, "f")}, 0, ""},
+		{"validate", []string{"validate", "--config", exampleConfig}, 0, ""},
+		{"validate bad column", []string{"validate", "--config", exampleConfig, "--set", "columns.weight=w"}, 3, `column "w"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := evaljob(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.mention) {
+				t.Errorf("stderr does not mention %q:\n%s", tc.mention, stderr)
+			}
+		})
+	}
+}
+
+func TestOverwriteRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	args := []string{"run", "--input", fixture("example"), "--task", "binary", "--label", "label", "--prediction", "prob", "--out", dir}
+	if code, _, stderr := evaljob(t, args...); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := evaljob(t, args...)
+	if code != 2 || !strings.Contains(stderr, "overwrite") {
+		t.Errorf("second run: exit %d, want 2 naming overwrite; stderr:\n%s", code, stderr)
+	}
+	if code, _, stderr := evaljob(t, append(args, "--overwrite")...); code != 0 {
+		t.Errorf("--overwrite: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestRunPrintsSummaryPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir, "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, filepath.Join(dir, "summary.parquet")) {
+		t.Errorf("stdout does not say where the summary went:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, `"msg":"done"`) {
+		t.Errorf("--log-format json: stderr is not JSON logs:\n%s", stderr)
+	}
+	for _, name := range []string{"summary.parquet", "rows.parquet", "manifest.json"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+}

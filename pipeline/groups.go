@@ -1,0 +1,323 @@
+package pipeline
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/evaljob/evaljob/pipeline/metrics"
+	"github.com/evaljob/evaljob/readers"
+)
+
+// keyValue is one group key value, typed by its column's arrow type.
+type keyValue struct {
+	null bool
+	i    int64 // ints (uint64 as bits), bool (0/1), date32, timestamp
+	f    float64
+	s    string
+}
+
+// cell is the finest group: one combination of every group_by column.
+type cell struct {
+	key   []keyValue
+	stats *metrics.ClassStats
+}
+
+// cellTable maps encoded keys to cells. Each worker has its own.
+type cellTable struct {
+	types []arrow.DataType
+	bins  int
+	index map[string]int
+	cells []*cell
+}
+
+func newCellTable(types []arrow.DataType, bins int) *cellTable {
+	return &cellTable{types: types, bins: bins, index: map[string]int{}}
+}
+
+func (t *cellTable) lookup(key []keyValue, buf []byte) int {
+	buf = encodeKey(buf[:0], t.types, key)
+	if i, ok := t.index[string(buf)]; ok {
+		return i
+	}
+	t.index[string(buf)] = len(t.cells)
+	t.cells = append(t.cells, &cell{key: slices.Clone(key), stats: metrics.NewClassStats(t.bins)})
+	return len(t.cells) - 1
+}
+
+// merge adds every cell of o into t.
+func (t *cellTable) merge(o *cellTable) {
+	var buf []byte
+	for _, c := range o.cells {
+		i := t.lookup(c.key, buf)
+		t.cells[i].stats.Merge(c.stats)
+	}
+}
+
+func encodeKey(buf []byte, types []arrow.DataType, key []keyValue) []byte {
+	for j, v := range key {
+		if v.null {
+			buf = append(buf, 0)
+			continue
+		}
+		buf = append(buf, 1)
+		switch {
+		case isFloat(types[j]):
+			f := v.f
+			if f == 0 {
+				f = 0 // -0 and +0 are one key
+			}
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(f))
+		case isStringType(types[j]):
+			buf = binary.AppendUvarint(buf, uint64(len(v.s)))
+			buf = append(buf, v.s...)
+		default:
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(v.i))
+		}
+	}
+	return buf
+}
+
+func isStringType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY:
+		return true
+	}
+	return false
+}
+
+// keyAt reads row i of a group column.
+func keyAt(c *readers.Column, i int) keyValue {
+	if c.Null(i) {
+		return keyValue{null: true}
+	}
+	switch {
+	case c.Bools != nil:
+		if c.Bools[i] {
+			return keyValue{i: 1}
+		}
+		return keyValue{}
+	case c.Ints != nil:
+		return keyValue{i: c.Ints[i]}
+	case c.F32 != nil:
+		return keyValue{f: float64(c.F32[i])}
+	case c.F64 != nil:
+		return keyValue{f: c.F64[i]}
+	default:
+		return keyValue{s: c.String(i)}
+	}
+}
+
+// grouper assigns each row of a chunk to a cell of a worker's table. It
+// first turns every group column into dense per-chunk codes (a dictionary
+// column's codes are used as they are), then combines the codes of a row
+// into one number, so the encoded key is built once per distinct
+// combination in the chunk, not once per row.
+type grouper struct {
+	table   *cellTable
+	codes   [][]int32
+	vals    [][]keyValue
+	local   map[uint64]int32
+	localTo []int
+	key     []keyValue
+	buf     []byte
+}
+
+func newGrouper(t *cellTable) *grouper {
+	n := len(t.types)
+	return &grouper{table: t, codes: make([][]int32, n), vals: make([][]keyValue, n),
+		local: map[uint64]int32{}, key: make([]keyValue, n)}
+}
+
+// assign fills cells[i] with the cell index of row i.
+func (g *grouper) assign(cols []*readers.Column, n int, cells []int) {
+	if len(cols) == 0 {
+		i := g.table.lookup(nil, g.buf)
+		for r := range n {
+			cells[r] = i
+		}
+		return
+	}
+	radix := uint64(1)
+	fits := true
+	for j, c := range cols {
+		g.codes[j], g.vals[j] = denseCodes(c, n, g.codes[j][:0], g.vals[j][:0])
+		size := uint64(len(g.vals[j]))
+		if radix > math.MaxUint64/size {
+			fits = false
+		}
+		radix *= size
+	}
+	clear(g.local)
+	g.localTo = g.localTo[:0]
+	var composite []byte
+	var byBytes map[string]int32
+	if !fits {
+		byBytes = map[string]int32{}
+	}
+	for r := range n {
+		var id int32
+		var ok bool
+		var code uint64
+		if fits {
+			for j := range cols {
+				code = code*uint64(len(g.vals[j])) + uint64(g.codes[j][r])
+			}
+			id, ok = g.local[code]
+		} else {
+			composite = composite[:0]
+			for j := range cols {
+				composite = binary.LittleEndian.AppendUint32(composite, uint32(g.codes[j][r]))
+			}
+			id, ok = byBytes[string(composite)]
+		}
+		if !ok {
+			for j := range cols {
+				g.key[j] = g.vals[j][g.codes[j][r]]
+			}
+			id = int32(len(g.localTo))
+			g.localTo = append(g.localTo, g.table.lookup(g.key, g.buf))
+			if fits {
+				g.local[code] = id
+			} else {
+				byBytes[string(composite)] = id
+			}
+		}
+		cells[r] = g.localTo[id]
+	}
+}
+
+// denseCodes gives every row of c a code into vals, one code per distinct
+// value (code 0 is null).
+func denseCodes(c *readers.Column, n int, codes []int32, vals []keyValue) ([]int32, []keyValue) {
+	codes = slices.Grow(codes, n)[:n]
+	vals = append(vals, keyValue{null: true})
+	if c.Codes != nil {
+		for _, s := range c.Dict {
+			vals = append(vals, keyValue{s: s})
+		}
+		for r := range n {
+			if c.Null(r) {
+				codes[r] = 0
+			} else {
+				codes[r] = c.Codes[r] + 1
+			}
+		}
+		return codes, vals
+	}
+	seen := map[keyValue]int32{}
+	for r := range n {
+		v := keyAt(c, r)
+		if v.null {
+			codes[r] = 0
+			continue
+		}
+		if v.f == 0 {
+			v.f = 0
+		}
+		id, ok := seen[v]
+		if !ok {
+			id = int32(len(vals))
+			seen[v] = id
+			vals = append(vals, v)
+		}
+		codes[r] = id
+	}
+	return codes, vals
+}
+
+// group is one summary row: a grouping set and its key.
+type group struct {
+	set   int        // -1 for the overall row
+	key   []keyValue // over all group columns; null where not in the set
+	stats *metrics.ClassStats
+}
+
+// rollUp builds the overall row and every grouping set's groups from the
+// cells, in SPEC §4 order: overall first, then each set in config order
+// with keys ascending, nulls last.
+func rollUp(cells *cellTable, names []string, sets [][]string, bins int) []*group {
+	all := &group{set: -1, key: nullKey(len(names)), stats: metrics.NewClassStats(bins)}
+	for _, c := range cells.cells {
+		all.stats.Merge(c.stats)
+	}
+	out := []*group{all}
+	var buf []byte
+	for si, set := range sets {
+		cols := make([]int, len(set))
+		for k, name := range set {
+			cols[k] = slices.Index(names, name)
+		}
+		index := map[string]*group{}
+		var groups []*group
+		for _, c := range cells.cells {
+			key := nullKey(len(names))
+			for _, j := range cols {
+				key[j] = c.key[j]
+			}
+			buf = encodeKey(buf[:0], cells.types, key)
+			g, ok := index[string(buf)]
+			if !ok {
+				g = &group{set: si, key: key, stats: metrics.NewClassStats(bins)}
+				index[string(buf)] = g
+				groups = append(groups, g)
+			}
+			g.stats.Merge(c.stats)
+		}
+		slices.SortFunc(groups, func(a, b *group) int {
+			for _, j := range cols {
+				if c := compareKey(a.key[j], b.key[j], cells.types[j]); c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+		out = append(out, groups...)
+	}
+	return out
+}
+
+func nullKey(n int) []keyValue {
+	k := make([]keyValue, n)
+	for i := range k {
+		k[i].null = true
+	}
+	return k
+}
+
+// compareKey orders values ascending with nulls last (NaN just before null).
+func compareKey(a, b keyValue, t arrow.DataType) int {
+	switch {
+	case a.null || b.null:
+		return boolOrder(a.null, b.null)
+	case isFloat(t):
+		an, bn := math.IsNaN(a.f), math.IsNaN(b.f)
+		if an || bn {
+			return boolOrder(an, bn)
+		}
+		return cmp.Compare(a.f, b.f)
+	case isStringType(t):
+		return strings.Compare(a.s, b.s)
+	case t.ID() == arrow.UINT64:
+		return cmp.Compare(uint64(a.i), uint64(b.i))
+	default:
+		return cmp.Compare(a.i, b.i)
+	}
+}
+
+// boolOrder puts true after false.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+func groupSetName(set []string) string { return strings.Join(set, ",") }

@@ -1,0 +1,320 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/pipeline/metrics"
+	"github.com/evaljob/evaljob/readers"
+)
+
+// plan is everything decided before the first row is scored.
+type plan struct {
+	cfg   *config.Config
+	task  string
+	kind  metrics.Kind
+	files []*readers.File
+	units []unitRef
+
+	// columns read from every file, in this order; the index fields point
+	// into it (-1 when absent).
+	columns   []string
+	labelCol  int
+	weightCol int
+	predCols  []int
+	groupCols []int // one per union group column
+	outCols   []int // keep columns, then group columns not kept: rows.parquet
+
+	groupNames []string
+	groupTypes []arrow.DataType
+	outNames   []string
+	outTypes   []arrow.DataType
+
+	eps          []float64 // per file
+	numClasses   int       // multiclass
+	classWeights []float64
+	bins         int
+	skipInvalid  bool
+}
+
+type unitRef struct{ file, unit int }
+
+// newPlan discovers and opens the inputs and checks their schemas. On error
+// the opened files are closed.
+func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
+	p := &plan{
+		cfg:          cfg,
+		task:         cfg.Task,
+		labelCol:     -1,
+		weightCol:    -1,
+		classWeights: cfg.Options.ClassWeights,
+		bins:         cfg.Options.CalibrationBins,
+		skipInvalid:  cfg.Options.OnInvalid == "skip",
+	}
+	switch cfg.Columns.PredictionKind {
+	case "logit":
+		p.kind = metrics.Logit
+	case "logprob":
+		p.kind = metrics.Logprob
+	default:
+		p.kind = metrics.Prob
+	}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+
+	inputs, err := readers.Discover(cfg.Inputs, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range inputs {
+		f, err := readers.Open(in)
+		if err != nil {
+			return nil, err
+		}
+		p.files = append(p.files, f)
+	}
+
+	add := func(name string) int {
+		if i := slices.Index(p.columns, name); i >= 0 {
+			return i
+		}
+		p.columns = append(p.columns, name)
+		return len(p.columns) - 1
+	}
+	p.labelCol = add(cfg.Columns.Label)
+	for _, c := range cfg.Columns.Prediction {
+		p.predCols = append(p.predCols, add(c))
+	}
+	if cfg.Columns.Weight != "" {
+		p.weightCol = add(cfg.Columns.Weight)
+	}
+	p.groupNames = cfg.GroupColumns()
+	for _, c := range p.groupNames {
+		p.groupCols = append(p.groupCols, add(c))
+	}
+	if cfg.Output.PerRow {
+		for _, c := range append(slices.Clone(cfg.Columns.Keep), p.groupNames...) {
+			if !slices.Contains(p.outNames, c) {
+				p.outNames = append(p.outNames, c)
+				p.outCols = append(p.outCols, add(c))
+			}
+		}
+	}
+
+	for fi, f := range p.files {
+		if err := p.checkFile(fi, f); err != nil {
+			return nil, err
+		}
+		for u := range f.NumUnits() {
+			p.units = append(p.units, unitRef{fi, u})
+		}
+	}
+	if p.task == "multiclass" {
+		if err := p.resolveClasses(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *plan) close() {
+	for _, f := range p.files {
+		f.Close()
+	}
+}
+
+// checkFile checks that f has every column with an accepted type, and that
+// group and kept columns have the same type in every file.
+func (p *plan) checkFile(fi int, f *readers.File) error {
+	fields := map[string]readers.Field{}
+	for _, fd := range f.Fields() {
+		fields[fd.Name] = fd
+	}
+	types := make([]arrow.DataType, len(p.columns))
+	for i, name := range p.columns {
+		fd, ok := fields[name]
+		if !ok {
+			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name,
+				Err: errors.New("missing column")}
+		}
+		if fd.Type == nil {
+			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name,
+				Err: errors.New("column type is not supported by evaljob")}
+		}
+		types[i] = fd.Type
+	}
+	wrongType := func(col int, want string) error {
+		return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[col],
+			Err: fmt.Errorf("wrong type %s, want %s", types[col], want)}
+	}
+
+	label := types[p.labelCol]
+	switch p.task {
+	case "binary":
+		if !isBool(label) && !isInteger(label) && !isFloat(label) {
+			return wrongType(p.labelCol, "bool, integer or float label")
+		}
+		if !isFloat(types[p.predCols[0]]) {
+			return wrongType(p.predCols[0], "float32 or float64 prediction")
+		}
+	case "multiclass":
+		if !isInteger(label) && !(isList(label) && isNumericOrBool(listElem(label))) {
+			return wrongType(p.labelCol, "integer class index, or list of numbers (one-hot or soft target)")
+		}
+		if len(p.predCols) == 1 {
+			t := types[p.predCols[0]]
+			if !isList(t) || !isFloat(listElem(t)) {
+				return wrongType(p.predCols[0], "list of float32/float64 (or one scalar column per class)")
+			}
+		} else {
+			for _, c := range p.predCols {
+				if !isFloat(types[c]) {
+					return wrongType(c, "float32 or float64 (one column per class)")
+				}
+			}
+		}
+	}
+	if p.weightCol >= 0 && !isInteger(types[p.weightCol]) && !isFloat(types[p.weightCol]) {
+		return wrongType(p.weightCol, "numeric weight")
+	}
+
+	eps := math.Ldexp(1, -52)
+	for _, c := range p.predCols {
+		t := types[c]
+		if isList(t) {
+			t = listElem(t)
+		}
+		if t.ID() == arrow.FLOAT32 {
+			eps = math.Ldexp(1, -23)
+		}
+	}
+	if !p.cfg.Options.Epsilon.Auto {
+		eps = p.cfg.Options.Epsilon.Value
+	}
+	p.eps = append(p.eps, eps)
+
+	check := func(names []string, cols []int, seen *[]arrow.DataType, role string) error {
+		for i, c := range cols {
+			t := types[c]
+			if !isKeyType(t) {
+				return wrongType(c, role+" of a scalar type (bool, integer, float, string, date, timestamp)")
+			}
+			if fi == 0 {
+				*seen = append(*seen, t)
+			} else if !arrow.TypeEqual((*seen)[i], t) {
+				return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: names[i],
+					Err: fmt.Errorf("type %s differs from %s in %s", t, (*seen)[i], p.files[0].Path())}
+			}
+		}
+		return nil
+	}
+	if err := check(p.groupNames, p.groupCols, &p.groupTypes, "group_by column"); err != nil {
+		return err
+	}
+	return check(p.outNames, p.outCols, &p.outTypes, "kept column")
+}
+
+// errFound stops the class-count scan early.
+var errFound = errors.New("found")
+
+// resolveClasses fixes C: num_classes, the number of prediction columns, a
+// fixed list size, or the length of the first scored row in input order.
+func (p *plan) resolveClasses(ctx context.Context) error {
+	o := p.cfg.Options
+	p.numClasses = o.NumClasses
+	if len(p.predCols) > 1 {
+		if o.NumClasses != 0 && o.NumClasses != len(p.predCols) {
+			return evalerr.Configf("config key options.num_classes: %d, but columns.prediction names %d columns", o.NumClasses, len(p.predCols))
+		}
+		p.numClasses = len(p.predCols)
+	}
+	if p.numClasses == 0 {
+		if err := p.firstRowClasses(ctx); err != nil {
+			return err
+		}
+	}
+	if len(p.classWeights) > 0 && len(p.classWeights) != p.numClasses {
+		return evalerr.Configf("config key options.class_weights: %d weights, but the data has %d classes", len(p.classWeights), p.numClasses)
+	}
+	return nil
+}
+
+// firstRowClasses reads units in input order until a row that is not
+// ignored and has a label and a prediction list, and takes its length.
+func (p *plan) firstRowClasses(ctx context.Context) error {
+	cols := []string{p.columns[p.labelCol], p.columns[p.predCols[0]]}
+	for _, u := range p.units {
+		err := p.files[u.file].ReadUnit(ctx, u.unit, cols, 0, func(ch *readers.Chunk) error {
+			label, pred := ch.Columns[0], ch.Columns[1]
+			for i := range ch.Len {
+				if label.Null(i) || pred.Null(i) {
+					continue
+				}
+				if isInteger(label.Type) && label.Ints[i] == p.cfg.Options.IgnoreIndex {
+					continue
+				}
+				p.numClasses = pred.Offsets[i+1] - pred.Offsets[i]
+				return errFound
+			}
+			return nil
+		})
+		if errors.Is(err, errFound) {
+			if p.numClasses == 0 {
+				return evalerr.Inputf("%s: the first scored row has an empty prediction list; set options.num_classes", p.files[u.file].Path())
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p.numClasses = 1 // no scored row at all: every row is ignored or invalid
+	return nil
+}
+
+func isBool(t arrow.DataType) bool { return t.ID() == arrow.BOOL }
+
+func isInteger(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+		return true
+	}
+	return false
+}
+
+func isFloat(t arrow.DataType) bool { return t.ID() == arrow.FLOAT32 || t.ID() == arrow.FLOAT64 }
+
+func isNumericOrBool(t arrow.DataType) bool { return isBool(t) || isInteger(t) || isFloat(t) }
+
+func isList(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST:
+		return true
+	}
+	return false
+}
+
+func listElem(t arrow.DataType) arrow.DataType {
+	return t.(arrow.ListLikeType).Elem()
+}
+
+func isKeyType(t arrow.DataType) bool {
+	if isNumericOrBool(t) {
+		return true
+	}
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.DATE32, arrow.TIMESTAMP:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/evaljob/evaljob/readers"
+)
+
+// rowsPart is a chunk's per-row results, or (rec == nil) the mark that a
+// unit has sent all of its parts.
+type rowsPart struct {
+	unit int
+	rec  arrow.Record
+}
+
+func rowsSchema(p *plan) *arrow.Schema {
+	var fields []arrow.Field
+	for j, name := range p.outNames {
+		fields = append(fields, arrow.Field{Name: name, Type: p.outTypes[j], Nullable: true})
+	}
+	fields = append(fields, arrow.Field{Name: "cross_entropy", Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+	return arrow.NewSchema(fields, nil)
+}
+
+// rowsRecord copies a scored chunk's kept columns and losses into a record
+// that outlives the chunk.
+func rowsRecord(mem memory.Allocator, schema *arrow.Schema, p *plan, ch *readers.Chunk, loss []float64, scored []bool) arrow.Record {
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for j, ci := range p.outCols {
+		appendColumn(b.Field(j), ch.Columns[ci], ch.Len)
+	}
+	lb := b.Field(len(p.outCols)).(*array.Float64Builder)
+	lb.AppendValues(loss[:ch.Len], scored[:ch.Len])
+	return b.NewRecord()
+}
+
+// rowsSink receives parts from the workers in any order and writes them in
+// input order. The Parquet writer cuts row groups at fixed row counts, so
+// the file's bytes do not depend on how the input was chunked.
+type rowsSink struct {
+	out *parquetOut
+}
+
+// run consumes parts until in is closed. release is called once per unit
+// after all its rows were handed on, which lets the dispatcher start
+// another unit (bounding memory).
+func (s *rowsSink) run(ctx context.Context, in <-chan rowsPart, release func()) error {
+	next := 0
+	waiting := map[int][]rowsPart{}
+	defer func() {
+		for _, parts := range waiting {
+			for _, pt := range parts {
+				if pt.rec != nil {
+					pt.rec.Release()
+				}
+			}
+		}
+	}()
+	for {
+		var part rowsPart
+		var ok bool
+		select {
+		case part, ok = <-in:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			return nil
+		}
+		waiting[part.unit] = append(waiting[part.unit], part)
+		for len(waiting[next]) > 0 {
+			parts := waiting[next]
+			finished := false
+			for len(parts) > 0 {
+				pt := parts[0]
+				parts = parts[1:]
+				waiting[next] = parts
+				if pt.rec == nil {
+					finished = true
+					continue
+				}
+				err := s.out.pw.Write(pt.rec)
+				pt.rec.Release()
+				if err != nil {
+					return err
+				}
+			}
+			delete(waiting, next)
+			if !finished {
+				break
+			}
+			release()
+			next++
+		}
+	}
+}

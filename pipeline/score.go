@@ -1,0 +1,372 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/pipeline/metrics"
+	"github.com/evaljob/evaljob/readers"
+)
+
+// scorer holds one worker's scratch space for scoring chunks. Nothing in
+// it is shared between workers.
+type scorer struct {
+	p      *plan
+	cells  []int
+	loss   []float64
+	scored []bool
+	label  []float64
+	pred   []float64
+	weight []float64
+	// multiclass rows
+	predRow   []float64
+	targetRow []float64
+	probs     []float64
+}
+
+func (s *scorer) grow(n int) {
+	if cap(s.cells) < n {
+		s.cells = make([]int, n)
+		s.loss = make([]float64, n)
+		s.scored = make([]bool, n)
+		s.label = make([]float64, n)
+		s.pred = make([]float64, n)
+		s.weight = make([]float64, n)
+	}
+	s.cells, s.loss, s.scored = s.cells[:n], s.loss[:n], s.scored[:n]
+	s.label, s.pred, s.weight = s.label[:n], s.pred[:n], s.weight[:n]
+	clear(s.scored)
+}
+
+// bad reports an invalid row: an error under on_invalid: error, a count
+// under skip.
+func (s *scorer) bad(ch *readers.Chunk, st *metrics.ClassStats, row, col int, value string, why string) error {
+	if s.p.skipInvalid {
+		st.InvalidRows++
+		return nil
+	}
+	return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(row),
+		Column: s.p.columns[col], Value: value, Err: errors.New(why)}
+}
+
+const nullValue = "null"
+
+// weightAt gives row i's sample weight (1 without a weight column).
+func (s *scorer) weightAt(ch *readers.Chunk, i int) (float64, bool) {
+	if s.p.weightCol < 0 {
+		return 1, true
+	}
+	if ch.Columns[s.p.weightCol].Null(i) {
+		return 0, false
+	}
+	return s.weight[i], metrics.WeightOK(s.weight[i])
+}
+
+func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*metrics.ClassStats, eps float64) error {
+	p, o := s.p, &s.p.cfg.Options
+	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
+	toFloat64(label, s.label)
+	toFloat64(pred, s.pred)
+	if p.weightCol >= 0 {
+		toFloat64(ch.Columns[p.weightCol], s.weight)
+	}
+	ignorable := label.Ints != nil
+	cw := p.classWeights
+	for i := range ch.Len {
+		st := tables[s.cells[i]]
+		if ignorable && !label.Null(i) && label.Ints[i] == o.IgnoreIndex {
+			st.IgnoredRows++
+			continue
+		}
+		if label.Null(i) {
+			if err := s.bad(ch, st, i, p.labelCol, nullValue, "label is null"); err != nil {
+				return err
+			}
+			continue
+		}
+		t, ok := metrics.BinaryTarget(s.label[i])
+		if !ok {
+			if err := s.bad(ch, st, i, p.labelCol, scalarText(label, i), "binary label must be 1/true, 0/false/-1 or a soft target in (0, 1)"); err != nil {
+				return err
+			}
+			continue
+		}
+		if pred.Null(i) {
+			if err := s.bad(ch, st, i, p.predCols[0], nullValue, "prediction is null"); err != nil {
+				return err
+			}
+			continue
+		}
+		w, ok := s.weightAt(ch, i)
+		if !ok {
+			if err := s.bad(ch, st, i, p.weightCol, scalarText(ch.Columns[p.weightCol], i), metrics.WeightDomain.String()); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(cw) == 2 {
+			w *= (1-t)*cw[0] + t*cw[1]
+		}
+		row, inv := metrics.Binary(p.kind, s.pred[i], t, eps, o.Threshold)
+		if inv != metrics.Valid {
+			if err := s.bad(ch, st, i, p.predCols[0], formatFloat(s.pred[i]), inv.String()); err != nil {
+				return err
+			}
+			continue
+		}
+		st.Add(w, row.Loss, row.Correct, row.Brier, row.P, t, t, row.Clipped)
+		s.loss[i], s.scored[i] = row.Loss, true
+	}
+	return nil
+}
+
+func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*metrics.ClassStats, eps float64) error {
+	p, o := s.p, &s.p.cfg.Options
+	c := p.numClasses
+	if len(s.predRow) < c {
+		s.predRow, s.targetRow, s.probs = make([]float64, c), make([]float64, c), make([]float64, c)
+	}
+	label := ch.Columns[p.labelCol]
+	hard := label.Ints != nil
+	if p.weightCol >= 0 {
+		toFloat64(ch.Columns[p.weightCol], s.weight)
+	}
+	cw := p.classWeights
+	for i := range ch.Len {
+		st := tables[s.cells[i]]
+		if hard && !label.Null(i) && label.Ints[i] == o.IgnoreIndex {
+			st.IgnoredRows++
+			continue
+		}
+		if label.Null(i) {
+			if err := s.bad(ch, st, i, p.labelCol, nullValue, "label is null"); err != nil {
+				return err
+			}
+			continue
+		}
+		predRow, col, why := s.predictionRow(ch, i, c)
+		if why != "" {
+			if err := s.bad(ch, st, i, col, rowText(ch.Columns[col], i), why); err != nil {
+				return err
+			}
+			continue
+		}
+		y := -1
+		var target []float64
+		if hard {
+			v := label.Ints[i]
+			if v < 0 || v >= int64(c) { // a uint64 above MaxInt64 reads as negative
+				if err := s.bad(ch, st, i, p.labelCol, scalarText(label, i), fmt.Sprintf("class index outside [0, %d)", c)); err != nil {
+					return err
+				}
+				continue
+			}
+			y = int(v)
+		} else {
+			var why string
+			target, why = listRow(label, i, c, s.targetRow)
+			if why == "" {
+				if inv := metrics.MulticlassTarget(target); inv != metrics.Valid {
+					why = inv.String()
+				}
+			}
+			if why != "" {
+				if err := s.bad(ch, st, i, p.labelCol, rowText(label, i), why); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		w, ok := s.weightAt(ch, i)
+		if !ok {
+			if err := s.bad(ch, st, i, p.weightCol, scalarText(ch.Columns[p.weightCol], i), metrics.WeightDomain.String()); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(cw) > 0 {
+			if target == nil {
+				w *= cw[y]
+			} else {
+				var m float64
+				for k, t := range target {
+					m += t * cw[k]
+				}
+				w *= m
+			}
+		}
+		row, inv := metrics.Multiclass(p.kind, predRow, y, target, o.LabelSmoothing, eps, s.probs)
+		if inv != metrics.Valid {
+			col := p.predCols[0]
+			if inv == metrics.LabelDomain || inv == metrics.TargetSum {
+				col = p.labelCol
+			}
+			if err := s.bad(ch, st, i, col, rowText(ch.Columns[col], i), inv.String()); err != nil {
+				return err
+			}
+			continue
+		}
+		outcome := 0.0
+		if row.Correct {
+			outcome = 1
+		}
+		st.Add(w, row.Loss, row.Correct, row.Brier, row.Confidence, outcome, 0, row.Clipped)
+		s.loss[i], s.scored[i] = row.Loss, true
+	}
+	return nil
+}
+
+// predictionRow gathers row i's class scores: a list column's slots, or
+// one scalar column per class. On a problem it names the column and why.
+func (s *scorer) predictionRow(ch *readers.Chunk, i, c int) ([]float64, int, string) {
+	p := s.p
+	if len(p.predCols) == 1 {
+		col := ch.Columns[p.predCols[0]]
+		if col.Null(i) {
+			return nil, p.predCols[0], "prediction is null"
+		}
+		row, why := listRow(col, i, c, s.predRow)
+		return row, p.predCols[0], why
+	}
+	for k, ci := range p.predCols {
+		col := ch.Columns[ci]
+		if col.Null(i) {
+			return nil, ci, "prediction is null"
+		}
+		if col.F64 != nil {
+			s.predRow[k] = col.F64[i]
+		} else {
+			s.predRow[k] = float64(col.F32[i])
+		}
+	}
+	return s.predRow[:c], -1, ""
+}
+
+// listRow returns row i of a numeric list column as float64 (aliasing the
+// column's storage when it is a float64 list without nulls).
+func listRow(col *readers.Column, i, c int, scratch []float64) ([]float64, string) {
+	if col.Null(i) {
+		return nil, "list is null"
+	}
+	lo, hi := col.Offsets[i], col.Offsets[i+1]
+	if hi-lo != c {
+		return nil, fmt.Sprintf("list has %d entries, the task has %d classes", hi-lo, c)
+	}
+	e := col.Elem
+	if e.Valid != nil {
+		for k := lo; k < hi; k++ {
+			if !e.Valid[k] {
+				return nil, "list has a null entry"
+			}
+		}
+	}
+	switch {
+	case e.F64 != nil:
+		return e.F64[lo:hi], ""
+	case e.F32 != nil:
+		for k := lo; k < hi; k++ {
+			scratch[k-lo] = float64(e.F32[k])
+		}
+	case e.Ints != nil:
+		unsigned := e.Type.ID() == arrow.UINT64
+		for k := lo; k < hi; k++ {
+			if unsigned {
+				scratch[k-lo] = float64(uint64(e.Ints[k]))
+			} else {
+				scratch[k-lo] = float64(e.Ints[k])
+			}
+		}
+	case e.Bools != nil:
+		for k := lo; k < hi; k++ {
+			scratch[k-lo] = 0
+			if e.Bools[k] {
+				scratch[k-lo] = 1
+			}
+		}
+	}
+	return scratch[:c], ""
+}
+
+// toFloat64 converts a numeric or bool scalar column to float64, once per
+// chunk (values of null rows are unspecified).
+func toFloat64(c *readers.Column, dst []float64) {
+	n := c.Len
+	switch {
+	case c.F64 != nil:
+		copy(dst, c.F64[:n])
+	case c.F32 != nil:
+		for i, v := range c.F32[:n] {
+			dst[i] = float64(v)
+		}
+	case c.Ints != nil:
+		if c.Type.ID() == arrow.UINT64 {
+			for i, v := range c.Ints[:n] {
+				dst[i] = float64(uint64(v))
+			}
+			return
+		}
+		for i, v := range c.Ints[:n] {
+			dst[i] = float64(v)
+		}
+	case c.Bools != nil:
+		for i, v := range c.Bools[:n] {
+			dst[i] = 0
+			if v {
+				dst[i] = 1
+			}
+		}
+	}
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// scalarText formats row i of a scalar column for an error message.
+func scalarText(c *readers.Column, i int) string {
+	if c.Null(i) {
+		return nullValue
+	}
+	switch {
+	case c.F64 != nil:
+		return formatFloat(c.F64[i])
+	case c.F32 != nil:
+		return strconv.FormatFloat(float64(c.F32[i]), 'g', -1, 32)
+	case c.Ints != nil:
+		if c.Type.ID() == arrow.UINT64 {
+			return strconv.FormatUint(uint64(c.Ints[i]), 10)
+		}
+		return strconv.FormatInt(c.Ints[i], 10)
+	case c.Bools != nil:
+		return strconv.FormatBool(c.Bools[i])
+	}
+	return strconv.Quote(c.String(i))
+}
+
+// rowText formats row i of a scalar or list column for an error message,
+// showing at most 8 list entries.
+func rowText(c *readers.Column, i int) string {
+	if c == nil || c.Offsets == nil || c.Null(i) {
+		if c == nil {
+			return ""
+		}
+		return scalarText(c, i)
+	}
+	lo, hi := c.Offsets[i], c.Offsets[i+1]
+	var b strings.Builder
+	b.WriteByte('[')
+	for k := lo; k < hi && k < lo+8; k++ {
+		if k > lo {
+			b.WriteByte(' ')
+		}
+		b.WriteString(scalarText(c.Elem, k))
+	}
+	if hi-lo > 8 {
+		fmt.Fprintf(&b, " ... (%d entries)", hi-lo)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
