@@ -200,12 +200,7 @@ func applySet(root *yaml.Node, s string) (string, error) {
 		case yaml.MappingNode:
 			j := mappingIndex(n, part)
 			if j < 0 {
-				child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-				if last {
-					child = val
-				}
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: part}, child)
-				n = child
+				n = addKey(n, part, last, val)
 				continue
 			}
 			if last {
@@ -224,18 +219,24 @@ func applySet(root *yaml.Node, s string) (string, error) {
 		default:
 			if n.Tag == "!!null" {
 				n.Kind, n.Tag, n.Value = yaml.MappingNode, "!!map", ""
-				child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-				if last {
-					child = val
-				}
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: part}, child)
-				n = child
+				n = addKey(n, part, last, val)
 				continue
 			}
 			return "", fmt.Errorf("%q is a value, not a mapping", strings.Join(parts[:i], "."))
 		}
 	}
 	return key, nil
+}
+
+// addKey adds key to mapping n with val (last) or an empty mapping as its
+// value, and returns the value node.
+func addKey(n *yaml.Node, key string, last bool, val *yaml.Node) *yaml.Node {
+	child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if last {
+		child = val
+	}
+	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, child)
+	return child
 }
 
 func mappingIndex(n *yaml.Node, key string) int {

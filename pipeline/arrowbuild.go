@@ -12,48 +12,12 @@ import (
 func appendColumn(b array.Builder, c *readers.Column, n int) {
 	b.Reserve(n)
 	for i := range n {
-		if c.Null(i) {
-			b.AppendNull()
-			continue
-		}
-		switch b := b.(type) {
-		case *array.BooleanBuilder:
-			b.Append(c.Bools[i])
-		case *array.Int8Builder:
-			b.Append(int8(c.Ints[i]))
-		case *array.Int16Builder:
-			b.Append(int16(c.Ints[i]))
-		case *array.Int32Builder:
-			b.Append(int32(c.Ints[i]))
-		case *array.Int64Builder:
-			b.Append(c.Ints[i])
-		case *array.Uint8Builder:
-			b.Append(uint8(c.Ints[i]))
-		case *array.Uint16Builder:
-			b.Append(uint16(c.Ints[i]))
-		case *array.Uint32Builder:
-			b.Append(uint32(c.Ints[i]))
-		case *array.Uint64Builder:
-			b.Append(uint64(c.Ints[i]))
-		case *array.Date32Builder:
-			b.Append(arrow.Date32(c.Ints[i]))
-		case *array.TimestampBuilder:
-			b.Append(arrow.Timestamp(c.Ints[i]))
-		case *array.Float32Builder:
-			b.Append(c.F32[i])
-		case *array.Float64Builder:
-			b.Append(c.F64[i])
-		case *array.StringBuilder:
-			b.Append(c.String(i))
-		case *array.LargeStringBuilder:
-			b.Append(c.String(i))
-		case *array.BinaryBuilder:
-			b.AppendString(c.String(i))
-		}
+		appendKey(b, keyAt(c, i))
 	}
 }
 
-// appendKey appends one group key value to a builder of its column's type.
+// appendKey appends one key value (see keyAt) to a builder of its
+// column's type.
 func appendKey(b array.Builder, v keyValue) {
 	if v.null {
 		b.AppendNull()

@@ -216,8 +216,11 @@ func denseCodes(c *readers.Column, n int, codes []int32, vals []keyValue) ([]int
 			codes[r] = 0
 			continue
 		}
-		if v.f == 0 {
-			v.f = 0
+		switch {
+		case v.f == 0:
+			v.f = 0 // -0 and +0 are one key
+		case math.IsNaN(v.f):
+			v.f = math.NaN() // one NaN key, whatever its payload
 		}
 		id, ok := seen[v]
 		if !ok {

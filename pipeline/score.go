@@ -56,6 +56,20 @@ func (s *scorer) bad(ch *readers.Chunk, st *metrics.ClassStats, row, col int, va
 
 const nullValue = "null"
 
+// ignoredOrNull settles rows that are not scored because of their label:
+// an integer label equal to ignore_index is ignored (nothing else of the
+// row is checked), a null label is invalid.
+func (s *scorer) ignoredOrNull(ch *readers.Chunk, st *metrics.ClassStats, label *readers.Column, i int) (bool, error) {
+	if label.Null(i) {
+		return true, s.bad(ch, st, i, s.p.labelCol, nullValue, "label is null")
+	}
+	if label.Ints != nil && label.Ints[i] == s.p.cfg.Options.IgnoreIndex {
+		st.IgnoredRows++
+		return true, nil
+	}
+	return false, nil
+}
+
 // weightAt gives row i's sample weight (1 without a weight column).
 func (s *scorer) weightAt(ch *readers.Chunk, i int) (float64, bool) {
 	if s.p.weightCol < 0 {
@@ -75,16 +89,11 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*metrics.ClassStats, ep
 	if p.weightCol >= 0 {
 		toFloat64(ch.Columns[p.weightCol], s.weight)
 	}
-	ignorable := label.Ints != nil
 	cw := p.classWeights
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
-		if ignorable && !label.Null(i) && label.Ints[i] == o.IgnoreIndex {
-			st.IgnoredRows++
-			continue
-		}
-		if label.Null(i) {
-			if err := s.bad(ch, st, i, p.labelCol, nullValue, "label is null"); err != nil {
+		if skip, err := s.ignoredOrNull(ch, st, label, i); skip || err != nil {
+			if err != nil {
 				return err
 			}
 			continue
@@ -139,12 +148,8 @@ func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*metrics.ClassStats
 	cw := p.classWeights
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
-		if hard && !label.Null(i) && label.Ints[i] == o.IgnoreIndex {
-			st.IgnoredRows++
-			continue
-		}
-		if label.Null(i) {
-			if err := s.bad(ch, st, i, p.labelCol, nullValue, "label is null"); err != nil {
+		if skip, err := s.ignoredOrNull(ch, st, label, i); skip || err != nil {
+			if err != nil {
 				return err
 			}
 			continue
