@@ -13,6 +13,7 @@ import (
 
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/readers"
 )
 
 // These tests run the job on the committed fixtures of testdata/ (see
@@ -304,5 +305,90 @@ func TestDictionaryKeyRowGroups(t *testing.T) {
 	}
 	if sum.int("rows", 0) != 400 || total != 400 {
 		t.Errorf("overall rows %d, per-model total %d, want 400", sum.int("rows", 0), total)
+	}
+}
+
+// TestMulticlassDeterminism: the workers x batch-size grid for multiclass
+// inputs mixing Parquet (List<float32>) and IPC (LargeList<float32>).
+func TestMulticlassDeterminism(t *testing.T) {
+	in := []string{fixture("multiclass/list_f32.parquet"), fixture("multiclass/largelist_f32.arrows"), fixture("multiclass/largelist_f32.arrow")}
+	var first []byte
+	for _, workers := range []int{1, 2, 5} {
+		for _, batch := range []int{1, 13, 0} {
+			cfg := jobConfig("multiclass", in, "label", "logits")
+			cfg.Columns.PredictionKind = "logit"
+			cfg.Columns.Weight = "weight"
+			cfg.GroupBy = config.GroupSets{{"slice"}, {"model", "slice"}}
+			cfg.Options.LabelSmoothing = 0.1
+			cfg.Workers = workers
+			cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
+			if _, err := Run(context.Background(), cfg, Options{BatchRows: batch}); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			for _, name := range []string{SummaryFile, RowsFile} {
+				b, err := os.ReadFile(filepath.Join(cfg.Output.Dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, b...)
+			}
+			if first == nil {
+				first = got
+			} else if !bytes.Equal(got, first) {
+				t.Errorf("workers=%d batch=%d: outputs differ from workers=1 batch=1", workers, batch)
+			}
+		}
+	}
+}
+
+// TestSummaryReadableByParquetGo reads summary.parquet (written with
+// Arrow's pqarrow) through readers, i.e. parquet-go's page API, and checks
+// it agrees with what Arrow reads back.
+func TestSummaryReadableByParquetGo(t *testing.T) {
+	cfg := jobConfig("binary", []string{fixture("example")}, "label", "prob")
+	cfg.Columns.Weight = "weight"
+	cfg.GroupBy = config.GroupSets{{"model"}, {"model", "slice"}}
+	sum := summaryOf(t, cfg)
+	f, err := readers.Open(readers.Input{Path: filepath.Join(cfg.Output.Dir, SummaryFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.NumRows() != sum.tbl.NumRows() {
+		t.Fatalf("parquet-go sees %d rows, Arrow %d", f.NumRows(), sum.tbl.NumRows())
+	}
+	cols := []string{"model", "group_set", "rows", "cross_entropy", "calibration_weight"}
+	row := 0
+	for u := range f.NumUnits() {
+		err := f.ReadUnit(context.Background(), u, cols, 0, func(ch *readers.Chunk) error {
+			for i := range ch.Len {
+				m, mok := sum.str("model", row)
+				if ch.Columns[0].Null(i) == mok || (mok && ch.Columns[0].String(i) != m) {
+					t.Errorf("row %d: model differs", row)
+				}
+				if gs, _ := sum.str("group_set", row); ch.Columns[1].String(i) != gs {
+					t.Errorf("row %d: group_set %q vs %q", row, ch.Columns[1].String(i), gs)
+				}
+				if ch.Columns[2].Ints[i] != sum.int("rows", row) {
+					t.Errorf("row %d: rows differ", row)
+				}
+				if ce, _ := sum.float("cross_entropy", row); ch.Columns[3].F64[i] != ce {
+					t.Errorf("row %d: cross_entropy %v vs %v", row, ch.Columns[3].F64[i], ce)
+				}
+				cal := ch.Columns[4]
+				if n := cal.Offsets[i+1] - cal.Offsets[i]; n != 15 {
+					t.Errorf("row %d: calibration_weight has %d bins, want 15", row, n)
+				}
+				row++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if row != int(sum.tbl.NumRows()) {
+		t.Errorf("read %d rows", row)
 	}
 }
