@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,6 +33,7 @@ var renameFile = os.Rename
 type Dir struct {
 	path      string
 	overwrite bool
+	finals    []string
 
 	mu     sync.Mutex
 	staged []*Staged
@@ -51,6 +53,9 @@ const (
 // (e.g. "summary.parquet", "rows.parquet", "manifest.json") exists unless
 // overwrite is set. An existing one with overwrite false is an
 // evalerr.ErrConfig error naming the file and the output.overwrite key.
+// finals should name every file a run may publish: one that this run does
+// not stage is an earlier run's leftover, and Commit removes it, so the
+// folder always holds one run's outputs.
 //
 // OpenDir also creates and removes a probe file, so that an unwritable
 // folder fails now, with an evalerr.ErrOutput error, rather than after the
@@ -88,7 +93,7 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 	if err := os.Remove(probe); err != nil {
 		return nil, evalerr.Outputf("output folder %s: removing probe file: %w", dir, err)
 	}
-	return &Dir{path: dir, overwrite: overwrite}, nil
+	return &Dir{path: dir, overwrite: overwrite, finals: finals}, nil
 }
 
 // Path is the output folder as given to OpenDir.
@@ -217,11 +222,34 @@ func (d *Dir) Commit() ([]Published, error) {
 		// Without hard links (some file systems) a failed rename cannot
 		// restore the earlier file; each rename itself stays atomic.
 	}
+	// Outputs of an earlier run that this run does not publish go too
+	// (after the manifest, before the renames; restored on rollback).
+	var stale []string
+	for _, name := range d.finals {
+		if slices.ContainsFunc(d.staged, func(s *Staged) bool { return s.name == name }) {
+			continue
+		}
+		p := filepath.Join(d.path, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		b := filepath.Join(d.path, "."+name+".old-"+randomSuffix())
+		if err := os.Link(p, b); err == nil {
+			backups = append(backups, backup{p, b})
+		}
+		stale = append(stale, p)
+	}
 	if n := len(d.staged); n > 0 {
 		marker := d.staged[n-1].final
 		if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			rollback(nil)
 			return fail(evalerr.Outputf("removing earlier %s: %w", marker, err))
+		}
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			rollback(nil)
+			return fail(evalerr.Outputf("removing earlier output %s: %w", p, err))
 		}
 	}
 	for i, s := range d.staged {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -455,4 +456,59 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// An earlier run published rows.parquet; this run does not: Commit removes
+// it, so the folder holds one run's outputs only.
+func TestCommitRemovesStaleOutputs(t *testing.T) {
+	dir := t.TempDir()
+	earlierRun(t, dir)
+	d, err := OpenDir(dir, true, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Abort()
+	for _, name := range []string{"summary.parquet", "manifest.json"} {
+		s, err := d.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(s, newContent(name))
+	}
+	if _, err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got := snapshot(t, dir)
+	want := map[string]string{"summary.parquet": newContent("summary.parquet"), "manifest.json": newContent("manifest.json")}
+	if !mapsEqual(got, want) {
+		t.Errorf("folder after commit = %v, want only this run's %v", names(got), names(want))
+	}
+}
+
+// A failed rename restores the stale output along with the rest.
+func TestFailedCommitRestoresStaleOutputs(t *testing.T) {
+	dir := t.TempDir()
+	before := earlierRun(t, dir)
+	d, err := OpenDir(dir, true, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Abort()
+	for _, name := range []string{"summary.parquet", "manifest.json"} {
+		s, err := d.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(s, newContent(name))
+	}
+	renameFile = func(from, to string) error {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: errors.New("injected failure")}
+	}
+	defer func() { renameFile = os.Rename }()
+	if _, err := d.Commit(); !errors.Is(err, evalerr.ErrOutput) {
+		t.Fatalf("Commit error %v, want an output error", err)
+	}
+	if after := snapshot(t, dir); !mapsEqual(before, after) {
+		t.Fatalf("failed Commit changed the folder: before %v, after %v", names(before), names(after))
+	}
 }
