@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"math"
 	"slices"
@@ -243,7 +244,7 @@ type group struct {
 // rollUp builds the overall row and every grouping set's groups from the
 // cells, in SPEC §4 order: overall first, then each set in config order
 // with keys ascending, nulls last.
-func rollUp(cells *cellTable, names []string, sets [][]string, bins int) []*group {
+func rollUp(ctx context.Context, cells *cellTable, names []string, sets [][]string, bins int) ([]*group, error) {
 	all := &group{set: -1, key: nullKey(len(names)), stats: metrics.NewClassStats(bins)}
 	for _, c := range cells.cells {
 		all.stats.Merge(c.stats)
@@ -257,7 +258,10 @@ func rollUp(cells *cellTable, names []string, sets [][]string, bins int) []*grou
 		}
 		index := map[string]*group{}
 		var groups []*group
-		for _, c := range cells.cells {
+		for ci, c := range cells.cells {
+			if ci%4096 == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			key := nullKey(len(names))
 			for _, j := range cols {
 				key[j] = c.key[j]
@@ -281,7 +285,7 @@ func rollUp(cells *cellTable, names []string, sets [][]string, bins int) []*grou
 		})
 		out = append(out, groups...)
 	}
-	return out
+	return out, nil
 }
 
 func nullKey(n int) []keyValue {

@@ -249,36 +249,43 @@ func (p *plan) resolveClasses(ctx context.Context) error {
 	return nil
 }
 
-// firstRowClasses reads units in input order until a row that is not
-// ignored and has a label and a prediction list, and takes its length.
+// firstRowClasses reads units in input order until the first row that is
+// scored when C is the length of its own prediction list (not ignored, and
+// valid in every other way), and takes that length.
 func (p *plan) firstRowClasses(ctx context.Context) error {
-	cols := []string{p.columns[p.labelCol], p.columns[p.predCols[0]]}
+	s := &scorer{p: p}
+	pred := p.predCols[0]
 	for _, u := range p.units {
-		err := p.files[u.file].ReadUnit(ctx, u.unit, cols, 0, func(ch *readers.Chunk) error {
-			label, pred := ch.Columns[0], ch.Columns[1]
+		eps := p.eps[u.file]
+		err := p.files[u.file].ReadUnit(ctx, u.unit, p.columns, 0, func(ch *readers.Chunk) error {
+			s.grow(ch.Len)
+			if p.weightCol >= 0 {
+				toFloat64(ch.Columns[p.weightCol], s.weight)
+			}
+			list := ch.Columns[pred]
 			for i := range ch.Len {
-				if label.Null(i) || pred.Null(i) {
+				if list.Null(i) {
 					continue
 				}
-				if isInteger(label.Type) && label.Ints[i] == p.cfg.Options.IgnoreIndex {
+				n := list.Offsets[i+1] - list.Offsets[i]
+				if n == 0 {
 					continue
 				}
-				p.numClasses = pred.Offsets[i+1] - pred.Offsets[i]
-				return errFound
+				if _, _, v := s.multiclassRow(ch, i, n, eps); !v.ignored && v.why == "" {
+					p.numClasses = n
+					return errFound
+				}
 			}
 			return nil
 		})
 		if errors.Is(err, errFound) {
-			if p.numClasses == 0 {
-				return evalerr.Inputf("%s: the first scored row has an empty prediction list; set options.num_classes", p.files[u.file].Path())
-			}
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 	}
-	p.numClasses = 1 // no scored row at all: every row is ignored or invalid
+	p.numClasses = 1 // no row can be scored: every row is ignored or invalid
 	return nil
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
 	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
 	"github.com/evaljob/evaljob/writers"
@@ -37,6 +40,11 @@ const (
 	RowsFile     = "rows.parquet"
 	ManifestFile = "manifest.json"
 )
+
+// OutputFiles names every file a run may publish (gates add the last
+// three). A run replaces all of them: one it does not write is removed, so
+// the folder never mixes two runs.
+var OutputFiles = []string{SummaryFile, RowsFile, ManifestFile, "gates.json", "report.md", "junit.xml"}
 
 // Result describes a finished run.
 type Result struct {
@@ -68,11 +76,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if batchRows <= 0 {
 		batchRows = DefaultBatchRows
 	}
-	finals := []string{SummaryFile, ManifestFile}
-	if cfg.Output.PerRow {
-		finals = append(finals, RowsFile)
-	}
-	dir, err := writers.OpenDir(cfg.Output.Dir, cfg.Output.Overwrite, finals)
+	dir, err := writers.OpenDir(cfg.Output.Dir, cfg.Output.Overwrite, OutputFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +101,13 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		return nil, err
 	}
 
-	groups := rollUp(table, p.groupNames, cfg.GroupBy, p.bins)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, p.bins)
+	if err != nil {
+		return nil, err
+	}
 	rec := summaryRecord(mem, p, groups)
 	defer rec.Release()
 	summaryOut, err := createParquet(dir, SummaryFile, rec.Schema())
@@ -136,6 +146,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if err := writers.WriteJSON(mf, man); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // cancelled: publish nothing
+	}
 	if res.Outputs, err = dir.Commit(); err != nil {
 		return nil, err
 	}
@@ -146,12 +159,17 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 
 // execute scores every unit on a pool of workers and returns the merged
 // cells and the number of rows read per file.
+//
+// An input error does not cancel the run at once: units before the failing
+// one still finish and units after it are skipped, so the error reported
+// is the first one in input order, whatever the scheduling.
 func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, workers int, rowsOut *parquetOut) (*cellTable, []int64, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
 	fileRows := make([]atomic.Int64, len(p.files))
 	tables := make([]*cellTable, workers)
+	bad := newFirstError()
 	g, ctx := errgroup.WithContext(ctx)
 
 	// At most inFlight units are between dispatch and done (for per-row
@@ -160,16 +178,21 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 	tokens := make(chan struct{}, inFlight)
 	release := func() { <-tokens }
 	units := make(chan int)
-	g.Go(func() error {
+	g.Go(func() (err error) {
+		defer recoverInternal(&err)
 		defer close(units)
 		for u := range p.units {
 			select {
 			case tokens <- struct{}{}:
+			case <-bad.stop:
+				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 			select {
 			case units <- u:
+			case <-bad.stop:
+				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -178,31 +201,37 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 	})
 
 	var parts chan rowsPart
-	var sink *rowsSink
 	var schema *arrow.Schema
 	if rowsOut != nil {
 		parts = make(chan rowsPart, inFlight)
-		sink = &rowsSink{out: rowsOut}
 		schema = rowsSchema(p)
-		g.Go(func() error { return sink.run(ctx, parts, release) })
+		sink := &rowsSink{out: rowsOut}
+		g.Go(func() (err error) {
+			defer recoverInternal(&err)
+			return sink.run(ctx, parts, release)
+		})
 	}
 
 	var wg sync.WaitGroup
 	for w := range workers {
 		tables[w] = newCellTable(p.groupTypes, p.bins)
 		wg.Add(1)
-		g.Go(func() error {
+		g.Go(func() (err error) {
 			defer wg.Done()
+			defer recoverInternal(&err)
 			wk := &worker{p: p, mem: mem, table: tables[w], grouper: newGrouper(tables[w]), schema: schema}
 			for u := range units {
-				ref := p.units[u]
-				f := p.files[ref.file]
-				err := f.ReadUnit(ctx, ref.unit, p.columns, batchRows, func(ch *readers.Chunk) error {
-					fileRows[ref.file].Add(int64(ch.Len))
-					return wk.chunk(ctx, u, ch, p.eps[ref.file], parts)
-				})
-				if err != nil {
-					return err
+				if !bad.skip(u) {
+					ref := p.units[u]
+					err := p.files[ref.file].ReadUnit(ctx, ref.unit, p.columns, batchRows, func(ch *readers.Chunk) error {
+						fileRows[ref.file].Add(int64(ch.Len))
+						return wk.chunk(ctx, u, ch, p.eps[ref.file], parts)
+					})
+					if errors.Is(err, evalerr.ErrInput) {
+						bad.record(u, err)
+					} else if err != nil {
+						return err
+					}
 				}
 				if parts == nil {
 					release()
@@ -225,6 +254,9 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 		})
 	}
 	err := g.Wait()
+	if err == nil {
+		err = bad.err
+	}
 	if err == nil && rowsOut != nil {
 		err = rowsOut.pw.Close()
 	}
@@ -241,6 +273,43 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 		counts[i] = fileRows[i].Load()
 	}
 	return all, counts, nil
+}
+
+// firstError keeps the input error of the lowest unit.
+type firstError struct {
+	mu   sync.Mutex
+	unit int
+	err  error
+	stop chan struct{} // closed at the first error
+}
+
+func newFirstError() *firstError { return &firstError{unit: -1, stop: make(chan struct{})} }
+
+func (f *firstError) record(unit int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unit < 0 {
+		close(f.stop)
+	}
+	if f.unit < 0 || unit < f.unit {
+		f.unit, f.err = unit, err
+	}
+}
+
+// skip reports whether unit comes after a unit that already failed.
+func (f *firstError) skip(unit int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unit >= 0 && unit > f.unit
+}
+
+// recoverInternal turns a panic in a pipeline goroutine (a bug: bad data
+// never panics) into an error, so the process exits with the internal
+// error code instead of crashing.
+func recoverInternal(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal error (please report): %v\n%s", r, debug.Stack())
+	}
 }
 
 // worker scores chunks into its own cell table.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -63,11 +64,24 @@ func (s *scorer) ignoredOrNull(ch *readers.Chunk, st *metrics.ClassStats, label 
 	if label.Null(i) {
 		return true, s.bad(ch, st, i, s.p.labelCol, nullValue, "label is null")
 	}
-	if label.Ints != nil && label.Ints[i] == s.p.cfg.Options.IgnoreIndex {
+	if s.isIgnored(label, i) {
 		st.IgnoredRows++
 		return true, nil
 	}
 	return false, nil
+}
+
+// isIgnored reports whether row i of a (non-null) integer label column
+// equals ignore_index. A uint64 label is compared by value, not by bits.
+func (s *scorer) isIgnored(label *readers.Column, i int) bool {
+	if label.Ints == nil {
+		return false
+	}
+	v := label.Ints[i]
+	if label.Type.ID() == arrow.UINT64 && v < 0 {
+		return false
+	}
+	return v == s.p.cfg.Options.IgnoreIndex
 }
 
 // weightAt gives row i's sample weight (1 without a weight column).
@@ -135,95 +149,144 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*metrics.ClassStats, ep
 }
 
 func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*metrics.ClassStats, eps float64) error {
+	p := s.p
+	if p.weightCol >= 0 {
+		toFloat64(ch.Columns[p.weightCol], s.weight)
+	}
+	for i := range ch.Len {
+		st := tables[s.cells[i]]
+		row, w, v := s.multiclassRow(ch, i, p.numClasses, eps)
+		switch {
+		case v.ignored:
+			st.IgnoredRows++
+		case v.why != "":
+			if err := s.bad(ch, st, i, v.col, v.value, v.why); err != nil {
+				return err
+			}
+		default:
+			outcome := 0.0
+			if row.Correct {
+				outcome = 1
+			}
+			st.Add(w, row.Loss, row.Correct, row.Brier, row.Confidence, outcome, 0, row.Clipped)
+			s.loss[i], s.scored[i] = row.Loss, true
+		}
+	}
+	return nil
+}
+
+// verdict says why a row is not scored: ignored, or invalid (why, with the
+// column at fault and its value).
+type verdict struct {
+	ignored bool
+	why     string
+	col     int
+	value   string
+}
+
+func (s *scorer) invalid(ch *readers.Chunk, i, col int, why string) verdict {
+	return verdict{why: why, col: col, value: rowText(ch.Columns[col], i)}
+}
+
+// multiclassRow scores row i with c classes. The weight column must have
+// been converted into s.weight.
+func (s *scorer) multiclassRow(ch *readers.Chunk, i, c int, eps float64) (metrics.MulticlassRow, float64, verdict) {
 	p, o := s.p, &s.p.cfg.Options
-	c := p.numClasses
+	var none metrics.MulticlassRow
 	if len(s.predRow) < c {
 		s.predRow, s.targetRow, s.probs = make([]float64, c), make([]float64, c), make([]float64, c)
 	}
 	label := ch.Columns[p.labelCol]
-	hard := label.Ints != nil
-	if p.weightCol >= 0 {
-		toFloat64(ch.Columns[p.weightCol], s.weight)
+	if label.Null(i) {
+		return none, 0, verdict{why: "label is null", col: p.labelCol, value: nullValue}
 	}
-	cw := p.classWeights
-	for i := range ch.Len {
-		st := tables[s.cells[i]]
-		if skip, err := s.ignoredOrNull(ch, st, label, i); skip || err != nil {
-			if err != nil {
-				return err
-			}
-			continue
+	if s.isIgnored(label, i) {
+		return none, 0, verdict{ignored: true}
+	}
+	predRow, col, why := s.predictionRow(ch, i, c)
+	if why != "" {
+		return none, 0, s.invalid(ch, i, col, why)
+	}
+	y := -1
+	var target []float64
+	if label.Ints != nil {
+		v := label.Ints[i]
+		if v < 0 || v >= int64(c) { // a uint64 above MaxInt64 reads as negative
+			return none, 0, s.invalid(ch, i, p.labelCol, fmt.Sprintf("class index outside [0, %d)", c))
 		}
-		predRow, col, why := s.predictionRow(ch, i, c)
+		y = int(v)
+	} else {
+		target, why = listRow(label, i, c, s.targetRow)
+		if why == "" {
+			if inv := metrics.MulticlassTarget(target); inv != metrics.Valid {
+				why = inv.String()
+			}
+		}
 		if why != "" {
-			if err := s.bad(ch, st, i, col, rowText(ch.Columns[col], i), why); err != nil {
-				return err
-			}
-			continue
+			return none, 0, s.invalid(ch, i, p.labelCol, why)
 		}
-		y := -1
-		var target []float64
-		if hard {
-			v := label.Ints[i]
-			if v < 0 || v >= int64(c) { // a uint64 above MaxInt64 reads as negative
-				if err := s.bad(ch, st, i, p.labelCol, scalarText(label, i), fmt.Sprintf("class index outside [0, %d)", c)); err != nil {
-					return err
-				}
-				continue
-			}
-			y = int(v)
-		} else {
-			var why string
-			target, why = listRow(label, i, c, s.targetRow)
-			if why == "" {
-				if inv := metrics.MulticlassTarget(target); inv != metrics.Valid {
-					why = inv.String()
-				}
-			}
-			if why != "" {
-				if err := s.bad(ch, st, i, p.labelCol, rowText(label, i), why); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		w, ok := s.weightAt(ch, i)
-		if !ok {
-			if err := s.bad(ch, st, i, p.weightCol, scalarText(ch.Columns[p.weightCol], i), metrics.WeightDomain.String()); err != nil {
-				return err
-			}
-			continue
-		}
-		if len(cw) > 0 {
-			if target == nil {
-				w *= cw[y]
-			} else {
-				var m float64
-				for k, t := range target {
-					m += t * cw[k]
-				}
-				w *= m
-			}
-		}
-		row, inv := metrics.Multiclass(p.kind, predRow, y, target, o.LabelSmoothing, eps, s.probs)
-		if inv != metrics.Valid {
-			col := p.predCols[0]
-			if inv == metrics.LabelDomain || inv == metrics.TargetSum {
-				col = p.labelCol
-			}
-			if err := s.bad(ch, st, i, col, rowText(ch.Columns[col], i), inv.String()); err != nil {
-				return err
-			}
-			continue
-		}
-		outcome := 0.0
-		if row.Correct {
-			outcome = 1
-		}
-		st.Add(w, row.Loss, row.Correct, row.Brier, row.Confidence, outcome, 0, row.Clipped)
-		s.loss[i], s.scored[i] = row.Loss, true
 	}
-	return nil
+	w, ok := s.weightAt(ch, i)
+	if !ok {
+		return none, 0, s.invalid(ch, i, p.weightCol, metrics.WeightDomain.String())
+	}
+	if cw := p.classWeights; len(cw) == c {
+		if target == nil {
+			w *= cw[y]
+		} else {
+			var m float64
+			for k, t := range target {
+				m += t * cw[k]
+			}
+			w *= m
+		}
+	}
+	row, inv := metrics.Multiclass(p.kind, predRow, y, target, o.LabelSmoothing, eps, s.probs)
+	switch inv {
+	case metrics.Valid:
+		return row, w, verdict{}
+	case metrics.LabelDomain, metrics.TargetSum:
+		return none, 0, s.invalid(ch, i, p.labelCol, inv.String())
+	}
+	return none, 0, s.predictionFault(ch, i, predRow, inv)
+}
+
+// predictionFault names the prediction column at fault: with one column
+// per class, the first column whose own value is out of its domain (or all
+// of them, for a problem of the row as a whole, like the sum).
+func (s *scorer) predictionFault(ch *readers.Chunk, i int, row []float64, inv metrics.Invalid) verdict {
+	cols := s.p.predCols
+	if len(cols) == 1 {
+		return s.invalid(ch, i, cols[0], inv.String())
+	}
+	for k, v := range row {
+		if outOfDomain(s.p.kind, v) {
+			return s.invalid(ch, i, cols[k], inv.String())
+		}
+	}
+	names := make([]string, len(cols))
+	values := make([]string, len(cols))
+	for k, c := range cols {
+		names[k] = s.p.columns[c]
+		values[k] = formatFloat(row[k])
+	}
+	// The verdict's col indexes s.p.columns; report the first and list all.
+	return verdict{why: fmt.Sprintf("%s (columns %s)", inv, strings.Join(names, ", ")), col: cols[0],
+		value: "[" + strings.Join(values, " ") + "]"}
+}
+
+// outOfDomain reports whether a single class score is invalid by itself.
+func outOfDomain(kind metrics.Kind, v float64) bool {
+	switch {
+	case math.IsNaN(v):
+		return true
+	case kind == metrics.Prob:
+		return v < 0 || v > 1
+	case kind == metrics.Logprob:
+		return v > 1e-6
+	default:
+		return math.IsInf(v, 1)
+	}
 }
 
 // predictionRow gathers row i's class scores: a list column's slots, or

@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// Regression tests for defects found in review, named after what they
+// caught.
+
+// multiclassRecord builds label + probs list rows.
+func multiclassRecord(labels []int64, probs [][]float64) arrow.Record {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "probs", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	lb := b.Field(1).(*array.ListBuilder)
+	for i, y := range labels {
+		b.Field(0).(*array.Int64Builder).Append(y)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Float64Builder).AppendValues(probs[i], nil)
+	}
+	return b.NewRecord()
+}
+
+// The class count came from the first row even when that row was invalid.
+func TestClassesFromFirstScoredRow(t *testing.T) {
+	dir := t.TempDir()
+	rec := multiclassRecord([]int64{5, 0, 2, 1}, [][]float64{{0.5, 0.5}, {0.2, 0.3, 0.5}, {0.1, 0.1, 0.8}, {0.3, 0.4, 0.3}})
+	defer rec.Release()
+	in := filepath.Join(dir, "mc.parquet")
+	writeParquet(t, in, rec, 10)
+
+	cfg := jobConfig("multiclass", []string{in}, "label", "probs")
+	cfg.Options.OnInvalid = "skip"
+	sum := summaryOf(t, cfg)
+	if sum.int("rows", 0) != 3 || sum.int("invalid_rows", 0) != 1 {
+		t.Errorf("rows %d invalid %d, want 3 and 1 (C = 3 from row 1)", sum.int("rows", 0), sum.int("invalid_rows", 0))
+	}
+	cfg.Options.OnInvalid = "error"
+	cfg.Output.Dir = t.TempDir()
+	_, err := Run(context.Background(), cfg, Options{})
+	var ie *evalerr.InputError
+	if !errors.As(err, &ie) || ie.Row != 0 || !strings.Contains(err.Error(), "2 entries, the task has 3 classes") {
+		t.Errorf("err = %v, want row 0 named for its list length against C = 3", err)
+	}
+}
+
+// With one column per class, the error named the first column, not the bad one.
+func TestClassColumnAtFault(t *testing.T) {
+	dir := t.TempDir()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "p0", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "p1", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "p2", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for _, row := range [][4]float64{{0, 0.2, 0.3, 0.5}, {1, 0.2, 1.5, 0.3}, {2, 0.2, 0.2, 0.2}} {
+		b.Field(0).(*array.Int64Builder).Append(int64(row[0]))
+		for k := 1; k < 4; k++ {
+			b.Field(k).(*array.Float64Builder).Append(row[k])
+		}
+	}
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	in := filepath.Join(dir, "cols.parquet")
+	writeParquet(t, in, rec, 10)
+
+	cfg := jobConfig("multiclass", []string{in}, "label", "p0", "p1", "p2")
+	cfg.Output.Dir = t.TempDir()
+	_, err := Run(context.Background(), cfg, Options{})
+	var ie *evalerr.InputError
+	if !errors.As(err, &ie) || ie.Row != 1 || ie.Column != "p1" || ie.Value != "1.5" {
+		t.Errorf("err = %v, want row 1 column p1 value 1.5", err)
+	}
+	// A row-level problem (the sum) lists every class column.
+	cfg.Options.OnInvalid = "skip"
+	if sum := summaryOf(t, cfg); sum.int("invalid_rows", 0) != 2 {
+		t.Errorf("invalid_rows %d, want 2", sum.int("invalid_rows", 0))
+	}
+}
+
+// An overwrite run without per_row left the earlier run's rows.parquet.
+func TestOverwriteRemovesStaleRows(t *testing.T) {
+	cfg := jobConfig("binary", []string{fixture("example")}, "label", "prob")
+	cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Output.PerRow, cfg.Output.Overwrite = false, true
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Output.Dir, RowsFile)); !os.IsNotExist(err) {
+		t.Errorf("rows.parquet of the earlier run is still there (stat err %v)", err)
+	}
+}
+
+// Which invalid row was reported depended on scheduling: the first bad row
+// is the last row of its unit, the next one the first row of the next unit,
+// so a worker on the later unit usually finds its bad row first.
+func TestFirstInvalidRowIsReported(t *testing.T) {
+	dir := t.TempDir()
+	rows := binaryRows(16000, 11)
+	for i := range rows {
+		if rows[i].label == -100 {
+			rows[i].label = 0
+		}
+	}
+	for _, i := range []int{3999, 4000, 6000, 8000, 10000, 12000} {
+		rows[i].prob = -0.5
+	}
+	rec := binaryRecord(rows)
+	defer rec.Release()
+	in := filepath.Join(dir, "bad.parquet")
+	writeParquet(t, in, rec, 2000)
+	for range 8 {
+		cfg := binaryConfig(t, []string{in}, t.TempDir())
+		cfg.Workers = 4
+		_, err := Run(context.Background(), cfg, Options{})
+		var ie *evalerr.InputError
+		if !errors.As(err, &ie) || ie.Row != 3999 || ie.RowGroup != 1 {
+			t.Fatalf("err = %v, want row 3999 (row group 1), the first invalid row", err)
+		}
+	}
+}
+
+// A cancelled run publishes nothing, even when the cancel comes after the
+// rows were scored.
+func TestCancelledRunPublishesNothing(t *testing.T) {
+	cfg := jobConfig("binary", []string{fixture("example")}, "label", "prob")
+	cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, cfg, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	entries, _ := os.ReadDir(cfg.Output.Dir)
+	if len(entries) != 0 {
+		t.Errorf("a cancelled run left %d files, e.g. %s", len(entries), entries[0].Name())
+	}
+}
+
+// A uint64 label of 2^64-100 has the bits of int64 -100 but is not ignore_index.
+func TestUint64LabelIsNotIgnoreIndex(t *testing.T) {
+	dir := t.TempDir()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "label", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b.Field(0).(*array.Uint64Builder).AppendValues([]uint64{1, 1<<64 - 100}, nil)
+	b.Field(1).(*array.Float64Builder).AppendValues([]float64{0.9, 0.9}, nil)
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	in := filepath.Join(dir, "u.parquet")
+	writeParquet(t, in, rec, 10)
+	cfg := jobConfig("binary", []string{in}, "label", "prob")
+	cfg.Options.OnInvalid = "skip"
+	sum := summaryOf(t, cfg)
+	if sum.int("ignored_rows", 0) != 0 || sum.int("invalid_rows", 0) != 1 {
+		t.Errorf("ignored %d invalid %d, want 0 and 1", sum.int("ignored_rows", 0), sum.int("invalid_rows", 0))
+	}
+}
