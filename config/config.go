@@ -18,6 +18,17 @@ var (
 	supportedTasks = []string{"binary", "multiclass"}
 )
 
+// reservedColumns are the summary's own column names (SPEC §4, every task):
+// a group_by column of the same name would give two columns of one name.
+var reservedColumns = []string{
+	"group_set", "rows", "invalid_rows", "ignored_rows", "clipped_rows", "unlabeled_rows", "sequences", "tokens",
+	"weight_sum", "cross_entropy", "log_loss", "perplexity", "cross_entropy_stderr", "accuracy", "brier", "ece",
+	"mean_prediction", "label_rate", "bits_per_token", "seq_perplexity_mean", "bits_per_byte", "word_perplexity",
+	"mse", "mae", "rmse", "loss_sum", "loss_sq_sum", "weight_sq_sum", "correct_sum", "brier_sum", "prediction_sum",
+	"label_sum", "nll_sum", "bytes_sum", "words_sum", "seq_perplexity_sum", "abs_error_sum",
+	"calibration_weight", "calibration_confidence_sum", "calibration_outcome_sum",
+}
+
 // Config is one evaluation job.
 type Config struct {
 	Inputs  []string  `yaml:"inputs" json:"inputs"`
@@ -249,6 +260,16 @@ func (c *Config) Check() error {
 			if slices.Contains(set[:j], col) {
 				return bad(fmt.Sprintf("group_by[%d]", i), "column %q appears twice", col)
 			}
+		}
+	}
+	for _, col := range c.GroupColumns() {
+		if slices.Contains(reservedColumns, col) {
+			return bad("group_by", "column %q has the name of a summary column; rename it in the input", col)
+		}
+	}
+	for _, col := range c.Columns.Keep {
+		if col == "cross_entropy" {
+			return bad("columns.keep", "column %q has the name of the per-row loss column", col)
 		}
 	}
 	if err := c.Options.check(c.Task); err != nil {

@@ -74,6 +74,8 @@ func TestLoadErrors(t *testing.T) {
 		{"no inputs", strings.Replace(minimal, "inputs: [data/*.parquet]", "", 1), "inputs"},
 		{"type", minimal + "workers: many\n", "workers"},
 		{"not a mapping", "- a\n- b\n", "mapping"},
+		{"reserved group name", minimal + "group_by: [model, rows]\n", `group_by: column "rows" has the name of a summary column`},
+		{"reserved keep name", strings.Replace(minimal, "prediction: p}", "prediction: p, keep: [cross_entropy]}", 1), "columns.keep"},
 		{"env unset", minimal + "columns: {weight: '${EVALJOB_TEST_UNSET_VAR}'}\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,6 +156,20 @@ func TestLoadSet(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cfg.Columns.Keep, []string{"request_id"}) {
 		t.Errorf("keep = %v", cfg.Columns.Keep)
+	}
+	// --set on a list element or a whole mapping is relative to the working
+	// directory too, while the other paths stay relative to the file.
+	two := writeConfig(t, strings.Replace(minimal, "inputs: [data/*.parquet]", "inputs: [a.parquet, b.parquet]", 1))
+	cfg, err = Load(two, []string{"inputs.1=here.parquet", "output={dir: o}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(two)
+	if want := []string{filepath.Join(dir, "a.parquet"), filepath.Join(cwd, "here.parquet")}; !reflect.DeepEqual(cfg.Inputs, want) {
+		t.Errorf("inputs = %v, want %v", cfg.Inputs, want)
+	}
+	if want := filepath.Join(cwd, "o"); cfg.Output.Dir != want {
+		t.Errorf("output.dir = %q, want %q", cfg.Output.Dir, want)
 	}
 	for _, bad := range []string{"options.nope=1", "noequals", "task.x=1"} {
 		if _, err := Load(path, []string{bad}); !errors.Is(err, evalerr.ErrConfig) {

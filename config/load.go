@@ -57,9 +57,13 @@ func Load(path string, sets []string) (*Config, error) {
 		return nil, evalerr.Configf("config path: %w", err)
 	}
 	fileDir := filepath.Dir(absPath)
+	// A path set by --set (itself, or a mapping or list above it) is
+	// relative to the working directory; one from the file to its folder.
 	base := func(key string) string {
-		if overridden[key] {
-			return cwd
+		for set := range overridden {
+			if key == set || strings.HasPrefix(key, set+".") {
+				return cwd
+			}
 		}
 		return fileDir
 	}
@@ -74,7 +78,8 @@ func Load(path string, sets []string) (*Config, error) {
 }
 
 // resolvePaths makes every path of the config absolute; base gives the folder
-// a key's relative paths are relative to.
+// a key's relative paths are relative to (keys like "inputs.0",
+// "output.dir", "gates.1.baseline").
 func (c *Config) resolvePaths(base func(key string) string) {
 	abs := func(key, p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -83,11 +88,11 @@ func (c *Config) resolvePaths(base func(key string) string) {
 		return filepath.Join(base(key), p)
 	}
 	for i, p := range c.Inputs {
-		c.Inputs[i] = abs("inputs", p)
+		c.Inputs[i] = abs(fmt.Sprintf("inputs.%d", i), p)
 	}
 	if c.Labels != nil {
 		for i, p := range c.Labels.Inputs {
-			c.Labels.Inputs[i] = abs("labels.inputs", p)
+			c.Labels.Inputs[i] = abs(fmt.Sprintf("labels.inputs.%d", i), p)
 		}
 	}
 	c.Output.Dir = abs("output.dir", c.Output.Dir)

@@ -104,14 +104,20 @@ func withSignals(parent context.Context) (context.Context, func() os.Signal) {
 
 // exitCode prints err and maps it to an exit code.
 func exitCode(err error, sig os.Signal, stderr io.Writer) int {
-	switch {
-	case sig == os.Interrupt:
-		fmt.Fprintln(stderr, "evaljob: interrupted (SIGINT); no output was published")
-		return exitSIGINT
-	case sig == syscall.SIGTERM:
-		fmt.Fprintln(stderr, "evaljob: terminated (SIGTERM); no output was published")
-		return exitSIGTERM
-	case err == nil:
+	if sig != nil {
+		code, name := exitSIGINT, "interrupted (SIGINT)"
+		if sig == syscall.SIGTERM {
+			code, name = exitSIGTERM, "terminated (SIGTERM)"
+		}
+		if err == nil {
+			// The signal came after the outputs were published.
+			fmt.Fprintf(stderr, "evaljob: %s after the run had finished; its outputs are complete\n", name)
+		} else {
+			fmt.Fprintf(stderr, "evaljob: %s; no output was published\n", name)
+		}
+		return code
+	}
+	if err == nil {
 		return exitOK
 	}
 	var code int
@@ -210,8 +216,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	var cfg *config.Config
 	if configPath != "" {
-		if len(inputs) > 0 || f.Task != "" || f.Out != "" {
-			return fmt.Errorf("%w: run takes either --config or the flags --input/--task/--out, not both", errUsage)
+		var flagsMode []string
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "config", "set", "batch-rows", "log-format", "log-level":
+			default:
+				flagsMode = append(flagsMode, "--"+fl.Name)
+			}
+		})
+		if len(flagsMode) > 0 {
+			return fmt.Errorf("%w: run takes either --config (with --set key=value to change it) or the job flags, not both: %s",
+				errUsage, strings.Join(flagsMode, " "))
 		}
 		if cfg, err = config.Load(configPath, sets); err != nil {
 			return err

@@ -41,6 +41,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", []string{"run", "--nope"}, 2, "nope"},
 		{"config and flags", []string{"run", "--config", exampleConfig, "--task", "binary"}, 2, "either --config"},
+		{"config and job flags", []string{"run", "--config", exampleConfig, "--per-row", "--label", "y"}, 2, "not both: --label --per-row"},
 		{"unknown key", []string{"run", "--config", badConfig}, 2, `unknown key "bogus"`},
 		{"missing config", []string{"run", "--config", filepath.Join(tmp, "none.yaml")}, 2, "none.yaml"},
 		{"example", []string{"run", "--config", exampleConfig, "--set", out("ok")}, 0, ""},
