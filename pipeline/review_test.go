@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -176,5 +178,59 @@ func TestUint64LabelIsNotIgnoreIndex(t *testing.T) {
 	sum := summaryOf(t, cfg)
 	if sum.int("ignored_rows", 0) != 0 || sum.int("invalid_rows", 0) != 1 {
 		t.Errorf("ignored %d invalid %d, want 0 and 1", sum.int("ignored_rows", 0), sum.int("invalid_rows", 0))
+	}
+}
+
+// TestNoLeaks: every Arrow buffer is released and every goroutine has
+// ended, after a successful run, an input error and a cancelled run.
+func TestNoLeaks(t *testing.T) {
+	dir := t.TempDir()
+	rows := binaryRows(3000, 12)
+	rows[2500].prob = 2
+	rec := binaryRecord(rows)
+	writeParquet(t, filepath.Join(dir, "bad.parquet"), rec, 300)
+	rec.Release()
+	good := []string{fixture("example"), fixture("multiclass/list_f64.arrows")}
+
+	for _, tc := range []struct {
+		name   string
+		inputs []string
+		cancel bool
+		task   string
+	}{
+		{"success", good[:1], false, "binary"},
+		{"success ipc", good[1:], false, "multiclass"},
+		{"input error", []string{filepath.Join(dir, "bad.parquet")}, false, "binary"},
+		{"cancelled", good[:1], true, "binary"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			cfg := jobConfig(tc.task, tc.inputs, "label", "prob")
+			if tc.task == "multiclass" {
+				cfg.Columns.Prediction = config.StringList{"probs"}
+			}
+			cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
+			cfg.Workers = 3
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.cancel {
+				cancel()
+			}
+			_, err := Run(ctx, cfg, Options{Allocator: mem, BatchRows: 50})
+			cancel()
+			if (err != nil) != (tc.name == "input error" || tc.cancel) {
+				t.Fatalf("err = %v", err)
+			}
+			mem.AssertSize(t, 0)
+			for range 100 {
+				if runtime.NumGoroutine() <= before {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := runtime.NumGoroutine(); n > before {
+				t.Errorf("%d goroutines before the run, %d after", before, n)
+			}
+		})
 	}
 }

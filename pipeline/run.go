@@ -29,6 +29,9 @@ type Options struct {
 	Version   string       // recorded in the manifest
 	BatchRows int          // rows per chunk; 0 = DefaultBatchRows
 	Logger    *slog.Logger // nil = discard
+	// Allocator for Arrow buffers; nil = memory.DefaultAllocator. Tests
+	// pass a checked allocator to prove every record is released.
+	Allocator memory.Allocator
 }
 
 // DefaultBatchRows is the chunk size when Options.BatchRows is 0.
@@ -89,12 +92,16 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	defer p.close()
 	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task, "classes", p.numClasses)
 
-	mem := memory.DefaultAllocator
+	mem := opt.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
 	var rowsOut *parquetOut
 	if cfg.Output.PerRow {
-		if rowsOut, err = createParquet(dir, RowsFile, rowsSchema(p)); err != nil {
+		if rowsOut, err = createParquet(mem, dir, RowsFile, rowsSchema(p)); err != nil {
 			return nil, err
 		}
+		defer rowsOut.pw.Close() // releases buffered rows on every path; a no-op once closed
 	}
 	table, fileRows, err := p.execute(ctx, mem, batchRows, cfg.Workers, rowsOut)
 	if err != nil {
@@ -110,10 +117,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	}
 	rec := summaryRecord(mem, p, groups)
 	defer rec.Release()
-	summaryOut, err := createParquet(dir, SummaryFile, rec.Schema())
+	summaryOut, err := createParquet(mem, dir, SummaryFile, rec.Schema())
 	if err != nil {
 		return nil, err
 	}
+	defer summaryOut.pw.Close()
 	if err := summaryOut.pw.Write(rec); err != nil {
 		return nil, err
 	}
@@ -368,12 +376,12 @@ type parquetOut struct {
 	pw     *writers.ParquetWriter
 }
 
-func createParquet(dir *writers.Dir, name string, schema *arrow.Schema) (*parquetOut, error) {
+func createParquet(mem memory.Allocator, dir *writers.Dir, name string, schema *arrow.Schema) (*parquetOut, error) {
 	staged, err := dir.Create(name)
 	if err != nil {
 		return nil, err
 	}
-	pw, err := writers.NewParquetWriter(staged, schema)
+	pw, err := writers.NewParquetWriter(staged, schema, writers.WithAllocator(mem))
 	if err != nil {
 		return nil, err
 	}
