@@ -10,4 +10,11 @@
 // float64 range, so merging partial sums in any order gives the same bits,
 // and a mean is the exactly rounded quotient of exact sums. This is what
 // makes output bytes independent of workers and chunk sizes.
+//
+// Memory grows with the number of groups (SPEC §5), so the accumulators are
+// compact: a Sum stores only the window of 32-bit limbs its values touched
+// (32 bytes plus 8 per limb; typical data needs 3 to 8 limbs), and a
+// ClassStats allocates a calibration bin's sums only when a row reaches it.
+// A group costs about 0.3 KB empty, 0.9 to 1.1 KB after a handful of rows and
+// 3 to 4 KB after many rows of typical values.
 package metrics

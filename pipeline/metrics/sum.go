@@ -11,32 +11,70 @@ import (
 // units of 2^-1074. Limb i holds a base-2^32 digit of weight 2^(32i-1074).
 // A float64 touches at most three limbs (53 mantissa bits shifted by up to 31),
 // and its lowest limb index is at most 2045/32 = 63, so limbs 0..65 receive
-// digits and limb 66 only receives carries.
+// digits and limbs from 66 up only carries.
+//
+// A Sum stores only a window of consecutive limbs, base .. base+n-1: every
+// limb outside it is zero. The window covers the three limbs of each value
+// added (Add grows it when a value falls outside), so values at positions
+// seen before take the fast path. Typical data (values within a few powers of
+// ten of each other, with the low halves of exact products) need 3 to 8 limbs.
 const (
-	sumLimbs     = 67
-	sumTopLimb   = sumLimbs - 1
+	sumLimbs     = 67 // limbs 0..66 hold any sum of fewer than 2^30 float64 values
 	digitBits    = 32
 	digitMask    = 1<<digitBits - 1
 	unitExponent = -1074 // the weight of bit 0 of limb 0
 	// sumCarryEvery bounds the adds between carry normalisations: each add moves a
 	// limb by less than 2^32, so |limb| < (2^30+1)·2^32 < 2^63 stays in an int64.
 	sumCarryEvery = 1 << 30
+	// sumMaxLimbs bounds the window: base and n are bytes. It is far above
+	// what any sum reaches (limb 255 has weight 2^7086).
+	sumMaxLimbs = 255
+)
+
+// Flag bits of Sum.flags.
+const (
+	flagPosInf = 1 << iota
+	flagNegInf
+	flagNaN
 )
 
 // Sum is an exact accumulator of float64 values: a fixed-point
-// superaccumulator of 67 int64 limbs holding 32-bit digits, covering the whole
-// float64 exponent range, carry-normalised every 2^30 adds. The zero value is an
-// empty sum ready to use. The order of Add and Merge calls never changes the
-// result bits.
+// superaccumulator of int64 limbs holding 32-bit digits, covering the whole
+// float64 exponent range, carry-normalised every 2^30 adds. It stores only
+// the window of limbs that its values touched, grown on demand in either
+// direction (a few limbs at a time), so a Sum costs 32 bytes plus 8 bytes per
+// limb of its window: 24 to 64 bytes of limbs for typical data, at most about
+// 550 for values spanning the whole float64 range. Add allocates only when
+// the window grows, so not in the steady state.
+//
+// The zero value is an empty sum ready to use. The order of Add and Merge
+// calls never changes the result bits.
+//
+// A copy of a Sum (c := s) shares its limbs with the original: once either is
+// changed, the other is no longer valid, except as the argument of the
+// original's Merge (s.Merge(&c) doubles s). To copy a Sum, Merge it into an
+// empty one.
 //
 // NaN and ±Inf are not held in the limbs; they are tracked as flags (see
 // Float64, Inf and IsNaN).
 type Sum struct {
-	limbs  [sumLimbs]int64
-	adds   int64 // adds since the last normalisation; |limbs[i]| < (adds+1)·2^32 for i < sumTopLimb
-	posInf bool
-	negInf bool
-	nan    bool
+	// l is the window: limb base+i is l[i], and |limb| < (adds+1)·2^32. Its
+	// spare capacity is room to grow. A plain slice keeps every limb access
+	// bounds-checked.
+	l     []int64
+	adds  int32 // adds since the last normalisation, < sumCarryEvery
+	base  uint8 // limb index of the first window limb
+	flags uint8 // flagPosInf | flagNegInf | flagNaN
+}
+
+// limbs returns the window.
+func (s *Sum) limbs() []int64 { return s.l }
+
+// setLimbs makes l the window, from limb index base, with l's spare
+// capacity as room to grow.
+func (s *Sum) setLimbs(l []int64, base int) {
+	s.l = l
+	s.base = uint8(base)
 }
 
 // Add adds x exactly. NaN and ±Inf set flags instead.
@@ -57,12 +95,17 @@ func (s *Sum) Add(x float64) {
 		mant |= 1 << 52
 	}
 	// x = ±mant · 2^(exp-1075) = ±mant · 2^(pos-1074).
-	pos := exp - 1
-	idx := pos / digitBits
-	shift := uint(pos % digitBits)
+	pos := uint(exp - 1)
+	idx := int(pos / digitBits)
+	shift := pos % digitBits
 	lo := mant << shift
 	hi := mant >> (64 - shift) // 0 when shift == 0 (Go shifts of >= 64 give 0)
-	l := s.limbs[idx : idx+3 : idx+3]
+	i := idx - int(s.base)
+	if i < 0 || i+3 > len(s.l) {
+		s.addGrow(idx, x) // a call with nothing live after it keeps this path lean
+		return
+	}
+	l := (*[3]int64)(s.l[i : i+3])
 	d0, d1, d2 := int64(lo&digitMask), int64(lo>>digitBits), int64(hi)
 	if b>>63 != 0 {
 		l[0] -= d0
@@ -79,14 +122,62 @@ func (s *Sum) Add(x float64) {
 	}
 }
 
+// addGrow is Add of x when its limbs idx .. idx+2 are not all in the window.
+// It grows the window to them, even where x's digits are zero, so that later
+// values at this position take the fast path, and adds x again.
+func (s *Sum) addGrow(idx int, x float64) {
+	s.cover(idx, idx+3)
+	s.Add(x)
+}
+
+// cover grows the window to include limbs lo .. hi-1 (lo < hi), keeping the
+// value. It uses the allocation's spare room when that is enough (moving the
+// window up if it grows down); otherwise it reallocates with an eighth more
+// room than needed, plus the allocator's size-class rounding (a first window
+// gets just the three limbs of its first value). A window only grows and has
+// at most about 70 limbs, so a Sum reallocates a bounded number of times.
+func (s *Sum) cover(lo, hi int) {
+	n := len(s.l)
+	if n == 0 {
+		s.setLimbs(newLimbs(hi-lo, 0), lo)
+		return
+	}
+	base, top := int(s.base), int(s.base)+n
+	if lo >= base && hi <= top {
+		return
+	}
+	newBase, newTop := min(lo, base), max(hi, top)
+	if newTop > sumMaxLimbs {
+		panic("metrics: Sum out of range") // needs more than 2^6000 adds
+	}
+	if newTop-newBase <= cap(s.l) {
+		k := base - newBase
+		l := s.l[:newTop-newBase]
+		copy(l[k:], l[:n])
+		clear(l[:k])
+		clear(l[k+n:])
+		s.setLimbs(l, newBase)
+		return
+	}
+	l := newLimbs(newTop-newBase, (newTop-newBase)/8)
+	copy(l[base-newBase:], s.limbs())
+	s.setLimbs(l, newBase)
+}
+
+// newLimbs returns n zero limbs with room for at least spare more, rounded up
+// to the allocator's size class (which would be allocated anyway).
+func newLimbs(n, spare int) []int64 {
+	return append([]int64(nil), make([]int64, n+spare)...)[:n]
+}
+
 func (s *Sum) addSpecial(x float64) {
 	switch {
 	case math.IsNaN(x):
-		s.nan = true
+		s.flags |= flagNaN
 	case x > 0:
-		s.posInf = true
+		s.flags |= flagPosInf
 	default:
-		s.negInf = true
+		s.flags |= flagNegInf
 	}
 }
 
@@ -103,27 +194,48 @@ func (s *Sum) AddProduct(a, b float64) {
 		return
 	}
 	s.Add(hi)
-	s.Add(math.FMA(a, b, -hi))
+	if lo := math.FMA(a, b, -hi); lo != 0 { // often exactly 0; adding ±0 does nothing
+		s.Add(lo)
+	}
 }
 
 // Merge adds the value and flags of o to s. o is not modified.
 func (s *Sum) Merge(o *Sum) {
-	if s.adds+o.adds+1 >= sumCarryEvery {
+	if o != s && sameArray(o.l, s.l) {
+		// o is a copy of s sharing its limbs: take a private snapshot first, as
+		// growing or normalising s may rewrite them.
+		c := *o
+		c.setLimbs(append([]int64(nil), o.limbs()...), int(o.base))
+		o = &c
+	}
+	if int64(s.adds)+int64(o.adds)+1 >= sumCarryEvery {
 		s.normalize()
 	}
-	for i := range s.limbs {
-		s.limbs[i] += o.limbs[i]
+	// Only o's limbs from its lowest to its highest non-zero one matter.
+	ol := o.limbs()
+	lo, hi := 0, len(ol)
+	for lo < hi && ol[lo] == 0 {
+		lo++
+	}
+	for hi > lo && ol[hi-1] == 0 {
+		hi--
+	}
+	if lo < hi {
+		ob := int(o.base)
+		s.cover(ob+lo, ob+hi)
+		sl := s.limbs()[ob+lo-int(s.base):]
+		for i, v := range ol[lo:hi] {
+			sl[i] += v
+		}
 	}
 	s.adds += o.adds + 1
 	if s.adds >= sumCarryEvery {
 		s.normalize()
 	}
-	s.posInf = s.posInf || o.posInf
-	s.negInf = s.negInf || o.negInf
-	s.nan = s.nan || o.nan
+	s.flags |= o.flags
 }
 
-// Reset empties the sum.
+// Reset empties the sum and releases its limbs.
 func (s *Sum) Reset() { *s = Sum{} }
 
 // Inf reports +1 if +Inf (and no -Inf or NaN) was added, -1 if -Inf (and no
@@ -133,19 +245,21 @@ func (s *Sum) Inf() int {
 		return 0
 	}
 	switch {
-	case s.posInf:
+	case s.flags&flagPosInf != 0:
 		return 1
-	case s.negInf:
+	case s.flags&flagNegInf != 0:
 		return -1
 	}
 	return 0
 }
 
 // IsNaN reports whether the sum is NaN: a NaN was added, or both +Inf and -Inf.
-func (s *Sum) IsNaN() bool { return s.nan || (s.posInf && s.negInf) }
+func (s *Sum) IsNaN() bool {
+	return s.flags&flagNaN != 0 || s.flags&(flagPosInf|flagNegInf) == flagPosInf|flagNegInf
+}
 
 // IsFinite reports whether only finite values were added.
-func (s *Sum) IsFinite() bool { return !s.nan && !s.posInf && !s.negInf }
+func (s *Sum) IsFinite() bool { return s.flags == 0 }
 
 // Float64 returns the exact sum rounded to the nearest float64 (ties to even),
 // ±Inf when it overflows. It is +Inf or -Inf if such infinities were added, and
@@ -160,8 +274,9 @@ func (s *Sum) Float64() float64 {
 	case -1:
 		return math.Inf(-1)
 	}
-	neg, mag := s.magnitude()
-	v := roundDigits(&mag)
+	var buf [sumLimbs + 2]int64
+	neg, mag, base := s.magnitude(buf[:0])
+	v := roundDigits(mag, base)
 	if neg {
 		return -v
 	}
@@ -188,76 +303,113 @@ func (s *Sum) Big(prec uint) *big.Float {
 
 // bigInt returns the finite part of the sum as an integer count of 2^-1074.
 func (s *Sum) bigInt() *big.Int {
-	neg, mag := s.magnitude()
-	// Big-endian bytes: the top limb (a non-negative int64) then 66 digits.
-	var buf [8 + 4*sumTopLimb]byte
-	top := uint64(mag[sumTopLimb])
-	for i := 0; i < 8; i++ {
-		buf[i] = byte(top >> (56 - 8*i))
+	var buf [sumLimbs + 2]int64
+	neg, mag, base := s.magnitude(buf[:0])
+	// Big-endian bytes of the digits, then shifted to the window's base.
+	b := make([]byte, 4*len(mag))
+	for i := range mag {
+		d := uint32(mag[len(mag)-1-i])
+		o := 4 * i
+		b[o], b[o+1], b[o+2], b[o+3] = byte(d>>24), byte(d>>16), byte(d>>8), byte(d)
 	}
-	for i := 0; i < sumTopLimb; i++ {
-		d := uint32(mag[sumTopLimb-1-i])
-		o := 8 + 4*i
-		buf[o], buf[o+1], buf[o+2], buf[o+3] = byte(d>>24), byte(d>>16), byte(d>>8), byte(d)
-	}
-	n := new(big.Int).SetBytes(buf[:])
+	n := new(big.Int).SetBytes(b)
+	n.Lsh(n, uint(digitBits*base))
 	if neg {
 		n.Neg(n)
 	}
 	return n
 }
 
-// normalize propagates carries so that limbs 0..65 lie in [0, 2^32); the
-// signed remainder ends in the top limb.
+// normalize propagates carries so that every limb of the window but the top
+// one lies in [0, 2^32) and the top one in (-2^32, 2^32), holding the sign;
+// a carry out of the top limb extends the window by one limb.
 func (s *Sum) normalize() {
-	carryLimbs(&s.limbs)
 	s.adds = 0
+	n := len(s.l)
+	if n == 0 {
+		return
+	}
+	if c := carryUp(s.limbs()); c != 0 {
+		top := int(s.base) + n
+		s.cover(top, top+1)
+		s.limbs()[top-int(s.base)] = c
+	}
 }
 
-func carryLimbs(l *[sumLimbs]int64) {
-	for i := 0; i < sumTopLimb; i++ {
+// carryUp propagates carries so that every limb but the top one lies in
+// [0, 2^32). If the top limb then lies outside (-2^32, 2^32) it keeps its low
+// digit and the rest is returned, a carry in (-2^31, 2^31] into the next
+// limb; otherwise carryUp returns 0. Limbs must be below 2^63 - 2^32 in
+// magnitude.
+func carryUp(l []int64) int64 {
+	n := len(l)
+	for i := 0; i < n-1; i++ {
 		c := l[i] >> digitBits // arithmetic shift: floor division
 		l[i] -= c << digitBits
 		l[i+1] += c
 	}
+	if t := l[n-1]; t >= 1<<digitBits || t <= -1<<digitBits {
+		c := t >> digitBits
+		l[n-1] = t - c<<digitBits
+		return c
+	}
+	return 0
 }
 
 // magnitude returns the sign of the finite part and its absolute value as
-// normalised limbs (digits in [0, 2^32), a non-negative top limb).
-func (s *Sum) magnitude() (neg bool, mag [sumLimbs]int64) {
-	mag = s.limbs
-	carryLimbs(&mag)
-	if mag[sumTopLimb] < 0 {
+// digits in [0, 2^32), mag[i] of weight 2^(32(base+i)-1074), using buf's
+// storage when it is large enough.
+func (s *Sum) magnitude(buf []int64) (neg bool, mag []int64, base int) {
+	mag = append(buf, s.limbs()...)
+	base = int(s.base)
+	if len(mag) == 0 {
+		return false, mag, base
+	}
+	mag = carryAll(mag)
+	if mag[len(mag)-1] < 0 {
 		neg = true
 		for i := range mag {
 			mag[i] = -mag[i]
 		}
-		carryLimbs(&mag)
+		mag = carryAll(mag)
 	}
-	return neg, mag
+	return neg, mag, base
 }
 
-// roundDigits rounds a normalised non-negative limb array (in units of
-// 2^-1074) to the nearest float64, ties to even.
-func roundDigits(mag *[sumLimbs]int64) float64 {
-	if mag[sumTopLimb] != 0 {
-		return math.Inf(1) // at least 2^(32·66-1074) = 2^1038
+// carryAll propagates carries through l, appending limbs at the top until
+// every limb but a negative top one lies in [0, 2^32).
+func carryAll(l []int64) []int64 {
+	for {
+		c := carryUp(l)
+		if c == 0 {
+			break
+		}
+		l = append(l, c)
 	}
-	h := sumTopLimb - 1
+	return l
+}
+
+// roundDigits rounds non-negative digits (in [0, 2^32), mag[i] of weight
+// 2^(32(base+i)-1074)) to the nearest float64, ties to even.
+func roundDigits(mag []int64, base int) float64 {
+	h := len(mag) - 1
 	for h >= 0 && mag[h] == 0 {
 		h--
 	}
 	if h < 0 {
 		return 0
 	}
-	msb := digitBits*h + bits.Len64(uint64(mag[h])) - 1 // bit index of the leading 1
+	msb := digitBits*(base+h) + bits.Len64(uint64(mag[h])) - 1 // bit index of the leading 1
+	if msb+unitExponent >= 1024 {
+		return math.Inf(1)
+	}
 	// Take the 64-bit window of bits msb-63 .. msb, and whether any bit below it is set.
-	base := msb - 63
+	bottom := msb - 63
 	var window uint64
 	sticky := false
 	for i := h; i >= 0; i-- {
 		d := uint64(mag[i])
-		off := digitBits*i - base
+		off := digitBits*(base+i) - bottom
 		switch {
 		case off >= 0:
 			window |= d << uint(off)
@@ -275,7 +427,7 @@ func roundDigits(mag *[sumLimbs]int64) float64 {
 	}
 	// Keep bits from low = max(msb-52, 0) up: 53 bits, or fewer for a subnormal.
 	low := max(msb-52, 0)
-	drop := uint(low - base) // 11 for normal results, up to 63 for subnormal ones
+	drop := uint(low - bottom) // 11 for normal results, up to 63 for subnormal ones
 	q := window >> drop
 	rem := window & (1<<drop - 1)
 	half := uint64(1) << (drop - 1)
@@ -284,4 +436,10 @@ func roundDigits(mag *[sumLimbs]int64) float64 {
 	}
 	// q <= 2^53 and q·2^(low-1074) is a float64 (or overflows to +Inf).
 	return math.Ldexp(float64(q), low+unitExponent)
+}
+
+// sameArray reports whether a and b start at the same array element (a Sum
+// and a copy of it).
+func sameArray(a, b []int64) bool {
+	return cap(a) > 0 && cap(b) > 0 && &a[:1][0] == &b[:1][0]
 }
