@@ -25,6 +25,7 @@ const (
 	TargetSum              // soft target entries outside [0, 1] or not summing to 1 within 1e-3
 	LengthMismatch         // list length differs from the number of classes
 	WeightDomain           // weight negative, NaN or infinite
+	InfiniteValue          // a value that must be finite is ±Inf (regression prediction or label)
 )
 
 // String describes the problem for an error message.
@@ -50,6 +51,8 @@ func (v Invalid) String() string {
 		return "list length differs from the number of classes"
 	case WeightDomain:
 		return "weight must be finite and >= 0"
+	case InfiniteValue:
+		return "value is infinite"
 	}
 	return "invalid value"
 }

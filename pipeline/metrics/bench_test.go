@@ -89,3 +89,98 @@ func BenchmarkSummary(b *testing.B) {
 		_ = s.Summary()
 	}
 }
+
+// BenchmarkTokenLogitNLL32k scores rows of a 32k vocabulary (logits ~ N(0, 9)).
+func BenchmarkTokenLogitNLL32k(b *testing.B) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	const rows, vocab = 8, 32000
+	z := make([]float64, rows*vocab)
+	for i := range z {
+		z[i] = rng.NormFloat64() * 3
+	}
+	var sink float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := i % rows
+		l, _ := TokenLogitNLL(z[r*vocab:(r+1)*vocab], (i*7919)%vocab)
+		sink += l
+	}
+	reportRows(b)
+	b.ReportMetric(float64(b.N)*vocab/b.Elapsed().Seconds(), "logits/s")
+	_ = sink
+}
+
+func BenchmarkSeqStatsAddToken(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	nlls := make([]float64, 1024)
+	for i := range nlls {
+		nlls[i] = -math.Log(rng.Float64())
+	}
+	for _, w := range []float64{1, 0.75} {
+		name := "unit"
+		if w != 1 {
+			name = "weighted"
+		}
+		b.Run(name, func(b *testing.B) {
+			var s SeqStats
+			for i := 0; i < b.N; i++ {
+				s.AddToken(w, nlls[i&1023])
+			}
+			reportRows(b)
+		})
+	}
+}
+
+// BenchmarkTokenStatsAddSequence adds finished sequences of 16 tokens whose
+// sums are float64 values exactly (float32 nlls, unit weights: the fast
+// path) or not (float64 nlls: the exact big-integer quotient).
+func BenchmarkTokenStatsAddSequence(b *testing.B) {
+	for _, exact := range []bool{true, false} {
+		name := "exact"
+		if !exact {
+			name = "inexact"
+		}
+		b.Run(name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(6, 6))
+			seqs := make([]SeqStats, 64)
+			for i := range seqs {
+				for k := 0; k < 16; k++ {
+					nll := -math.Log(rng.Float64())
+					if exact {
+						nll = float64(float32(nll))
+					}
+					seqs[i].AddToken(1, nll)
+				}
+			}
+			var g TokenStats
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				g.AddSequence(&seqs[i&63])
+			}
+			reportRows(b)
+		})
+	}
+}
+
+func BenchmarkRegStatsAdd(b *testing.B) {
+	var s RegStats
+	for i := 0; i < b.N; i++ {
+		c := float64(i&1023) / 1024
+		s.Add(0.5+c, c, 0.3)
+	}
+	reportRows(b)
+}
+
+// BenchmarkClassStatsMultilabel adds rows of 8 labels with AddLoss and AddPair.
+func BenchmarkClassStatsMultilabel(b *testing.B) {
+	s := NewClassStats(15)
+	for i := 0; i < b.N; i++ {
+		c := float64(i&1023) / 1024
+		s.AddLoss(0.75, 0.3+c, false)
+		for k := 0; k < 8; k++ {
+			s.AddPair(0.75, k&1 == 0, c*c, c, float64(k&1), float64(k&1))
+		}
+	}
+	reportRows(b)
+}

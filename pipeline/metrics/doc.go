@@ -11,6 +11,12 @@
 // and a mean is the exactly rounded quotient of exact sums. This is what
 // makes output bytes independent of workers and chunk sizes.
 //
+// ClassStats serves binary, multiclass and multilabel (rows through AddLoss,
+// their (row, label) pairs through AddPair); RegStats serves regression; the
+// token task accumulates each sequence in a SeqStats and a group's sequences
+// in a TokenStats, whose unit for the standard error and
+// seq_perplexity_mean is the sequence.
+//
 // Memory grows with the number of groups (SPEC §5), so the accumulators are
 // compact: a Sum stores only the window of 32-bit limbs its values touched
 // (32 bytes plus 8 per limb; typical data needs 3 to 8 limbs), and a

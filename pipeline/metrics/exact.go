@@ -61,3 +61,28 @@ func roundOdd(q *big.Int, inexact bool, exp int) float64 {
 	v, _ := f.Float64()
 	return v
 }
+
+// quotient returns num/den rounded to the nearest float64, for finite sums
+// with den > 0. When both sums are float64 values exactly, the IEEE
+// division is that correctly rounded quotient and nothing is allocated;
+// otherwise it is computed from the exact integers.
+func quotient(num, den *Sum) float64 {
+	if n, ok := num.float64Exact(); ok {
+		if d, ok := den.float64Exact(); ok {
+			return n / d
+		}
+	}
+	return ratioFloat64(num.bigInt(), den.bigInt(), 0)
+}
+
+// ln2Mant is ln 2 · 2^128 rounded down: ln 2 = ln2Mant · 2^-128 + d with
+// 0 < d < 2^-128 (0x0.b17217f7d1cf79abc9e3b39803f2f6af40f3...).
+var ln2Mant, _ = new(big.Int).SetString("b17217f7d1cf79abc9e3b39803f2f6af", 16)
+
+// ratioLn2Float64 returns num / (den · ln 2) rounded to the nearest float64
+// (num and den in the same units, den > 0), with ln 2 to 128 bits: the
+// result is the correctly rounded value unless the true quotient lies within
+// a relative 2^-127 of a rounding boundary.
+func ratioLn2Float64(num, den *big.Int) float64 {
+	return ratioFloat64(num, new(big.Int).Mul(den, ln2Mant), 128)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -340,5 +341,120 @@ func TestSumRandomSplits(t *testing.T) {
 			xs[rng.IntN(len(xs))] = []float64{math.Inf(1), math.Inf(-1), math.NaN()}[rng.IntN(3)]
 		}
 		checkSum(t, xs, rng.IntN(50), rng.IntN(50))
+	}
+}
+
+// checkTokenLogitNLL: validity matches the domain (the label first, then the
+// first NaN or +Inf logit, or all -Inf); a valid row has a loss that is >= 0
+// and finite or +Inf (+Inf exactly when max(z) - z[y] is: z[y] = -Inf, or
+// the spread overflows), never NaN; for moderate logits (|z| <= 1000) it agrees with the
+// naive two-pass logsumexp within 1e-12 relative, and for short rows within
+// reach of the reference's exp, with the 256-bit reference to 1e-14.
+func checkTokenLogitNLL(t *testing.T, z []float64, y int) {
+	t.Helper()
+	got, inv := TokenLogitNLL(z, y)
+	want := Valid
+	switch {
+	case y < 0 || y >= len(z):
+		want = LabelDomain
+	default:
+		allNegInf := true
+		for _, x := range z {
+			if math.IsNaN(x) {
+				want = NaNValue
+				break
+			}
+			if math.IsInf(x, 1) {
+				want = InfiniteLogit
+				break
+			}
+			allNegInf = allNegInf && math.IsInf(x, -1)
+		}
+		if want == Valid && allNegInf {
+			want = InfiniteLogit
+		}
+	}
+	if inv != want {
+		t.Fatalf("TokenLogitNLL(%v, %d): Invalid %v, want %v", z, y, inv, want)
+	}
+	if inv != Valid {
+		if got != 0 {
+			t.Fatalf("invalid row with loss %v", got)
+		}
+		return
+	}
+	if math.IsNaN(got) || got < 0 {
+		t.Fatalf("TokenLogitNLL(%v, %d) = %v", z, y, got)
+	}
+	if math.IsInf(got, 1) != math.IsInf(slices.Max(z)-z[y], 1) {
+		t.Fatalf("TokenLogitNLL(%v, %d) = %v", z, y, got)
+	}
+	moderate, short := true, len(z) <= 8
+	for _, x := range z {
+		if !math.IsInf(x, -1) {
+			moderate = moderate && math.Abs(x) <= 1000
+			short = short && math.Abs(x) <= 700
+		}
+	}
+	if moderate {
+		naive := naiveTokenNLL(z, y)
+		if math.IsInf(naive, 1) != math.IsInf(got, 1) || (!math.IsInf(got, 1) && math.Abs(got-naive) > 1e-12*math.Max(1, naive)) {
+			t.Fatalf("TokenLogitNLL(%v, %d) = %v, naive two-pass %v", z, y, got, naive)
+		}
+	}
+	if short {
+		if ref := refMulticlass(Logit, z, y, nil, 0, 0); !closeTo(got, ref, 1e-14) {
+			t.Fatalf("TokenLogitNLL(%v, %d) = %v, reference %v", z, y, got, ref)
+		}
+	}
+}
+
+// tokenLogits decodes raw bytes as float64 logits (at most 4096).
+func tokenLogits(raw []byte) []float64 {
+	var z []float64
+	for ; len(raw) >= 8 && len(z) < 4096; raw = raw[8:] {
+		z = append(z, math.Float64frombits(binary.LittleEndian.Uint64(raw)))
+	}
+	return z
+}
+
+func FuzzTokenLogitNLL(f *testing.F) {
+	seed := func(xs ...float64) []byte {
+		var b []byte
+		for _, x := range xs {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+		}
+		return b
+	}
+	f.Add(seed(1, 2, 3), 0)
+	f.Add(seed(1000, 0, -1000), 2)
+	f.Add(seed(math.Inf(-1), 5, 0), 0)
+	f.Add(seed(0, 40, 0, 0), 1)
+	f.Add(seed(-300, 100, 400, 50), 2)
+	f.Add(seed(math.NaN(), 1), 1)
+	f.Add(seed(math.Inf(-1), math.Inf(-1)), 1)
+	f.Add(seed(math.MaxFloat64, -math.MaxFloat64), 1)
+	f.Fuzz(func(t *testing.T, raw []byte, y int) {
+		checkTokenLogitNLL(t, tokenLogits(raw), y)
+	})
+}
+
+func TestTokenLogitNLLRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for i := 0; i < 2000; i++ {
+		c := 1 + rng.IntN(12)
+		z := make([]float64, c)
+		for k := range z {
+			z[k] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(5)-1))
+			switch rng.IntN(30) {
+			case 0:
+				z[k] = math.Inf(-1)
+			case 1:
+				z[k] = 0
+			case 2:
+				z[k] = []float64{math.Inf(1), math.NaN(), 1e308, -1e308}[rng.IntN(4)]
+			}
+		}
+		checkTokenLogitNLL(t, z, rng.IntN(c+1)-rng.IntN(2))
 	}
 }

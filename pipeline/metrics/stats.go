@@ -28,6 +28,13 @@ type ClassStats struct {
 	Prediction Sum // sum w·confidence
 	Label      Sum // sum w·label
 
+	// pair is the companion denominator, the sum of the pair weights, once it
+	// differs from Weight. While every row has exactly one pair (Add) it is nil
+	// and Weight is the denominator; the first direct AddLoss or AddPair with a
+	// non-zero weight (or a Merge with such statistics) materialises it as a
+	// copy of Weight, and from then on Add adds to it too.
+	pair *Sum
+
 	// cal[b] holds the sums of calibration bin b; cal and each bin are
 	// allocated when a row with a non-zero weight first reaches them.
 	cal  []*calBin
@@ -71,6 +78,10 @@ func (s *ClassStats) bin(b int) *calBin {
 // Every product is added exactly (Sum.AddProduct). A row with w == 0 counts
 // in Rows (and ClippedRows) and adds nothing to the sums, so 0·Inf never
 // makes a NaN.
+//
+// Add is AddLoss followed by AddPair: a row with exactly one (row, label)
+// pair. The results are the same bits, but Add does not keep a separate
+// pair-weight sum while every row is added this way.
 func (s *ClassStats) Add(w, loss float64, correct bool, brier, confidence, outcome, label float64, clipped bool) {
 	s.Rows++
 	if clipped {
@@ -87,6 +98,14 @@ func (s *ClassStats) Add(w, loss float64, correct bool, brier, confidence, outco
 	s.WeightSq.AddProduct(w, w)
 	s.Loss.AddProduct(w, loss)
 	addWeightedSquare(&s.LossSq, w, loss)
+	if s.pair != nil {
+		s.pair.Add(w)
+	}
+	s.addCompanions(w, correct, brier, confidence, outcome, label)
+}
+
+// addCompanions adds the companion terms of one pair with weight w (not 0 or 1).
+func (s *ClassStats) addCompanions(w float64, correct bool, brier, confidence, outcome, label float64) {
 	if correct {
 		s.Correct.Add(w)
 	}
@@ -105,6 +124,14 @@ func (s *ClassStats) addUnit(loss float64, correct bool, brier, confidence, outc
 	s.WeightSq.Add(1)
 	s.Loss.Add(loss)
 	addSquare(&s.LossSq, loss)
+	if s.pair != nil {
+		s.pair.Add(1)
+	}
+	s.addUnitCompanions(correct, brier, confidence, outcome, label)
+}
+
+// addUnitCompanions is addCompanions for w == 1.
+func (s *ClassStats) addUnitCompanions(correct bool, brier, confidence, outcome, label float64) {
 	if correct {
 		s.Correct.Add(1)
 	}
@@ -115,6 +142,77 @@ func (s *ClassStats) addUnit(loss float64, correct bool, brier, confidence, outc
 	c.weight.Add(1)
 	c.confidence.Add(confidence)
 	c.outcome.Add(outcome)
+}
+
+// AddLoss adds a row's loss only (multilabel: the mean over its labels of the
+// binary loss): Rows, ClippedRows when clipped, and the sums Weight,
+// WeightSq, Loss and LossSq, by the same exact rules as Add. A row with
+// w == 0 counts in Rows (and ClippedRows) only. Its companion terms are added
+// with AddPair, once per (row, label) pair.
+func (s *ClassStats) AddLoss(w, loss float64, clipped bool) {
+	s.Rows++
+	if clipped {
+		s.ClippedRows++
+	}
+	switch w {
+	case 0:
+		return
+	case 1:
+		s.split()
+		s.Weight.Add(1)
+		s.WeightSq.Add(1)
+		s.Loss.Add(loss)
+		addSquare(&s.LossSq, loss)
+		return
+	}
+	s.split()
+	s.Weight.Add(w)
+	s.WeightSq.AddProduct(w, w)
+	s.Loss.AddProduct(w, loss)
+	addWeightedSquare(&s.LossSq, w, loss)
+}
+
+// AddPair adds the companion terms of one (row, label) pair, a binary
+// prediction weighted by its row's weight w: Correct (w if correct), Brier
+// (w·brier), Prediction (w·confidence), Label (w·label), the calibration bin
+// of confidence (weight w, confidence w·confidence, outcome w·outcome), and w
+// to the companion denominator, the pair-weight sum. It does not count a row.
+// w == 0 adds nothing.
+//
+// Accuracy, brier, ece, mean_prediction and label_rate are means over pairs:
+// they divide by the pair-weight sum, while cross_entropy and its stderr
+// divide by the row-weight sum (Weight).
+func (s *ClassStats) AddPair(w float64, correct bool, brier, confidence, outcome, label float64) {
+	switch w {
+	case 0:
+		return
+	case 1:
+		s.split()
+		s.pair.Add(1)
+		s.addUnitCompanions(correct, brier, confidence, outcome, label)
+		return
+	}
+	s.split()
+	s.pair.Add(w)
+	s.addCompanions(w, correct, brier, confidence, outcome, label)
+}
+
+// split materialises the pair-weight sum as a copy of Weight, if it is not
+// there yet, so that rows and pairs can diverge.
+func (s *ClassStats) split() {
+	if s.pair == nil {
+		p := new(Sum)
+		p.Merge(&s.Weight)
+		s.pair = p
+	}
+}
+
+// pairWeight is the companion denominator.
+func (s *ClassStats) pairWeight() *Sum {
+	if s.pair != nil {
+		return s.pair
+	}
+	return &s.Weight
 }
 
 // addSquare adds x^2 exactly as hi + lo (lo = FMA(x, x, -hi)).
@@ -150,6 +248,11 @@ func (s *ClassStats) Merge(o *ClassStats) {
 	s.InvalidRows += o.InvalidRows
 	s.IgnoredRows += o.IgnoredRows
 	s.ClippedRows += o.ClippedRows
+	if s.pair != nil || o.pair != nil {
+		// Before Weight changes: s's pairs so far are its rows.
+		s.split()
+		s.pair.Merge(o.pairWeight())
+	}
 	s.Weight.Merge(&o.Weight)
 	s.WeightSq.Merge(&o.WeightSq)
 	s.Loss.Merge(&o.Loss)
@@ -180,6 +283,12 @@ func some(v float64) Opt { return Opt{V: v, OK: true} }
 // ClassSummary is the finalised metrics and sufficient statistics of a
 // ClassStats (SPEC §4). Metrics are null when the weight sum is 0; no field is
 // ever NaN; CrossEntropy and Perplexity may be +Inf.
+//
+// For multilabel statistics (AddLoss and AddPair) the companion metrics
+// (Accuracy, Brier, ECE, MeanPrediction, LabelRate) are means over (row,
+// label) pairs, divided by the pair-weight sum, which equals the sum of
+// CalWeight; they are null when it is 0. CrossEntropy, Perplexity and Stderr
+// are over rows, divided by WeightSum.
 type ClassSummary struct {
 	WeightSum float64
 
@@ -220,15 +329,22 @@ func (s *ClassStats) Summary() ClassSummary {
 			out.CalOutcome[b] = c.outcome.Float64()
 		}
 	}
-	if !s.Weight.IsFinite() {
+	var w *big.Int
+	if s.Weight.IsFinite() {
+		if w = s.Weight.bigInt(); w.Sign() > 0 {
+			out.CrossEntropy, out.Perplexity = s.crossEntropy(w)
+			out.Stderr = s.stderr(w)
+		}
+	}
+	if s.pair != nil {
+		w = nil
+		if s.pair.IsFinite() {
+			w = s.pair.bigInt()
+		}
+	}
+	if w == nil || w.Sign() <= 0 {
 		return out
 	}
-	w := s.Weight.bigInt()
-	if w.Sign() <= 0 {
-		return out
-	}
-	out.CrossEntropy, out.Perplexity = s.crossEntropy(w)
-	out.Stderr = s.stderr(w)
 	out.Accuracy = mean(&s.Correct, w)
 	out.Brier = mean(&s.Brier, w)
 	out.MeanPrediction = mean(&s.Prediction, w)
@@ -271,10 +387,17 @@ func (s *ClassStats) crossEntropy(w *big.Int) (ce, perplexity Opt) {
 // evaluated exactly and rounded once. Null when n_eff <= 1 or a sum is not
 // finite (an infinite mean, or a square that overflowed float64).
 func (s *ClassStats) stderr(nw *big.Int) Opt {
-	if !s.Loss.IsFinite() || !s.LossSq.IsFinite() || !s.WeightSq.IsFinite() {
+	return stderrOf(nw, &s.Loss, &s.LossSq, &s.WeightSq)
+}
+
+// stderrOf is the standard error of the weighted mean from the exact sums
+// W (as nw, in units of 2^-1074), S1 = loss, S2 = lossSq and Q = weightSq;
+// see ClassStats.stderr.
+func stderrOf(nw *big.Int, loss, lossSq, weightSq *Sum) Opt {
+	if !loss.IsFinite() || !lossSq.IsFinite() || !weightSq.IsFinite() {
 		return Opt{}
 	}
-	ns1, ns2, nq := s.Loss.bigInt(), s.LossSq.bigInt(), s.WeightSq.bigInt()
+	ns1, ns2, nq := loss.bigInt(), lossSq.bigInt(), weightSq.bigInt()
 	w2 := new(big.Int).Mul(nw, nw)
 	excess := new(big.Int).Lsh(nq, -unitExponent)
 	excess.Sub(w2, excess) // (W^2 - Q) / u^2

@@ -393,6 +393,19 @@ func TestAllocs(t *testing.T) {
 	a := []float64{math.Log(0.1), math.Log(0.8), math.Log(0.1)}
 	soft := []float64{0.2, 0.8, 0}
 	s := NewClassStats(15)
+	ml := NewClassStats(15)
+	var reg RegStats
+	var seq, piece, exactSeq SeqStats
+	var tok TokenStats
+	for i := 0; i < 4; i++ { // the Sums' windows and the bins reached, as in the steady state
+		ml.AddLoss(0.3, 0.7, false)
+		ml.AddPair(0.3, true, 0.1, 0.8, 1, 1)
+		ml.AddPair(1, true, 0.1, 0.2, 1, 1)
+		piece.AddToken(0.3, 0.7)
+		piece.AddText(0.3, 12, 3)
+		exactSeq.AddToken(1, 0.5) // sums that are float64 values exactly: Final and AddSequence take the fast path
+		tok.AddSequence(&exactSeq)
+	}
 	var sink float64
 	cases := map[string]func(){
 		"Binary prob":       func() { r, _ := Binary(Prob, 0.3, 1, eps64, 0.5); sink += r.Loss },
@@ -406,6 +419,23 @@ func TestAllocs(t *testing.T) {
 		"ClassStats.Add w":  func() { s.Add(0.3, 0.7, true, 0.1, 0.8, 1, 1, true) },
 		"ClassStats.Add w0": func() { s.Add(0, math.Inf(1), true, 0.1, 0.8, 1, 1, true) },
 		"Sum.Add":           func() { s.Loss.Add(1.5) },
+		"AddLoss w1":        func() { ml.AddLoss(1, 0.7, false) },
+		"AddLoss w":         func() { ml.AddLoss(0.3, 0.7, true) },
+		"AddPair w1":        func() { ml.AddPair(1, true, 0.1, 0.8, 1, 1) },
+		"AddPair w":         func() { ml.AddPair(0.3, false, 0.1, 0.2, 0, 1) },
+		"Add after AddPair": func() { ml.Add(0.3, 0.7, true, 0.1, 0.8, 1, 1, false) },
+		"RegStats.Add w1":   func() { reg.Add(1, 2.5, 1) },
+		"RegStats.Add w":    func() { reg.Add(0.3, 2.5, 1) },
+		"RegressionOK":      func() { sink += float64(RegressionOK(1, 2)) },
+		"TokenLogprob":      func() { a, _ := TokenLogprob(-0.3); sink += a },
+		"TokenLogitNLL":     func() { l, _ := TokenLogitNLL(z, 3); sink += l },
+		"AddToken w1":       func() { seq.AddToken(1, 0.7) },
+		"AddToken w":        func() { seq.AddToken(0.3, 0.7) },
+		"AddToken w0":       func() { seq.AddToken(0, math.Inf(1)) },
+		"AddText":           func() { seq.AddText(0.3, 12, 3) },
+		"SeqStats.Merge":    func() { seq.Merge(&piece) },
+		"SeqStats.Final":    func() { _, ce, _ := exactSeq.Final(); sink += ce.V },
+		"AddSequence":       func() { tok.AddSequence(&exactSeq) },
 		"Sum.Float64":       func() { sink += s.Loss.Float64() },
 	}
 	for name, f := range cases {

@@ -283,6 +283,22 @@ func (s *Sum) Float64() float64 {
 	return v
 }
 
+// float64Exact returns the sum as a float64 and whether that is its exact
+// value: a finite sum (no Inf or NaN added) that needs no rounding. It does
+// not allocate.
+func (s *Sum) float64Exact() (float64, bool) {
+	if !s.IsFinite() {
+		return s.Float64(), false
+	}
+	var buf [sumLimbs + 2]int64
+	neg, mag, base := s.magnitude(buf[:0])
+	v, exact := roundDigitsExact(mag, base)
+	if neg {
+		v = -v
+	}
+	return v, exact
+}
+
 // Big returns the exact value of a finite sum as a big.Float whose precision is
 // at least prec and large enough to hold it exactly. Call it only when
 // IsFinite reports true; it panics otherwise.
@@ -392,16 +408,23 @@ func carryAll(l []int64) []int64 {
 // roundDigits rounds non-negative digits (in [0, 2^32), mag[i] of weight
 // 2^(32(base+i)-1074)) to the nearest float64, ties to even.
 func roundDigits(mag []int64, base int) float64 {
+	v, _ := roundDigitsExact(mag, base)
+	return v
+}
+
+// roundDigitsExact is roundDigits, and whether the result is exact (no bit
+// was rounded off and it did not overflow).
+func roundDigitsExact(mag []int64, base int) (float64, bool) {
 	h := len(mag) - 1
 	for h >= 0 && mag[h] == 0 {
 		h--
 	}
 	if h < 0 {
-		return 0
+		return 0, true
 	}
 	msb := digitBits*(base+h) + bits.Len64(uint64(mag[h])) - 1 // bit index of the leading 1
 	if msb+unitExponent >= 1024 {
-		return math.Inf(1)
+		return math.Inf(1), false
 	}
 	// Take the 64-bit window of bits msb-63 .. msb, and whether any bit below it is set.
 	bottom := msb - 63
@@ -434,8 +457,10 @@ func roundDigits(mag []int64, base int) float64 {
 	if rem > half || (rem == half && (sticky || q&1 == 1)) {
 		q++
 	}
+	exact := rem == 0 && !sticky
 	// q <= 2^53 and q·2^(low-1074) is a float64 (or overflows to +Inf).
-	return math.Ldexp(float64(q), low+unitExponent)
+	v := math.Ldexp(float64(q), low+unitExponent)
+	return v, exact && !math.IsInf(v, 0)
 }
 
 // sameArray reports whether a and b start at the same array element (a Sum
