@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Interop check: open evaljob's output of a binary run with DuckDB (Node.js
-# @duckdb/node-api), check the schema against SPEC.md section 4, and
-# recompute the metrics in DuckDB SQL from the input Parquet files.
+# Interop check: open evaljob's output of a binary run (default) or a token
+# long-layout run (TASK=token) with DuckDB (Node.js @duckdb/node-api), check
+# the schema against SPEC.md section 4, and recompute the metrics in DuckDB
+# SQL from the input Parquet files.
 #
 #   bash scripts/interop.sh OUT_DIR INPUT_GLOB
 #   bash scripts/interop.sh out/example 'testdata/example/*.parquet'
 #
-# Environment: LABEL, PREDICTION, WEIGHT, THRESHOLD, EPSILON, RTOL (see
-# scripts/interop/check.mjs); INTEROP_NODE_MODULES=DIR to reuse an install.
+#   # token task, long layout (configs/token-long.yaml: prediction logprob_f64,
+#   # sequence doc_id, bytes n_bytes, words n_words, group_by [model], per_row):
+#   evaljob run --config configs/token-long.yaml
+#   TASK=token PREDICTION=logprob_f64 bash scripts/interop.sh out/token-long 'testdata/token/long*.parquet'
+#
+# Environment: TASK (binary | token), RTOL, WEIGHT; binary: LABEL,
+# PREDICTION, THRESHOLD, EPSILON; token: PREDICTION (default logprob),
+# SEQUENCE, BYTES, WORDS (see scripts/interop/check.mjs);
+# INTEROP_NODE_MODULES=DIR to reuse an install.
 # Needs node >= 18 and npm with access to the npm registry. Exits non-zero
 # on any mismatch.
 set -euo pipefail

@@ -38,7 +38,7 @@ func fixtures() []fixture {
 		{path: "multiclass/soft_labels.parquet", build: multiclassSoft, covers: "Multiclass list labels: `label_onehot` (List<float64>, one-hot, same classes as `label`), `label_soft` (List<float64>, distributions with every entry > 0), `label_soft_f32` (FixedSizeList<float32>[3], distributions with a zero entry)."},
 		{path: "multiclass/invalid.parquet", build: multiclassInvalid, covers: "Multiclass invalid and ignored rows (see `expect`, `note`): null label, label 3 with C = 3, label -100 with a null list (ignored), null list, null element, length 2, sum 0.9, a negative and a NaN probability; row 11 sums to 1 + 5e-4 (valid, within 1e-3)."},
 	}
-	return fs
+	return append(fs, taskFixtures()...)
 }
 
 // ---- binary ----

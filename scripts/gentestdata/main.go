@@ -50,6 +50,7 @@ type fixture struct {
 	rowGroupRows int64  // Parquet row group size; 0 = one row group
 	batches      int    // IPC record batches (default 1)
 	build        func(r *rand.Rand) *table
+	ref          func() string // reference values for the README, or nil
 }
 
 // table is a list of named columns.
@@ -334,6 +335,9 @@ func readme(files map[string][]byte) []byte {
 			fmt.Fprintf(&b, "| `%s` | `%s` | %d |\n", fl.Name, fl.Type, t.cols[i].NullN())
 		}
 		b.WriteString("\n")
+		if f.ref != nil {
+			b.WriteString(f.ref())
+		}
 		for _, c := range t.cols {
 			c.Release()
 		}
@@ -363,6 +367,14 @@ Conventions shared by the fixtures:
 - ` + "`expect`" + ` (where present) says what SPEC section 3 makes of the row: ` + "`valid`" + `,
   ` + "`invalid`" + ` (null / NaN / out of domain: exit 3 under on_invalid: error, counted in
   invalid_rows under skip) or ` + "`ignored`" + ` (label equals ignore_index -100).
+- Multilabel data: L = 4 labels per row, each drawn like a binary row (log-odds shifted by
+  -0.4 per label index); ` + "`probs`" + ` = sigmoid(s), ` + "`logits`" + ` = s (float32-exact), ` + "`logprobs`" + ` =
+  ln sigmoid(s).
+- Regression data: target ~ N(10, 3^2), prediction = target + 0.3 + N(0, sd^2), sd 1 (model a) or 2 (model b).
+- Token data: 20 documents (5-30 tokens; per token UTF-8 bytes, a word-start flag and a
+  difficulty d), each scored by model a (logprob = -d e^(0.3 N)) and model b (logprob =
+  -1.25 d e^(0.45 N)); the same 40 sequences in the long layout (` + "`token/long*.parquet`" + `)
+  and the list layout (` + "`token/list.parquet`" + `).
 - Hive folders expose ` + "`model`" + ` and ` + "`date`" + ` as string columns.
 
 The main example for ` + "`make run`" + ` is ` + "`example/`" + ` (two files, 500 rows): binary

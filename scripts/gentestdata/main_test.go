@@ -62,8 +62,8 @@ func TestFixturesRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	if total > 300<<10 {
-		t.Errorf("fixtures total %d bytes, over 300 KiB", total)
+	if total > 400<<10 {
+		t.Errorf("fixtures total %d bytes, over 400 KiB", total)
 	}
 }
 
