@@ -15,7 +15,7 @@ import (
 // Tasks named in SPEC §3, and the ones this version computes.
 var (
 	allTasks       = []string{"binary", "multiclass", "multilabel", "token", "regression"}
-	supportedTasks = []string{"binary", "multiclass"}
+	supportedTasks = allTasks
 )
 
 // reservedColumns are the summary's own column names (SPEC §4, every task):
@@ -224,7 +224,7 @@ func (c *Config) Check() error {
 	case !slices.Contains(supportedTasks, c.Task):
 		return bad("task", "task %q is not available in this version (available: %s)", c.Task, strings.Join(supportedTasks, ", "))
 	}
-	if c.Columns.Label == "" {
+	if c.Columns.Label == "" && c.Task != "token" {
 		return bad("columns.label", "required")
 	}
 	if len(c.Columns.Prediction) == 0 {
@@ -235,8 +235,11 @@ func (c *Config) Check() error {
 			return bad("columns.prediction", "empty column name")
 		}
 	}
-	if c.Task == "binary" && len(c.Columns.Prediction) != 1 {
-		return bad("columns.prediction", "the binary task takes one prediction column, got %d", len(c.Columns.Prediction))
+	if c.Task != "multiclass" && len(c.Columns.Prediction) != 1 {
+		return bad("columns.prediction", "the %s task takes one prediction column, got %d", c.Task, len(c.Columns.Prediction))
+	}
+	if c.Task == "token" && c.Columns.PredictionKind != "logprob" && c.Columns.PredictionKind != "logit" {
+		return bad("columns.prediction_kind", "the token task takes logprob or logit, got %q", c.Columns.PredictionKind)
 	}
 	switch c.Columns.PredictionKind {
 	case "prob", "logit", "logprob":
@@ -313,6 +316,9 @@ func (o *Options) check(task string) error {
 		if !(w >= 0) || math.IsInf(w, 0) {
 			return bad(fmt.Sprintf("class_weights[%d]", i), "must be finite and >= 0, got %v", w)
 		}
+	}
+	if len(o.ClassWeights) != 0 && task != "binary" && task != "multiclass" {
+		return bad("class_weights", "only used by the binary and multiclass tasks")
 	}
 	if task == "binary" && len(o.ClassWeights) != 0 && len(o.ClassWeights) != 2 {
 		return bad("class_weights", "the binary task takes 2 class weights [negative, positive], got %d", len(o.ClassWeights))

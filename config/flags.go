@@ -15,6 +15,10 @@ type Flags struct {
 	Prediction     []string
 	PredictionKind string
 	Weight         string
+	Sequence       string
+	Mask           string
+	Bytes          string
+	Words          string
 	GroupBy        [][]string // each --group-by a,b is one grouping set
 	Keep           []string
 	PerRow         bool
@@ -36,6 +40,10 @@ func FromFlags(f Flags) (*Config, error) {
 		cfg.Columns.PredictionKind = f.PredictionKind
 	}
 	cfg.Columns.Weight = f.Weight
+	cfg.Columns.Sequence = f.Sequence
+	cfg.Columns.Mask = f.Mask
+	cfg.Columns.Bytes = f.Bytes
+	cfg.Columns.Words = f.Words
 	if f.Keep != nil {
 		cfg.Columns.Keep = f.Keep
 	}

@@ -392,3 +392,137 @@ func TestSummaryReadableByParquetGo(t *testing.T) {
 		t.Errorf("read %d rows", row)
 	}
 }
+
+// TestTaskFixtures compares the job on the multilabel, regression and token
+// fixtures with the reference values the fixture generator computed with
+// plain float64 loops (testdata/README.md); its sums carry ~1e-15 of
+// rounding, ours are exact.
+func TestTaskFixtures(t *testing.T) {
+	type want map[string]float64
+	check := func(t *testing.T, sum *table, rows []want) {
+		t.Helper()
+		for i, w := range rows {
+			for name, v := range w {
+				var got float64
+				if a, ok := sum.cols[name].(*array.Int64); ok {
+					got = float64(a.Value(i))
+				} else {
+					got, _ = sum.float(name, i)
+				}
+				if math.Abs(got-v) > 1e-13*math.Abs(v) {
+					t.Errorf("row %d: %s = %v, want %v", i, name, got, v)
+				}
+			}
+		}
+	}
+	t.Run("multilabel", func(t *testing.T) {
+		cfg := jobConfig("multilabel", []string{fixture("multilabel/probs.parquet")}, "labels", "probs")
+		cfg.Columns.Weight = "weight"
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		check(t, summaryOf(t, cfg), []want{
+			{"rows": 120, "weight_sum": 176.58502646728567, "cross_entropy": 0.49073419046044658, "label_rate": 0.40384010626954059},
+			{"rows": 59, "weight_sum": 82.608634952144769, "cross_entropy": 0.53141207163507453, "label_rate": 0.43048182829390647},
+			{"rows": 61, "weight_sum": 93.976391515140989, "cross_entropy": 0.45497686691988315, "label_rate": 0.38042107247047419},
+		})
+		cfg.Columns.Label = "labels_soft"
+		check(t, summaryOf(t, cfg), []want{{"cross_entropy": 0.56962191889893254}, {"cross_entropy": 0.5321316228728139}, {"cross_entropy": 0.60257724021673886}})
+	})
+	t.Run("regression", func(t *testing.T) {
+		cfg := jobConfig("regression", []string{fixture("regression/preds.parquet")}, "target", "pred")
+		cfg.Columns.Weight = "weight"
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		check(t, summaryOf(t, cfg), []want{
+			{"rows": 150, "weight_sum": 223.70529637878036, "mse": 3.1993515406164756, "mae": 1.3950030345781148, "rmse": 1.7886731229088437},
+			{"rows": 70, "weight_sum": 102.73698260132289, "mse": 1.2740651130624994, "mae": 0.86091841055308771, "rmse": 1.1287449282554936},
+			{"rows": 80, "weight_sum": 120.96831377745752, "mse": 4.8344749215545644, "mae": 1.8485948968821273, "rmse": 2.198743941789167},
+		})
+		cfg.Columns.Label, cfg.Columns.Prediction = "target_int", config.StringList{"pred_f32"}
+		check(t, summaryOf(t, cfg), []want{{"mse": 3.2829269933081044, "rmse": 1.8118849282744487}})
+	})
+	tokenWant := []want{
+		{"tokens": 556, "sequences": 40, "weight_sum": 858.76809898523379, "cross_entropy": 2.6718780283195325, "perplexity": 14.46711334464498,
+			"bits_per_byte": 0.95198434274314514, "word_perplexity": 41.26748151558354, "seq_perplexity_mean": 23.822958270332087, "cross_entropy_stderr": 0.16159452623419593},
+		{"tokens": 278, "sequences": 20, "weight_sum": 470.84147640375988, "cross_entropy": 2.2879175947939387, "perplexity": 9.8543954555784339,
+			"bits_per_byte": 0.8183352712735269, "word_perplexity": 23.816218489755354, "seq_perplexity_mean": 10.546455219796474, "cross_entropy_stderr": 0.15809331323673667},
+		{"tokens": 278, "sequences": 20, "weight_sum": 387.92662258147368, "cross_entropy": 3.1379055883740139, "perplexity": 23.055528489259462,
+			"bits_per_byte": 1.1128212523445418, "word_perplexity": 80.992810193578478, "seq_perplexity_mean": 37.09946132086769, "cross_entropy_stderr": 0.24133668870059652},
+	}
+	t.Run("token long", func(t *testing.T) {
+		cfg, err := config.Load(filepath.Join("..", "configs", "token-long.yaml"), []string{"output.dir=" + t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		check(t, openTable(t, filepath.Join(cfg.Output.Dir, SummaryFile)), tokenWant)
+		rows := openTable(t, filepath.Join(cfg.Output.Dir, RowsFile))
+		for i := range int(rows.tbl.NumRows()) {
+			if m, _ := rows.str("model", i); m == "a" && rows.int("doc_id", i) == 0 {
+				check(t, rows, append(make([]want, i), want{"tokens": 6, "cross_entropy": 1.2060432243256953, "perplexity": 3.3402418826640119}))
+			}
+		}
+	})
+	t.Run("token list", func(t *testing.T) {
+		cfg, err := config.Load(filepath.Join("..", "configs", "token-list.yaml"), []string{"output.dir=" + t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		check(t, openTable(t, filepath.Join(cfg.Output.Dir, SummaryFile)), tokenWant)
+	})
+	t.Run("token logits", func(t *testing.T) {
+		cfg := jobConfig("token", []string{fixture("token/logits.parquet")}, "target", "logits")
+		cfg.Columns.PredictionKind = "logit"
+		cfg.Columns.Sequence = "doc_id"
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		check(t, summaryOf(t, cfg), []want{
+			{"rows": 294, "ignored_rows": 6, "tokens": 294, "sequences": 18, "cross_entropy": 3.0635096804689441, "perplexity": 21.402541581554505, "seq_perplexity_mean": 26.530245618795377, "cross_entropy_stderr": 0.16392985437133123},
+			{"rows": 153, "ignored_rows": 3, "tokens": 153, "sequences": 9, "cross_entropy": 2.6724570929847657, "seq_perplexity_mean": 16.394390185370916, "cross_entropy_stderr": 0.16807295668836397},
+			{"rows": 141, "ignored_rows": 3, "tokens": 141, "sequences": 9, "cross_entropy": 3.4878433392283719, "seq_perplexity_mean": 36.66610105221983, "cross_entropy_stderr": 0.20334897410236386},
+		})
+	})
+	t.Run("token invalid", func(t *testing.T) {
+		cfg := jobConfig("token", []string{fixture("token/invalid.parquet")}, "", "logprob")
+		cfg.Columns.PredictionKind = "logprob"
+		cfg.Columns.Sequence = "doc_id"
+		cfg.Options.OnInvalid = "skip"
+		sum := summaryOf(t, cfg)
+		if sum.int("rows", 0) != 16 || sum.int("invalid_rows", 0) != 4 || sum.int("tokens", 0) != 16 || sum.int("sequences", 0) != 4 {
+			t.Errorf("rows/invalid/tokens/sequences = %d/%d/%d/%d, want 16/4/16/4", sum.int("rows", 0), sum.int("invalid_rows", 0), sum.int("tokens", 0), sum.int("sequences", 0))
+		}
+		if ce, _ := sum.float("cross_entropy", 0); !math.IsInf(ce, 1) {
+			t.Errorf("cross_entropy %v, want +Inf (a -Inf log-probability)", ce)
+		}
+		if _, ok := sum.float("cross_entropy_stderr", 0); ok {
+			t.Error("stderr of an infinite mean is not null")
+		}
+		cfg.Options.OnInvalid = "error"
+		cfg.Output.Dir = t.TempDir()
+		_, err := Run(context.Background(), cfg, Options{})
+		var ie *evalerr.InputError
+		if !errors.As(err, &ie) || ie.Row != 3 || ie.Column != "logprob" {
+			t.Errorf("err = %v, want row 3 column logprob", err)
+		}
+	})
+}
+
+func TestNewTaskInvalidFixtures(t *testing.T) {
+	for _, tc := range []struct{ file, task, label, pred, weight string }{
+		{"multilabel/invalid.parquet", "multilabel", "labels", "probs", ""},
+		{"regression/invalid.parquet", "regression", "target", "pred", "weight"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			want := expectCounts(t, fixture(tc.file))
+			cfg := jobConfig(tc.task, []string{fixture(tc.file)}, tc.label, tc.pred)
+			cfg.Columns.Weight = tc.weight
+			cfg.Options.OnInvalid = "skip"
+			sum := summaryOf(t, cfg)
+			if sum.int("rows", 0) != want["valid"] || sum.int("invalid_rows", 0) != want["invalid"] {
+				t.Errorf("rows/invalid = %d/%d, want %d/%d", sum.int("rows", 0), sum.int("invalid_rows", 0), want["valid"], want["invalid"])
+			}
+		})
+	}
+}

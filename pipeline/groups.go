@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 
-	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
 )
 
@@ -25,19 +24,19 @@ type keyValue struct {
 // cell is the finest group: one combination of every group_by column.
 type cell struct {
 	key   []keyValue
-	stats *metrics.ClassStats
+	stats *stats
 }
 
 // cellTable maps encoded keys to cells. Each worker has its own.
 type cellTable struct {
-	types []arrow.DataType
-	bins  int
-	index map[string]int
-	cells []*cell
+	types    []arrow.DataType
+	newStats func() *stats
+	index    map[string]int
+	cells    []*cell
 }
 
-func newCellTable(types []arrow.DataType, bins int) *cellTable {
-	return &cellTable{types: types, bins: bins, index: map[string]int{}}
+func newCellTable(types []arrow.DataType, newStats func() *stats) *cellTable {
+	return &cellTable{types: types, newStats: newStats, index: map[string]int{}}
 }
 
 func (t *cellTable) lookup(key []keyValue, buf []byte) int {
@@ -46,7 +45,7 @@ func (t *cellTable) lookup(key []keyValue, buf []byte) int {
 		return i
 	}
 	t.index[string(buf)] = len(t.cells)
-	t.cells = append(t.cells, &cell{key: slices.Clone(key), stats: metrics.NewClassStats(t.bins)})
+	t.cells = append(t.cells, &cell{key: slices.Clone(key), stats: t.newStats()})
 	return len(t.cells) - 1
 }
 
@@ -55,7 +54,7 @@ func (t *cellTable) merge(o *cellTable) {
 	var buf []byte
 	for _, c := range o.cells {
 		i := t.lookup(c.key, buf)
-		t.cells[i].stats.Merge(c.stats)
+		t.cells[i].stats.merge(c.stats)
 	}
 }
 
@@ -238,16 +237,16 @@ func denseCodes(c *readers.Column, n int, codes []int32, vals []keyValue) ([]int
 type group struct {
 	set   int        // -1 for the overall row
 	key   []keyValue // over all group columns; null where not in the set
-	stats *metrics.ClassStats
+	stats *stats
 }
 
 // rollUp builds the overall row and every grouping set's groups from the
 // cells, in SPEC §4 order: overall first, then each set in config order
 // with keys ascending, nulls last.
-func rollUp(ctx context.Context, cells *cellTable, names []string, sets [][]string, bins int) ([]*group, error) {
-	all := &group{set: -1, key: nullKey(len(names)), stats: metrics.NewClassStats(bins)}
+func rollUp(ctx context.Context, cells *cellTable, names []string, sets [][]string, newStats func() *stats) ([]*group, error) {
+	all := &group{set: -1, key: nullKey(len(names)), stats: newStats()}
 	for _, c := range cells.cells {
-		all.stats.Merge(c.stats)
+		all.stats.merge(c.stats)
 	}
 	out := []*group{all}
 	var buf []byte
@@ -269,11 +268,11 @@ func rollUp(ctx context.Context, cells *cellTable, names []string, sets [][]stri
 			buf = encodeKey(buf[:0], cells.types, key)
 			g, ok := index[string(buf)]
 			if !ok {
-				g = &group{set: si, key: key, stats: metrics.NewClassStats(bins)}
+				g = &group{set: si, key: key, stats: newStats()}
 				index[string(buf)] = g
 				groups = append(groups, g)
 			}
-			g.stats.Merge(c.stats)
+			g.stats.merge(c.stats)
 		}
 		slices.SortFunc(groups, func(a, b *group) int {
 			for _, j := range cols {

@@ -37,8 +37,13 @@ type plan struct {
 	outNames   []string
 	outTypes   []arrow.DataType
 
+	// token task
+	layout                              tokenLayout
+	seqCol, maskCol, bytesCol, wordsCol int
+	seqType                             []arrow.DataType // one entry, for encodeKey
+
 	eps          []float64 // per file
-	numClasses   int       // multiclass
+	numClasses   int       // multiclass classes, multilabel labels
 	classWeights []float64
 	bins         int
 	skipInvalid  bool
@@ -54,6 +59,10 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		task:         cfg.Task,
 		labelCol:     -1,
 		weightCol:    -1,
+		seqCol:       -1,
+		maskCol:      -1,
+		bytesCol:     -1,
+		wordsCol:     -1,
 		classWeights: cfg.Options.ClassWeights,
 		bins:         cfg.Options.CalibrationBins,
 		skipInvalid:  cfg.Options.OnInvalid == "skip",
@@ -91,13 +100,21 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		p.columns = append(p.columns, name)
 		return len(p.columns) - 1
 	}
-	p.labelCol = add(cfg.Columns.Label)
+	optional := func(name string) int {
+		if name == "" {
+			return -1
+		}
+		return add(name)
+	}
+	p.labelCol = optional(cfg.Columns.Label)
 	for _, c := range cfg.Columns.Prediction {
 		p.predCols = append(p.predCols, add(c))
 	}
-	if cfg.Columns.Weight != "" {
-		p.weightCol = add(cfg.Columns.Weight)
-	}
+	p.weightCol = optional(cfg.Columns.Weight)
+	p.seqCol = optional(cfg.Columns.Sequence)
+	p.maskCol = optional(cfg.Columns.Mask)
+	p.bytesCol = optional(cfg.Columns.Bytes)
+	p.wordsCol = optional(cfg.Columns.Words)
 	p.groupNames = cfg.GroupColumns()
 	for _, c := range p.groupNames {
 		p.groupCols = append(p.groupCols, add(c))
@@ -119,7 +136,7 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 			p.units = append(p.units, unitRef{fi, u})
 		}
 	}
-	if p.task == "multiclass" {
+	if p.task == "multiclass" || p.task == "multilabel" {
 		if err := p.resolveClasses(ctx); err != nil {
 			return nil, err
 		}
@@ -158,31 +175,8 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 			Err: fmt.Errorf("wrong type %s, want %s", types[col], want)}
 	}
 
-	label := types[p.labelCol]
-	switch p.task {
-	case "binary":
-		if !isBool(label) && !isInteger(label) && !isFloat(label) {
-			return wrongType(p.labelCol, "bool, integer or float label")
-		}
-		if !isFloat(types[p.predCols[0]]) {
-			return wrongType(p.predCols[0], "float32 or float64 prediction")
-		}
-	case "multiclass":
-		if !isInteger(label) && !(isList(label) && isNumericOrBool(listElem(label))) {
-			return wrongType(p.labelCol, "integer class index, or list of numbers (one-hot or soft target)")
-		}
-		if len(p.predCols) == 1 {
-			t := types[p.predCols[0]]
-			if !isList(t) || !isFloat(listElem(t)) {
-				return wrongType(p.predCols[0], "list of float32/float64 (or one scalar column per class)")
-			}
-		} else {
-			for _, c := range p.predCols {
-				if !isFloat(types[c]) {
-					return wrongType(c, "float32 or float64 (one column per class)")
-				}
-			}
-		}
+	if err := p.checkTask(fi, f, types, wrongType); err != nil {
+		return err
 	}
 	if p.weightCol >= 0 && !isInteger(types[p.weightCol]) && !isFloat(types[p.weightCol]) {
 		return wrongType(p.weightCol, "numeric weight")
@@ -222,6 +216,119 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 		return err
 	}
 	return check(p.outNames, p.outCols, &p.outTypes, "kept column")
+}
+
+// checkTask checks the label and prediction types the task accepts, and
+// for the token task decides the layout.
+func (p *plan) checkTask(fi int, f *readers.File, types []arrow.DataType, wrongType func(int, string) error) error {
+	var label arrow.DataType
+	if p.labelCol >= 0 {
+		label = types[p.labelCol]
+	}
+	pred := types[p.predCols[0]]
+	numeric := func(t arrow.DataType) bool { return isInteger(t) || isFloat(t) }
+	floatList := func(t arrow.DataType) bool { return isList(t) && isFloat(listElem(t)) }
+	switch p.task {
+	case "binary":
+		if !isBool(label) && !numeric(label) {
+			return wrongType(p.labelCol, "bool, integer or float label")
+		}
+		if !isFloat(pred) {
+			return wrongType(p.predCols[0], "float32 or float64 prediction")
+		}
+	case "multiclass":
+		if !isInteger(label) && !(isList(label) && isNumericOrBool(listElem(label))) {
+			return wrongType(p.labelCol, "integer class index, or list of numbers (one-hot or soft target)")
+		}
+		if len(p.predCols) == 1 {
+			if !floatList(pred) {
+				return wrongType(p.predCols[0], "list of float32/float64 (or one scalar column per class)")
+			}
+		} else {
+			for _, c := range p.predCols {
+				if !isFloat(types[c]) {
+					return wrongType(c, "float32 or float64 (one column per class)")
+				}
+			}
+		}
+	case "multilabel":
+		if !isList(label) || !isNumericOrBool(listElem(label)) {
+			return wrongType(p.labelCol, "list of labels (bool, integer or float)")
+		}
+		if !floatList(pred) {
+			return wrongType(p.predCols[0], "list of float32/float64")
+		}
+	case "regression":
+		if !numeric(label) {
+			return wrongType(p.labelCol, "integer or float label")
+		}
+		if !numeric(pred) {
+			return wrongType(p.predCols[0], "integer or float prediction")
+		}
+	case "token":
+		return p.checkToken(fi, f, types, wrongType)
+	}
+	return nil
+}
+
+// checkToken decides the token layout from the prediction's type: a
+// scalar log-probability (long), a list of log-probabilities (list), or a
+// list of logits with the target id in label (long, logits).
+func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrongType func(int, string) error) error {
+	pred := types[p.predCols[0]]
+	var layout tokenLayout
+	switch {
+	case p.kind == metrics.Logprob && isFloat(pred):
+		layout = tokenLong
+	case p.kind == metrics.Logprob && isList(pred) && isFloat(listElem(pred)):
+		layout = tokenList
+	case p.kind == metrics.Logit && isList(pred) && isFloat(listElem(pred)):
+		layout = tokenLogits
+	case p.kind == metrics.Logit:
+		return wrongType(p.predCols[0], "list of float32/float64 logits (one row per token)")
+	default:
+		return wrongType(p.predCols[0], "float32/float64 log-probability (one row per token) or a list of them (one row per sequence)")
+	}
+	if fi > 0 && layout != p.layout {
+		return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[p.predCols[0]],
+			Err: fmt.Errorf("type %s gives another token layout than in %s", pred, p.files[0].Path())}
+	}
+	p.layout = layout
+	if layout == tokenLogits && (p.labelCol < 0 || !isInteger(types[p.labelCol])) {
+		if p.labelCol < 0 {
+			return evalerr.Configf("config key columns.label: the token task with logits needs the target token id column")
+		}
+		return wrongType(p.labelCol, "integer target token id")
+	}
+	if layout != tokenList && p.seqCol < 0 {
+		return evalerr.Configf("config key columns.sequence: the token task with one row per token needs the sequence column")
+	}
+	if p.maskCol >= 0 {
+		if layout != tokenList {
+			return evalerr.Configf("config key columns.mask: only used with a list of log-probabilities per row")
+		}
+		if t := types[p.maskCol]; !isList(t) || !isNumericOrBool(listElem(t)) {
+			return wrongType(p.maskCol, "list of bool or numbers (true/1 = scored)")
+		}
+	}
+	for _, c := range []int{p.bytesCol, p.wordsCol} {
+		if c >= 0 && !isInteger(types[c]) && !isFloat(types[c]) {
+			return wrongType(c, "integer or float count")
+		}
+	}
+	if p.seqCol >= 0 {
+		t := types[p.seqCol]
+		if !isKeyType(t) {
+			return wrongType(p.seqCol, "scalar sequence id (integer, string, ...)")
+		}
+		if fi == 0 {
+			p.seqType = []arrow.DataType{t}
+		} else if !arrow.TypeEqual(p.seqType[0], t) {
+			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[p.seqCol],
+				Err: fmt.Errorf("type %s differs from %s in %s", t, p.seqType[0], p.files[0].Path())}
+		}
+	}
+	return nil
 }
 
 // errFound stops the class-count scan early.
@@ -271,7 +378,13 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 				if n == 0 {
 					continue
 				}
-				if _, _, v := s.multiclassRow(ch, i, n, eps); !v.ignored && v.why == "" {
+				var v verdict
+				if p.task == "multilabel" {
+					_, _, _, v = s.multilabelRow(ch, i, n, eps)
+				} else {
+					_, _, v = s.multiclassRow(ch, i, n, eps)
+				}
+				if !v.ignored && v.why == "" {
 					p.numClasses = n
 					return errFound
 				}

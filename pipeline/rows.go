@@ -7,7 +7,9 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
+	"github.com/evaljob/evaljob/writers"
 )
 
 // rowsPart is a chunk's per-row results, or (rec == nil) the mark that a
@@ -98,4 +100,68 @@ func (s *rowsSink) run(ctx context.Context, in <-chan rowsPart, release func()) 
 			next++
 		}
 	}
+}
+
+// sequenceSchema is rows.parquet for the token task with one row per token:
+// a row per sequence with its group keys, the sequence column, tokens,
+// cross_entropy and perplexity (SPEC §4).
+func sequenceSchema(p *plan) *arrow.Schema {
+	var fields []arrow.Field
+	seqName := p.columns[p.seqCol]
+	for j, name := range p.groupNames {
+		if name != seqName {
+			fields = append(fields, arrow.Field{Name: name, Type: p.groupTypes[j], Nullable: true})
+		}
+	}
+	fields = append(fields,
+		arrow.Field{Name: seqName, Type: p.seqType[0], Nullable: true},
+		arrow.Field{Name: "tokens", Type: arrow.PrimitiveTypes.Int64},
+		arrow.Field{Name: "cross_entropy", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		arrow.Field{Name: "perplexity", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	)
+	return arrow.NewSchema(fields, nil)
+}
+
+// writeSequences writes the per-sequence rows.parquet, sequences in order
+// of first appearance, in records of a bounded size.
+func writeSequences(mem memory.Allocator, dir *writers.Dir, p *plan, seqs []seqRow) (*parquetOut, error) {
+	schema := sequenceSchema(p)
+	out, err := createParquet(mem, dir, RowsFile, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer out.pw.Close()
+	seqName := p.columns[p.seqCol]
+	const batch = 1 << 16
+	for start := 0; start < len(seqs); start += batch {
+		b := array.NewRecordBuilder(mem, schema)
+		for _, sr := range seqs[start:min(start+batch, len(seqs))] {
+			col := 0
+			for j, name := range p.groupNames {
+				if name != seqName {
+					appendKey(b.Field(col), sr.cell.key[j])
+					col++
+				}
+			}
+			appendKey(b.Field(col), sr.seq.value)
+			tokens, ce, ppl := sr.seq.stats.Final()
+			b.Field(col + 1).(*array.Int64Builder).Append(tokens)
+			for k, v := range []metrics.Opt{ce, ppl} {
+				fb := b.Field(col + 2 + k).(*array.Float64Builder)
+				if v.OK {
+					fb.Append(v.V)
+				} else {
+					fb.AppendNull()
+				}
+			}
+		}
+		rec := b.NewRecord()
+		b.Release()
+		err := out.pw.Write(rec)
+		rec.Release()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, out.pw.Close()
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
-	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
 	"github.com/evaljob/evaljob/writers"
 )
@@ -96,8 +95,12 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
+	// rows.parquet has a row per input row, written as the units finish,
+	// except for the token task with one row per token: there it has a row
+	// per sequence, written at the end.
+	perSequence := p.task == "token" && p.layout != tokenList
 	var rowsOut *parquetOut
-	if cfg.Output.PerRow {
+	if cfg.Output.PerRow && !perSequence {
 		if rowsOut, err = createParquet(mem, dir, RowsFile, rowsSchema(p)); err != nil {
 			return nil, err
 		}
@@ -111,7 +114,15 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, p.bins)
+	if p.task == "token" {
+		seqs := finishSequences(table)
+		if cfg.Output.PerRow && perSequence {
+			if rowsOut, err = writeSequences(mem, dir, p, seqs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, func() *stats { return p.newStats(false) })
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +233,7 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 
 	var wg sync.WaitGroup
 	for w := range workers {
-		tables[w] = newCellTable(p.groupTypes, p.bins)
+		tables[w] = newCellTable(p.groupTypes, func() *stats { return p.newStats(true) })
 		wg.Add(1)
 		g.Go(func() (err error) {
 			defer wg.Done()
@@ -320,6 +331,10 @@ func recoverInternal(err *error) {
 	}
 }
 
+// newStats makes the statistics of a cell (withSeqs: it also collects
+// token sequences) or of a rolled-up group.
+func (p *plan) newStats(withSeqs bool) *stats { return newStats(p.task, p.bins, withSeqs) }
+
 // worker scores chunks into its own cell table.
 type worker struct {
 	p       *plan
@@ -327,7 +342,7 @@ type worker struct {
 	table   *cellTable
 	grouper *grouper
 	scorer  scorer
-	stats   []*metrics.ClassStats
+	stats   []*stats
 	groupIn []*readers.Column
 	schema  *arrow.Schema // rows.parquet, nil without per-row output
 }
@@ -354,6 +369,12 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 		err = s.scoreBinary(ch, w.stats, eps)
 	case "multiclass":
 		err = s.scoreMulticlass(ch, w.stats, eps)
+	case "multilabel":
+		err = s.scoreMultilabel(ch, w.stats, eps)
+	case "regression":
+		err = s.scoreRegression(ch, w.stats)
+	case "token":
+		err = s.scoreToken(ch, unit, w.stats)
 	default:
 		err = fmt.Errorf("task %q has no scorer", w.p.task)
 	}

@@ -24,10 +24,16 @@ type scorer struct {
 	label  []float64
 	pred   []float64
 	weight []float64
-	// multiclass rows
+	// multiclass and multilabel rows
 	predRow   []float64
 	targetRow []float64
 	probs     []float64
+	pairs     []metrics.BinaryRow
+	// token
+	bytes, words []float64
+	logits       []float64
+	lps          []float64
+	seqKey       []byte
 }
 
 func (s *scorer) grow(n int) {
@@ -38,7 +44,10 @@ func (s *scorer) grow(n int) {
 		s.label = make([]float64, n)
 		s.pred = make([]float64, n)
 		s.weight = make([]float64, n)
+		s.bytes = make([]float64, n)
+		s.words = make([]float64, n)
 	}
+	s.bytes, s.words = s.bytes[:n], s.words[:n]
 	s.cells, s.loss, s.scored = s.cells[:n], s.loss[:n], s.scored[:n]
 	s.label, s.pred, s.weight = s.label[:n], s.pred[:n], s.weight[:n]
 	clear(s.scored)
@@ -46,9 +55,9 @@ func (s *scorer) grow(n int) {
 
 // bad reports an invalid row: an error under on_invalid: error, a count
 // under skip.
-func (s *scorer) bad(ch *readers.Chunk, st *metrics.ClassStats, row, col int, value string, why string) error {
+func (s *scorer) bad(ch *readers.Chunk, st *stats, row, col int, value string, why string) error {
 	if s.p.skipInvalid {
-		st.InvalidRows++
+		st.addInvalid()
 		return nil
 	}
 	return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(row),
@@ -60,12 +69,12 @@ const nullValue = "null"
 // ignoredOrNull settles rows that are not scored because of their label:
 // an integer label equal to ignore_index is ignored (nothing else of the
 // row is checked), a null label is invalid.
-func (s *scorer) ignoredOrNull(ch *readers.Chunk, st *metrics.ClassStats, label *readers.Column, i int) (bool, error) {
+func (s *scorer) ignoredOrNull(ch *readers.Chunk, st *stats, label *readers.Column, i int) (bool, error) {
 	if label.Null(i) {
 		return true, s.bad(ch, st, i, s.p.labelCol, nullValue, "label is null")
 	}
 	if s.isIgnored(label, i) {
-		st.IgnoredRows++
+		st.addIgnored()
 		return true, nil
 	}
 	return false, nil
@@ -95,7 +104,7 @@ func (s *scorer) weightAt(ch *readers.Chunk, i int) (float64, bool) {
 	return s.weight[i], metrics.WeightOK(s.weight[i])
 }
 
-func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*metrics.ClassStats, eps float64) error {
+func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) error {
 	p, o := s.p, &s.p.cfg.Options
 	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
 	toFloat64(label, s.label)
@@ -142,13 +151,13 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*metrics.ClassStats, ep
 			}
 			continue
 		}
-		st.Add(w, row.Loss, row.Correct, row.Brier, row.P, t, t, row.Clipped)
+		st.class.Add(w, row.Loss, row.Correct, row.Brier, row.P, t, t, row.Clipped)
 		s.loss[i], s.scored[i] = row.Loss, true
 	}
 	return nil
 }
 
-func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*metrics.ClassStats, eps float64) error {
+func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*stats, eps float64) error {
 	p := s.p
 	if p.weightCol >= 0 {
 		toFloat64(ch.Columns[p.weightCol], s.weight)
@@ -158,7 +167,7 @@ func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*metrics.ClassStats
 		row, w, v := s.multiclassRow(ch, i, p.numClasses, eps)
 		switch {
 		case v.ignored:
-			st.IgnoredRows++
+			st.addIgnored()
 		case v.why != "":
 			if err := s.bad(ch, st, i, v.col, v.value, v.why); err != nil {
 				return err
@@ -168,7 +177,7 @@ func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*metrics.ClassStats
 			if row.Correct {
 				outcome = 1
 			}
-			st.Add(w, row.Loss, row.Correct, row.Brier, row.Confidence, outcome, 0, row.Clipped)
+			st.class.Add(w, row.Loss, row.Correct, row.Brier, row.Confidence, outcome, 0, row.Clipped)
 			s.loss[i], s.scored[i] = row.Loss, true
 		}
 	}

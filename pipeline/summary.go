@@ -8,50 +8,129 @@ import (
 	"github.com/evaljob/evaljob/pipeline/metrics"
 )
 
-// summaryMetric is one float64 column of the summary built from a group's
-// ClassSummary. Null columns take an Opt; sums are never null.
-type summaryMetric struct {
-	name string
-	opt  func(*metrics.ClassSummary) metrics.Opt
-	sum  func(*metrics.ClassSummary) float64
+// groupSummary holds a group's finished metrics; the field of its task is
+// set.
+type groupSummary struct {
+	class metrics.ClassSummary
+	reg   metrics.RegSummary
+	tok   metrics.TokenSummary
 }
 
-// classificationColumns lists the float64 columns of SPEC §4 (3 and 4) for
-// the classification tasks, in order. label_rate and label_sum are binary
-// (and multilabel) only.
-func classificationColumns(task string) []summaryMetric {
-	hasLabelRate := task == "binary" || task == "multilabel"
+func summarize(st *stats) groupSummary {
+	switch {
+	case st.class != nil:
+		return groupSummary{class: st.class.Summary()}
+	case st.reg != nil:
+		return groupSummary{reg: st.reg.Summary()}
+	}
+	return groupSummary{tok: st.tok.Summary()}
+}
+
+// summaryMetric is one float64 column of the summary. Metrics take an Opt
+// (null when undefined); sums are never null.
+type summaryMetric struct {
+	name string
+	opt  func(*groupSummary) metrics.Opt
+	sum  func(*groupSummary) float64
+}
+
+func opt(name string, f func(*groupSummary) metrics.Opt) summaryMetric {
+	return summaryMetric{name: name, opt: f}
+}
+
+func sum(name string, f func(*groupSummary) float64) summaryMetric {
+	return summaryMetric{name: name, sum: f}
+}
+
+// metricColumns lists the float64 columns of SPEC §4 (3 and 4) for a task,
+// in order.
+func metricColumns(task string) []summaryMetric {
+	switch task {
+	case "regression":
+		return []summaryMetric{
+			sum("weight_sum", func(g *groupSummary) float64 { return g.reg.WeightSum }),
+			opt("mse", func(g *groupSummary) metrics.Opt { return g.reg.MSE }),
+			opt("mae", func(g *groupSummary) metrics.Opt { return g.reg.MAE }),
+			opt("rmse", func(g *groupSummary) metrics.Opt { return g.reg.RMSE }),
+			sum("loss_sum", func(g *groupSummary) float64 { return g.reg.LossSum }),
+			sum("loss_sq_sum", func(g *groupSummary) float64 { return g.reg.LossSqSum }),
+			sum("weight_sq_sum", func(g *groupSummary) float64 { return g.reg.WeightSqSum }),
+			sum("abs_error_sum", func(g *groupSummary) float64 { return g.reg.AbsErrorSum }),
+		}
+	case "token":
+		return []summaryMetric{
+			sum("weight_sum", func(g *groupSummary) float64 { return g.tok.WeightSum }),
+			opt("cross_entropy", func(g *groupSummary) metrics.Opt { return g.tok.CrossEntropy }),
+			opt("perplexity", func(g *groupSummary) metrics.Opt { return g.tok.Perplexity }),
+			opt("bits_per_token", func(g *groupSummary) metrics.Opt { return g.tok.BitsPerToken }),
+			opt("seq_perplexity_mean", func(g *groupSummary) metrics.Opt { return g.tok.SeqPerplexityMean }),
+			opt("bits_per_byte", func(g *groupSummary) metrics.Opt { return g.tok.BitsPerByte }),
+			opt("word_perplexity", func(g *groupSummary) metrics.Opt { return g.tok.WordPerplexity }),
+			opt("cross_entropy_stderr", func(g *groupSummary) metrics.Opt { return g.tok.Stderr }),
+			sum("loss_sum", func(g *groupSummary) float64 { return g.tok.LossSum }),
+			sum("loss_sq_sum", func(g *groupSummary) float64 { return g.tok.LossSqSum }),
+			sum("weight_sq_sum", func(g *groupSummary) float64 { return g.tok.WeightSqSum }),
+			sum("nll_sum", func(g *groupSummary) float64 { return g.tok.NLLSum }),
+			sum("bytes_sum", func(g *groupSummary) float64 { return g.tok.BytesSum }),
+			sum("words_sum", func(g *groupSummary) float64 { return g.tok.WordsSum }),
+			sum("seq_perplexity_sum", func(g *groupSummary) float64 { return g.tok.SeqPerplexitySum }),
+		}
+	}
+	// binary, multiclass, multilabel; label_rate and label_sum are not
+	// defined for multiclass.
+	hasLabelRate := task != "multiclass"
 	cols := []summaryMetric{
-		{name: "weight_sum", sum: func(s *metrics.ClassSummary) float64 { return s.WeightSum }},
-		{name: "cross_entropy", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.CrossEntropy }},
-		{name: "log_loss", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.CrossEntropy }},
-		{name: "perplexity", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.Perplexity }},
-		{name: "cross_entropy_stderr", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.Stderr }},
-		{name: "accuracy", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.Accuracy }},
-		{name: "brier", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.Brier }},
-		{name: "ece", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.ECE }},
-		{name: "mean_prediction", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.MeanPrediction }},
+		sum("weight_sum", func(g *groupSummary) float64 { return g.class.WeightSum }),
+		opt("cross_entropy", func(g *groupSummary) metrics.Opt { return g.class.CrossEntropy }),
+		opt("log_loss", func(g *groupSummary) metrics.Opt { return g.class.CrossEntropy }),
+		opt("perplexity", func(g *groupSummary) metrics.Opt { return g.class.Perplexity }),
+		opt("cross_entropy_stderr", func(g *groupSummary) metrics.Opt { return g.class.Stderr }),
+		opt("accuracy", func(g *groupSummary) metrics.Opt { return g.class.Accuracy }),
+		opt("brier", func(g *groupSummary) metrics.Opt { return g.class.Brier }),
+		opt("ece", func(g *groupSummary) metrics.Opt { return g.class.ECE }),
+		opt("mean_prediction", func(g *groupSummary) metrics.Opt { return g.class.MeanPrediction }),
 	}
 	if hasLabelRate {
-		cols = append(cols, summaryMetric{name: "label_rate", opt: func(s *metrics.ClassSummary) metrics.Opt { return s.LabelRate }})
+		cols = append(cols, opt("label_rate", func(g *groupSummary) metrics.Opt { return g.class.LabelRate }))
 	}
 	cols = append(cols,
-		summaryMetric{name: "loss_sum", sum: func(s *metrics.ClassSummary) float64 { return s.LossSum }},
-		summaryMetric{name: "loss_sq_sum", sum: func(s *metrics.ClassSummary) float64 { return s.LossSqSum }},
-		summaryMetric{name: "weight_sq_sum", sum: func(s *metrics.ClassSummary) float64 { return s.WeightSqSum }},
-		summaryMetric{name: "correct_sum", sum: func(s *metrics.ClassSummary) float64 { return s.CorrectSum }},
-		summaryMetric{name: "brier_sum", sum: func(s *metrics.ClassSummary) float64 { return s.BrierSum }},
-		summaryMetric{name: "prediction_sum", sum: func(s *metrics.ClassSummary) float64 { return s.PredictionSum }},
+		sum("loss_sum", func(g *groupSummary) float64 { return g.class.LossSum }),
+		sum("loss_sq_sum", func(g *groupSummary) float64 { return g.class.LossSqSum }),
+		sum("weight_sq_sum", func(g *groupSummary) float64 { return g.class.WeightSqSum }),
+		sum("correct_sum", func(g *groupSummary) float64 { return g.class.CorrectSum }),
+		sum("brier_sum", func(g *groupSummary) float64 { return g.class.BrierSum }),
+		sum("prediction_sum", func(g *groupSummary) float64 { return g.class.PredictionSum }),
 	)
 	if hasLabelRate {
-		cols = append(cols, summaryMetric{name: "label_sum", sum: func(s *metrics.ClassSummary) float64 { return s.LabelSum }})
+		cols = append(cols, sum("label_sum", func(g *groupSummary) float64 { return g.class.LabelSum }))
 	}
 	return cols
 }
 
-var countColumns = []string{"rows", "invalid_rows", "ignored_rows", "clipped_rows"}
+// countColumns are the int64 counts of SPEC §4 (2).
+func countColumns(task string) []string {
+	cols := []string{"rows", "invalid_rows", "ignored_rows", "clipped_rows"}
+	if task == "token" {
+		cols = append(cols, "sequences", "tokens")
+	}
+	return cols
+}
 
+func counts(st *stats) []int64 {
+	rows, invalid, ignored, clipped := st.counts()
+	out := []int64{rows, invalid, ignored, clipped}
+	if st.tok != nil {
+		out = append(out, st.tok.Sequences, st.tok.Tokens)
+	}
+	return out
+}
+
+// calibrationColumns are the classification tasks' list columns.
 var calibrationColumns = []string{"calibration_weight", "calibration_confidence_sum", "calibration_outcome_sum"}
+
+func hasCalibration(task string) bool {
+	return task == "binary" || task == "multiclass" || task == "multilabel"
+}
 
 // summarySchema is the schema of summary.parquet.
 func summarySchema(p *plan) *arrow.Schema {
@@ -60,14 +139,16 @@ func summarySchema(p *plan) *arrow.Schema {
 		fields = append(fields, arrow.Field{Name: name, Type: p.groupTypes[j], Nullable: true})
 	}
 	fields = append(fields, arrow.Field{Name: "group_set", Type: arrow.BinaryTypes.String})
-	for _, name := range countColumns {
+	for _, name := range countColumns(p.task) {
 		fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64})
 	}
-	for _, m := range classificationColumns(p.task) {
+	for _, m := range metricColumns(p.task) {
 		fields = append(fields, arrow.Field{Name: m.name, Type: arrow.PrimitiveTypes.Float64, Nullable: m.opt != nil})
 	}
-	for _, name := range calibrationColumns {
-		fields = append(fields, arrow.Field{Name: name, Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Float64)})
+	if hasCalibration(p.task) {
+		for _, name := range calibrationColumns {
+			fields = append(fields, arrow.Field{Name: name, Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Float64)})
+		}
 	}
 	return arrow.NewSchema(fields, nil)
 }
@@ -77,7 +158,7 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group) arrow.Record 
 	schema := summarySchema(p)
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
-	metricCols := classificationColumns(p.task)
+	metricCols := metricColumns(p.task)
 	for _, g := range groups {
 		col := 0
 		for j := range p.groupNames {
@@ -90,12 +171,11 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group) arrow.Record 
 		}
 		b.Field(col).(*array.StringBuilder).Append(name)
 		col++
-		st := g.stats
-		for _, n := range []int64{st.Rows, st.InvalidRows, st.IgnoredRows, st.ClippedRows} {
+		for _, n := range counts(g.stats) {
 			b.Field(col).(*array.Int64Builder).Append(n)
 			col++
 		}
-		sum := st.Summary()
+		sum := summarize(g.stats)
 		for _, m := range metricCols {
 			fb := b.Field(col).(*array.Float64Builder)
 			if m.opt != nil {
@@ -109,11 +189,13 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group) arrow.Record 
 			}
 			col++
 		}
-		for _, vals := range [][]float64{sum.CalWeight, sum.CalConfidence, sum.CalOutcome} {
-			lb := b.Field(col).(*array.ListBuilder)
-			lb.Append(true)
-			lb.ValueBuilder().(*array.Float64Builder).AppendValues(vals, nil)
-			col++
+		if hasCalibration(p.task) {
+			for _, vals := range [][]float64{sum.class.CalWeight, sum.class.CalConfidence, sum.class.CalOutcome} {
+				lb := b.Field(col).(*array.ListBuilder)
+				lb.Append(true)
+				lb.ValueBuilder().(*array.Float64Builder).AppendValues(vals, nil)
+				col++
+			}
 		}
 	}
 	return b.NewRecord()

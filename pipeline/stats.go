@@ -1,0 +1,144 @@
+package pipeline
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/evaljob/evaljob/pipeline/metrics"
+)
+
+// stats are the sufficient statistics of a cell or a group. Which field is
+// set depends on the task: class for binary, multiclass and multilabel, reg
+// for regression, tok (and, in cells, seqs) for token.
+type stats struct {
+	class *metrics.ClassStats
+	reg   *metrics.RegStats
+	tok   *metrics.TokenStats
+	seqs  *seqTable // token cells only: sequences until they are complete
+}
+
+func newStats(task string, bins int, withSeqs bool) *stats {
+	switch task {
+	case "regression":
+		return &stats{reg: &metrics.RegStats{}}
+	case "token":
+		s := &stats{tok: &metrics.TokenStats{}}
+		if withSeqs {
+			s.seqs = &seqTable{index: map[string]*seqEntry{}}
+		}
+		return s
+	}
+	return &stats{class: metrics.NewClassStats(bins)}
+}
+
+func (s *stats) merge(o *stats) {
+	switch {
+	case s.class != nil:
+		s.class.Merge(o.class)
+	case s.reg != nil:
+		s.reg.Merge(o.reg)
+	default:
+		s.tok.Merge(o.tok)
+		if s.seqs != nil && o.seqs != nil {
+			s.seqs.merge(o.seqs)
+		}
+	}
+}
+
+func (s *stats) addInvalid() {
+	switch {
+	case s.class != nil:
+		s.class.InvalidRows++
+	case s.reg != nil:
+		s.reg.InvalidRows++
+	default:
+		s.tok.InvalidRows++
+	}
+}
+
+func (s *stats) addIgnored() {
+	switch {
+	case s.class != nil:
+		s.class.IgnoredRows++
+	case s.tok != nil:
+		s.tok.IgnoredRows++
+	}
+}
+
+// counts are the int64 count columns of SPEC §4 (2).
+func (s *stats) counts() (rows, invalid, ignored, clipped int64) {
+	switch {
+	case s.class != nil:
+		return s.class.Rows, s.class.InvalidRows, s.class.IgnoredRows, s.class.ClippedRows
+	case s.reg != nil:
+		return s.reg.Rows, s.reg.InvalidRows, 0, 0
+	default:
+		return s.tok.Rows, s.tok.InvalidRows, s.tok.IgnoredRows, 0
+	}
+}
+
+// rowPos is a row's place in the input: unit (in input order), then row.
+type rowPos struct {
+	unit int
+	row  int64
+}
+
+func (a rowPos) compare(b rowPos) int {
+	if c := cmp.Compare(a.unit, b.unit); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.row, b.row)
+}
+
+// seqEntry is one token sequence of a cell.
+type seqEntry struct {
+	value keyValue // the sequence column's value (unset without one)
+	first rowPos   // where it first appears
+	stats metrics.SeqStats
+}
+
+// seqTable holds a cell's sequences by their encoded sequence value.
+type seqTable struct {
+	index map[string]*seqEntry
+}
+
+func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
+	e, ok := t.index[string(key)]
+	if !ok {
+		e = &seqEntry{value: value, first: at}
+		t.index[string(key)] = e
+	} else if at.compare(e.first) < 0 {
+		e.first = at
+	}
+	return e
+}
+
+func (t *seqTable) merge(o *seqTable) {
+	for key, oe := range o.index {
+		e := t.get([]byte(key), oe.value, oe.first)
+		e.stats.Merge(&oe.stats)
+	}
+}
+
+// finishSequences adds every cell's complete sequences to its token stats
+// and returns all sequences with their cells, in order of first appearance.
+func finishSequences(cells *cellTable) []seqRow {
+	var out []seqRow
+	for _, c := range cells.cells {
+		if c.stats.seqs == nil {
+			continue
+		}
+		for _, e := range c.stats.seqs.index {
+			c.stats.tok.AddSequence(&e.stats)
+			out = append(out, seqRow{cell: c, seq: e})
+		}
+	}
+	slices.SortFunc(out, func(a, b seqRow) int { return a.seq.first.compare(b.seq.first) })
+	return out
+}
+
+// seqRow is one sequence for rows.parquet.
+type seqRow struct {
+	cell *cell
+	seq  *seqEntry
+}
