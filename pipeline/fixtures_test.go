@@ -312,34 +312,14 @@ func TestDictionaryKeyRowGroups(t *testing.T) {
 // inputs mixing Parquet (List<float32>) and IPC (LargeList<float32>).
 func TestMulticlassDeterminism(t *testing.T) {
 	in := []string{fixture("multiclass/list_f32.parquet"), fixture("multiclass/largelist_f32.arrows"), fixture("multiclass/largelist_f32.arrow")}
-	var first []byte
-	for _, workers := range []int{1, 2, 5} {
-		for _, batch := range []int{1, 13, 0} {
-			cfg := jobConfig("multiclass", in, "label", "logits")
-			cfg.Columns.PredictionKind = "logit"
-			cfg.Columns.Weight = "weight"
-			cfg.GroupBy = config.GroupSets{{"slice"}, {"model", "slice"}}
-			cfg.Options.LabelSmoothing = 0.1
-			cfg.Workers = workers
-			cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
-			if _, err := Run(context.Background(), cfg, Options{BatchRows: batch}); err != nil {
-				t.Fatal(err)
-			}
-			var got []byte
-			for _, name := range []string{SummaryFile, RowsFile} {
-				b, err := os.ReadFile(filepath.Join(cfg.Output.Dir, name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, b...)
-			}
-			if first == nil {
-				first = got
-			} else if !bytes.Equal(got, first) {
-				t.Errorf("workers=%d batch=%d: outputs differ from workers=1 batch=1", workers, batch)
-			}
-		}
-	}
+	checkDeterminism(t, func() *config.Config {
+		cfg := jobConfig("multiclass", in, "label", "logits")
+		cfg.Columns.PredictionKind = "logit"
+		cfg.Columns.Weight = "weight"
+		cfg.GroupBy = config.GroupSets{{"slice"}, {"model", "slice"}}
+		cfg.Options.LabelSmoothing = 0.1
+		return cfg
+	}, []int{1, 13, 0})
 }
 
 // TestSummaryReadableByParquetGo reads summary.parquet (written with

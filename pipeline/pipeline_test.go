@@ -434,41 +434,46 @@ func TestBinaryAgainstReference(t *testing.T) {
 	}
 }
 
-// TestDeterminism: output bytes do not depend on workers or batch size.
-func TestDeterminism(t *testing.T) {
-	dir := t.TempDir()
-	rows := binaryRows(3000, 2)
-	rec := binaryRecord(rows)
-	defer rec.Release()
-	writeParquet(t, filepath.Join(dir, "in", "a.parquet"), rec, 400)
-	var first map[string][]byte
+// checkDeterminism runs the job for a grid of workers x batch sizes and
+// fails when summary.parquet or rows.parquet differ in a single byte.
+// newConfig gives a fresh config with per_row on.
+func checkDeterminism(t *testing.T, newConfig func() *config.Config, batches []int) {
+	t.Helper()
+	var first []byte
 	for _, workers := range []int{1, 2, 5} {
-		for _, batch := range []int{1, 7, 333, 0} {
-			out := filepath.Join(dir, fmt.Sprintf("out-%d-%d", workers, batch))
-			cfg := binaryConfig(t, []string{filepath.Join(dir, "in")}, out)
+		for _, batch := range batches {
+			cfg := newConfig()
 			cfg.Workers = workers
+			cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
 			if _, err := Run(context.Background(), cfg, Options{BatchRows: batch}); err != nil {
 				t.Fatal(err)
 			}
-			files := map[string][]byte{}
+			var got []byte
 			for _, name := range []string{SummaryFile, RowsFile} {
-				b, err := os.ReadFile(filepath.Join(out, name))
+				b, err := os.ReadFile(filepath.Join(cfg.Output.Dir, name))
 				if err != nil {
 					t.Fatal(err)
 				}
-				files[name] = b
+				got = append(got, b...)
 			}
 			if first == nil {
-				first = files
-				continue
-			}
-			for name, b := range files {
-				if !bytes.Equal(b, first[name]) {
-					t.Errorf("workers=%d batch=%d: %s differs from workers=1 batch=1", workers, batch, name)
-				}
+				first = got
+			} else if !bytes.Equal(got, first) {
+				t.Errorf("workers=%d batch=%d: outputs differ from workers=1 batch=%d", workers, batch, batches[0])
 			}
 		}
 	}
+}
+
+// TestDeterminism: output bytes do not depend on workers or batch size.
+func TestDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	rec := binaryRecord(binaryRows(3000, 2))
+	defer rec.Release()
+	writeParquet(t, filepath.Join(dir, "in", "a.parquet"), rec, 400)
+	checkDeterminism(t, func() *config.Config {
+		return binaryConfig(t, []string{filepath.Join(dir, "in")}, filepath.Join(dir, "out"))
+	}, []int{1, 7, 333, 0})
 }
 
 // ---- multiclass: SPEC's worked examples, through the whole job ----

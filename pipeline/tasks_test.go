@@ -2,11 +2,9 @@ package pipeline
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -406,32 +404,8 @@ func TestTokenLayoutsAgree(t *testing.T) {
 }
 
 func TestTokenDeterminism(t *testing.T) {
-	dir := t.TempDir()
-	paths := writeTokenLong(t, dir, tokenSeqs(40, 3), 200)
-	var first []byte
-	for _, workers := range []int{1, 2, 5} {
-		for _, batch := range []int{1, 9, 0} {
-			cfg := tokenConfig(paths, "logprob")
-			cfg.Workers = workers
-			cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
-			if _, err := Run(context.Background(), cfg, Options{BatchRows: batch}); err != nil {
-				t.Fatal(err)
-			}
-			var got []byte
-			for _, name := range []string{SummaryFile, RowsFile} {
-				b, err := os.ReadFile(filepath.Join(cfg.Output.Dir, name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, b...)
-			}
-			if first == nil {
-				first = got
-			} else if !bytes.Equal(got, first) {
-				t.Errorf("workers=%d batch=%d: outputs differ", workers, batch)
-			}
-		}
-	}
+	paths := writeTokenLong(t, t.TempDir(), tokenSeqs(40, 3), 200)
+	checkDeterminism(t, func() *config.Config { return tokenConfig(paths, "logprob") }, []int{1, 9, 0})
 }
 
 // Token logits: nll = logsumexp(z) - z[target]; ignore_index applies.
