@@ -143,15 +143,21 @@ func checkZstd(b []byte, limit int64) error {
 	return nil
 }
 
-// checkRLE checks the run headers of an RLE / bit-packed hybrid stream:
-// parquet-go allocates each run's values as declared, before it knows
-// whether the page holds that many, so the runs may add up to at most
-// maxValues (plus one padded group).
+// checkRLE checks the run headers of an RLE / bit-packed hybrid stream
+// before parquet-go decodes it, because parquet-go allocates each run's
+// values as declared. A bit-packed run carries its values in the bytes that
+// follow its header, so it can ask for no more than the stream holds: one
+// that declares more bytes than remain is malformed. An RLE run is a count
+// and one value, so its count alone could ask for any amount: the RLE runs
+// may add up to at most twice the page's values plus 1024. The slack is for
+// writers that pad the last run past the page's end (DuckDB does, by up to
+// a few hundred values); it bounds what a hostile header can ask for to a
+// small multiple of what the page declares.
 func checkRLE(b []byte, bitWidth int, maxValues int64) error {
 	if bitWidth < 0 || bitWidth > 32 {
 		return fmt.Errorf("invalid RLE bit width %d", bitWidth)
 	}
-	var values int64
+	var repeated int64
 	for i := 0; i < len(b); {
 		h, n := binary.Uvarint(b[i:])
 		if n <= 0 {
@@ -159,18 +165,21 @@ func checkRLE(b []byte, bitWidth int, maxValues int64) error {
 		}
 		i += n
 		count := int64(h >> 1)
-		if h&1 == 1 { // bit-packed groups of 8
-			if count > (1<<40)/8 {
-				return errors.New("RLE run too long")
+		if h&1 == 1 { // bit-packed: count groups of 8 values, bitWidth bytes each
+			if count > int64(len(b)) {
+				return fmt.Errorf("bit-packed run of %d groups in a stream of %d bytes", count, len(b))
 			}
-			values += 8 * count
-			i += int(min(count*int64(bitWidth), int64(len(b))))
-		} else {
-			values += count
-			i += (bitWidth + 7) / 8
+			need := count * int64(bitWidth)
+			if need > int64(len(b)-i)+int64(bitWidth) {
+				return fmt.Errorf("bit-packed run declares %d bytes, %d remain", need, len(b)-i)
+			}
+			i += int(min(need, int64(len(b)-i)))
+			continue
 		}
-		if values > maxValues+8 {
-			return fmt.Errorf("RLE runs hold %d values, the page %d", values, maxValues)
+		repeated += count
+		i += (bitWidth + 7) / 8
+		if repeated > 2*maxValues+1024 {
+			return fmt.Errorf("RLE runs repeat %d values, the page has %d", repeated, maxValues)
 		}
 	}
 	return nil
