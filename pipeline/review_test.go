@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -232,5 +233,71 @@ func TestNoLeaks(t *testing.T) {
 				t.Errorf("%d goroutines before the run, %d after", before, n)
 			}
 		})
+	}
+}
+
+// Token sequences were keyed by every group_by column of every grouping
+// set, so adding a set changed another set's rows. A sequence is
+// identified by its group's keys and its sequence value (SPEC §3).
+func TestTokenSequencesPerGroupingSet(t *testing.T) {
+	dir := t.TempDir()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "slice", Type: arrow.BinaryTypes.String},
+		{Name: "doc", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "lp", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for _, r := range []struct {
+		model, slice string
+		doc          int64
+		lp           float64
+	}{{"a", "x", 1, -1}, {"a", "y", 1, -2}, {"a", "x", 1, -3}, {"a", "x", 2, -0.5}, {"b", "x", 1, -1.5}, {"b", "x", 1, -0.25}} {
+		b.Field(0).(*array.StringBuilder).Append(r.model)
+		b.Field(1).(*array.StringBuilder).Append(r.slice)
+		b.Field(2).(*array.Int64Builder).Append(r.doc)
+		b.Field(3).(*array.Float64Builder).Append(r.lp)
+	}
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	in := filepath.Join(dir, "sets.parquet")
+	writeParquet(t, in, rec, 10)
+	run := func(sets config.GroupSets) *table {
+		cfg := jobConfig("token", []string{in}, "", "lp")
+		cfg.Columns.PredictionKind = "logprob"
+		cfg.Columns.Sequence = "doc"
+		cfg.GroupBy = sets
+		return summaryOf(t, cfg)
+	}
+	one := run(config.GroupSets{{"model"}})
+	two := run(config.GroupSets{{"model"}, {"model", "slice"}})
+	for i := range 3 { // overall, model=a, model=b
+		for _, name := range []string{"seq_perplexity_mean", "cross_entropy_stderr", "seq_perplexity_sum", "cross_entropy"} {
+			x, xok := one.float(name, i)
+			y, yok := two.float(name, i)
+			if x != y || xok != yok {
+				t.Errorf("row %d %s: %v with one grouping set, %v with two", i, name, x, y)
+			}
+		}
+		if one.int("sequences", i) != two.int("sequences", i) {
+			t.Errorf("row %d: sequences %d with one grouping set, %d with two", i, one.int("sequences", i), two.int("sequences", i))
+		}
+	}
+	// By hand: model a has sequences doc 1 (-1, -2, -3: ce 2) and doc 2
+	// (ce 0.5); overall (no keys) doc 1 also takes model b's tokens:
+	// (1+2+3+1.5+0.25)/5 = 1.55, doc 2: 0.5.
+	for i, want := range []struct {
+		seqs int64
+		mean float64
+	}{{2, (math.Exp(1.55) + math.Exp(0.5)) / 2}, {2, (math.Exp(2) + math.Exp(0.5)) / 2}, {1, math.Exp(0.875)}} {
+		got, _ := two.float("seq_perplexity_mean", i)
+		if two.int("sequences", i) != want.seqs || math.Abs(got-want.mean) > 1e-15*want.mean {
+			t.Errorf("row %d: %d sequences, seq_perplexity_mean %v; want %d, %v", i, two.int("sequences", i), got, want.seqs, want.mean)
+		}
+		sum, _ := two.float("seq_perplexity_sum", i)
+		if got != sum/float64(two.int("sequences", i)) {
+			t.Errorf("row %d: seq_perplexity_mean %v is not seq_perplexity_sum / sequences = %v", i, got, sum/float64(two.int("sequences", i)))
+		}
 	}
 }

@@ -114,18 +114,16 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if p.task == "token" {
-		seqs := finishSequences(table)
-		if cfg.Output.PerRow && perSequence {
-			if rowsOut, err = writeSequences(mem, dir, p, seqs); err != nil {
-				return nil, err
-			}
+	if p.task == "token" && cfg.Output.PerRow && perSequence {
+		if rowsOut, err = writeSequences(mem, dir, p, sequenceRows(table)); err != nil {
+			return nil, err
 		}
 	}
-	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, func() *stats { return p.newStats(false) })
+	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, func() *stats { return p.newStats(true) })
 	if err != nil {
 		return nil, err
 	}
+	finishSequences(groups)
 	rec := summaryRecord(mem, p, groups)
 	defer rec.Release()
 	summaryOut, err := createParquet(mem, dir, SummaryFile, rec.Schema())
@@ -331,8 +329,8 @@ func recoverInternal(err *error) {
 	}
 }
 
-// newStats makes the statistics of a cell (withSeqs: it also collects
-// token sequences) or of a rolled-up group.
+// newStats makes the statistics of a cell or of a rolled-up group
+// (withSeqs: for the token task, it also collects sequences).
 func (p *plan) newStats(withSeqs bool) *stats { return newStats(p.task, p.bins, withSeqs) }
 
 // worker scores chunks into its own cell table.

@@ -120,21 +120,37 @@ func (t *seqTable) merge(o *seqTable) {
 	}
 }
 
-// finishSequences adds every cell's complete sequences to its token stats
-// and returns all sequences with their cells, in order of first appearance.
-func finishSequences(cells *cellTable) []seqRow {
+// sequenceRows lists every cell's sequences in order of first appearance,
+// for rows.parquet: a sequence there is identified by all group_by columns
+// and its sequence value.
+func sequenceRows(cells *cellTable) []seqRow {
 	var out []seqRow
 	for _, c := range cells.cells {
 		if c.stats.seqs == nil {
 			continue
 		}
 		for _, e := range c.stats.seqs.index {
-			c.stats.tok.AddSequence(&e.stats)
 			out = append(out, seqRow{cell: c, seq: e})
 		}
 	}
 	slices.SortFunc(out, func(a, b seqRow) int { return a.seq.first.compare(b.seq.first) })
 	return out
+}
+
+// finishSequences adds a group's complete sequences to its token stats. A
+// group's sequences were merged from its cells by sequence value alone, so
+// within a grouping set a sequence is identified by the set's keys and its
+// sequence value (SPEC §3), and in the overall row by its value only.
+func finishSequences(groups []*group) {
+	for _, g := range groups {
+		if g.stats.seqs == nil {
+			continue
+		}
+		for _, e := range g.stats.seqs.index {
+			g.stats.tok.AddSequence(&e.stats)
+		}
+		g.stats.seqs = nil
+	}
 }
 
 // seqRow is one sequence for rows.parquet.

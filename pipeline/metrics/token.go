@@ -219,7 +219,10 @@ func (s *SeqStats) crossEntropy() (float64, bool) {
 // TokenStats holds the sufficient statistics of one group of the token task
 // over its sequences (SPEC §3: for the token task the unit is the sequence).
 // Rows, InvalidRows and IgnoredRows are counted by the caller; AddSequence
-// counts Sequences and Tokens. Every sum is exact, so partials merge in any
+// counts Tokens, and Sequences: the sequences that have a perplexity (a
+// positive weighted token count), so that seq_perplexity_mean is exactly
+// seq_perplexity_sum / sequences and re-aggregates in SQL. A sequence with
+// no scored token, or only zero-weight tokens, is not a scored sequence. Every sum is exact, so partials merge in any
 // order to the same bits. It costs about 340 bytes plus 8 bytes per limb of
 // each Sum's window.
 type TokenStats struct {
@@ -244,17 +247,14 @@ type TokenStats struct {
 	seqWeight Sum
 	seqLoss   Sum
 
-	seqPerplexity Sum   // sum exp(l_s) over the sequences with W_s > 0
-	defined       int64 // sequences with W_s > 0
+	seqPerplexity Sum // sum exp(l_s) over the sequences with W_s > 0
 }
 
-// AddSequence adds one finished sequence: Sequences++, Tokens += s.Tokens,
-// its exact sums (weight, nll, bytes, words) merged, and, when W_s > 0, its
-// terms of the standard error (w_s^2, w_s·l_s^2, exact products), exp(l_s)
-// to seq_perplexity_sum and one to the count of sequences whose l_s is
-// defined. s is not modified.
+// AddSequence adds one finished sequence: Tokens += s.Tokens, its exact
+// sums (weight, nll, bytes, words) merged, and, when W_s > 0, Sequences++,
+// its terms of the standard error (w_s^2, w_s·l_s^2, exact products) and
+// exp(l_s) to seq_perplexity_sum. s is not modified.
 func (t *TokenStats) AddSequence(s *SeqStats) {
-	t.Sequences++
 	t.Tokens += s.Tokens
 	t.weight.Merge(&s.Weight)
 	t.nll.Merge(&s.NLL)
@@ -264,7 +264,7 @@ func (t *TokenStats) AddSequence(s *SeqStats) {
 	if !ok {
 		return
 	}
-	t.defined++
+	t.Sequences++
 	// A weighted token count beyond the float64 range (only with weights near
 	// 1e308) is taken as MaxFloat64, so no product is Inf·0; its square
 	// overflows to +Inf and makes the standard error null.
@@ -292,7 +292,6 @@ func (t *TokenStats) Merge(o *TokenStats) {
 	t.seqWeight.Merge(&o.seqWeight)
 	t.seqLoss.Merge(&o.seqLoss)
 	t.seqPerplexity.Merge(&o.seqPerplexity)
-	t.defined += o.defined
 }
 
 // TokenSummary is the finalised metrics and sufficient statistics of a
@@ -368,12 +367,12 @@ func (t *TokenStats) Summary() TokenSummary {
 	if wpl := over(&t.words, false); wpl.OK {
 		out.WordPerplexity = some(math.Exp(wpl.V))
 	}
-	if t.defined > 0 {
+	if t.Sequences > 0 {
 		switch {
 		case t.seqPerplexity.Inf() == 1:
 			out.SeqPerplexityMean = some(math.Inf(1))
 		case t.seqPerplexity.IsFinite():
-			out.SeqPerplexityMean = some(ratioFloat64(t.seqPerplexity.bigInt(), big.NewInt(t.defined), unitExponent))
+			out.SeqPerplexityMean = some(ratioFloat64(t.seqPerplexity.bigInt(), big.NewInt(t.Sequences), unitExponent))
 		}
 	}
 	if !infinite && t.seqWeight.IsFinite() {

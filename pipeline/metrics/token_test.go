@@ -321,8 +321,10 @@ func TestTokenStderr(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if g.Sequences != int64(len(seqs)) || defined == len(seqs) {
-		t.Errorf("sequences %d (defined %d of %d): want some zero-weight sequences", g.Sequences, defined, len(seqs))
+	// Only sequences with a perplexity count, so that
+	// seq_perplexity_mean == seq_perplexity_sum / sequences re-aggregates.
+	if g.Sequences != int64(defined) || defined == len(seqs) {
+		t.Errorf("sequences %d, want the %d (of %d) with a positive weight; want some zero-weight sequences", g.Sequences, defined, len(seqs))
 	}
 }
 
@@ -392,7 +394,8 @@ func TestTokenNullRules(t *testing.T) {
 	if got != (TokenSummary{}) {
 		t.Errorf("empty: %+v", got)
 	}
-	// Sequences whose tokens all have weight 0: counted, but no metric.
+	// Sequences whose tokens all have weight 0, or that have no tokens: their
+	// tokens count, but they are not scored sequences and give no metric.
 	var g TokenStats
 	var s SeqStats
 	s.AddToken(0, 3)
@@ -405,7 +408,7 @@ func TestTokenNullRules(t *testing.T) {
 	}
 	got = g.Summary()
 	checkTokenNoNaN(t, got)
-	if got != (TokenSummary{}) || g.Sequences != 2 || g.Tokens != 2 {
+	if got != (TokenSummary{}) || g.Sequences != 0 || g.Tokens != 2 {
 		t.Errorf("zero weights: %+v, sequences %d, tokens %d", got, g.Sequences, g.Tokens)
 	}
 	// One sequence: n_eff = 1, no stderr; no bytes or words: their metrics null.

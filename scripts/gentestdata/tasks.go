@@ -542,42 +542,45 @@ type tokenStats struct {
 }
 
 // tokenGroups folds token rows (model, seq, weight, logprob, bytes, words)
-// into sequences and then groups overall and per model.
+// into sequences and groups, overall and per model. SPEC 3: a sequence is
+// identified by its group keys and sequence value, so per model it is
+// (model, doc_id) and in the overall row (no group keys) doc_id alone.
 type tokenRow struct {
 	model         string
 	seq           int64
 	w, lp, by, wd float64
 }
 
-func tokenGroups(rows []tokenRow) (groups map[string]*tokenStats, seqs map[string]*tokenStats) {
-	seqs = map[string]*tokenStats{}
-	seqModel := map[string]string{}
+func tokenGroups(rows []tokenRow) (groups map[string]*tokenStats, seqs map[string]map[string]*tokenStats) {
+	seqs = map[string]map[string]*tokenStats{}
 	for _, r := range rows {
-		k := fmt.Sprintf("%s/%d", r.model, r.seq)
-		if seqs[k] == nil {
-			seqs[k] = &tokenStats{}
-			seqModel[k] = r.model
-		}
-		s := seqs[k]
 		lp := r.lp
 		if lp > 0 && lp <= 1e-6 {
 			lp = 0
 		}
-		s.tokens++
-		s.w += r.w
-		s.nll += r.w * -lp
-		s.bytes += r.w * r.by
-		s.words += r.w * r.wd
+		for _, g := range groupKeys(r.model) {
+			if seqs[g] == nil {
+				seqs[g] = map[string]*tokenStats{}
+			}
+			k := fmt.Sprint(r.seq)
+			if seqs[g][k] == nil {
+				seqs[g][k] = &tokenStats{}
+			}
+			s := seqs[g][k]
+			s.tokens++
+			s.w += r.w
+			s.nll += r.w * -lp
+			s.bytes += r.w * r.by
+			s.words += r.w * r.wd
+		}
 	}
 	groups = map[string]*tokenStats{}
-	for _, k := range slices.Sorted(maps.Keys(seqs)) {
-		s := seqs[k]
-		ce := s.nll / s.w
-		for _, g := range groupKeys(seqModel[k]) {
-			if groups[g] == nil {
-				groups[g] = &tokenStats{}
-			}
-			a := groups[g]
+	for _, g := range slices.Sorted(maps.Keys(seqs)) {
+		a := &tokenStats{}
+		groups[g] = a
+		for _, k := range slices.Sorted(maps.Keys(seqs[g])) {
+			s := seqs[g][k]
+			ce := s.nll / s.w
 			a.tokens += s.tokens
 			a.seqs++
 			a.w += s.w
@@ -595,9 +598,10 @@ func tokenGroups(rows []tokenRow) (groups map[string]*tokenStats, seqs map[strin
 
 func (a *tokenStats) ce() float64 { return a.nll / a.w }
 
-// stderr is SPEC 3's cross_entropy_stderr with the sequence as the unit,
-// from the deviations (not from the sums of squares).
-func stderrOf(seqs map[string]*tokenStats, model string, a *tokenStats) string {
+// stderrOf is SPEC 3's cross_entropy_stderr with the sequence as the unit,
+// from the deviations (not from the sums of squares), over a group's
+// sequences.
+func stderrOf(seqs map[string]*tokenStats, a *tokenStats) string {
 	m := a.ce()
 	neff := a.w * a.w / a.seqW2
 	if !(neff > 1) || math.IsInf(m, 0) {
@@ -606,9 +610,6 @@ func stderrOf(seqs map[string]*tokenStats, model string, a *tokenStats) string {
 	var ss float64
 	for _, k := range slices.Sorted(maps.Keys(seqs)) {
 		s := seqs[k]
-		if model != "" && !strings.HasPrefix(k, model+"/") {
-			continue
-		}
 		d := s.nll/s.w - m
 		ss += s.w * d * d
 	}
@@ -636,17 +637,16 @@ func tokenTable(b *strings.Builder, rows []tokenRow) {
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, k := range sortedGroups(groups) {
 		a := groups[k]
-		model := strings.TrimPrefix(strings.TrimPrefix(k, "overall"), "model=")
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", k, a.tokens, a.seqs, g17(a.w),
 			g17(a.ce()), g17(math.Exp(a.ce())), g17(a.nll/(math.Ln2*a.bytes)), g17(math.Exp(a.nll/a.words)),
-			g17(a.seqPPL/float64(a.seqs)), stderrOf(seqs, model, a))
+			g17(a.seqPPL/float64(a.seqs)), stderrOf(seqs[k], a))
 	}
 	b.WriteString("\n")
 }
 
 func tokenLongRef() string {
 	var b strings.Builder
-	b.WriteString("Reference values over both long files (`token/long*.parquet`), `sequence: doc_id`, `weight`, `bytes: n_bytes`, `words: n_words`, group_by [model]. A sequence is (model, doc_id), also in the overall row (40 sequences). Token-weighted: cross_entropy = sum w (-logprob) / sum w, bits_per_byte = sum w (-logprob) / (ln 2 sum w n_bytes), word_perplexity = exp(sum w (-logprob) / sum w n_words), seq_perplexity_mean = unweighted mean over sequences of exp(sequence cross_entropy), cross_entropy_stderr with the sequence as the unit (SPEC 3).\n\n")
+	b.WriteString("Reference values over both long files (`token/long*.parquet`), `sequence: doc_id`, `weight`, `bytes: n_bytes`, `words: n_words`, group_by [model]. A sequence is identified by its group keys and doc_id (SPEC 3): (model, doc_id) per model, doc_id alone in the overall row, where both models' tokens of a document form one sequence (20 sequences). Token-weighted: cross_entropy = sum w (-logprob) / sum w, bits_per_byte = sum w (-logprob) / (ln 2 sum w n_bytes), word_perplexity = exp(sum w (-logprob) / sum w n_words), seq_perplexity_mean = unweighted mean over sequences of exp(sequence cross_entropy), cross_entropy_stderr with the sequence as the unit (SPEC 3).\n\n")
 	b.WriteString("Prediction `logprob_f64` (float64):\n\n")
 	tokenTable(&b, tokenLongRows("logprob_f64"))
 	b.WriteString("Prediction `logprob` (float32, widened exactly to float64):\n\n")
@@ -654,7 +654,7 @@ func tokenLongRef() string {
 	// The cat sentence, from the rendered rows.
 	_, seqs := tokenGroups(tokenLongRows("logprob_f64"))
 	_, seqs32 := tokenGroups(tokenLongRows("logprob"))
-	c, c32 := seqs["a/0"], seqs32["a/0"]
+	c, c32 := seqs["model=a"]["0"], seqs32["model=a"]["0"]
 	fmt.Fprintf(&b, "\"The cat sat on the mat\" (model a, doc_id 0; weight 1): tokens %d, nll = -ln(0.2 * 0.5 * 0.1 * 0.4 * 0.6 * 0.3) = -ln(0.00072) = %s, cross_entropy = nll / 6 = %s, perplexity = %s (= 0.00072^(-1/6)); bits_per_byte = nll / (22 ln 2) = %s, word_perplexity = %s (6 words). From the float32 `logprob` column: cross_entropy %s, perplexity %s.\n\n",
 		c.tokens, g17(c.nll), g17(c.ce()), g17(math.Exp(c.ce())), g17(c.nll/(math.Ln2*c.bytes)), g17(math.Exp(c.nll/c.words)),
 		g17(c32.ce()), g17(math.Exp(c32.ce())))
@@ -769,9 +769,8 @@ func tokenLogitsRef() string {
 	b.WriteString("| group | rows | ignored_rows | tokens | sequences | cross_entropy | perplexity | seq_perplexity_mean | cross_entropy_stderr |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, k := range sortedGroups(groups) {
 		a := groups[k]
-		mdl := strings.TrimPrefix(strings.TrimPrefix(k, "overall"), "model=")
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s | %s | %s |\n", k, a.tokens, ignored[k], a.tokens, a.seqs,
-			g17(a.ce()), g17(math.Exp(a.ce())), g17(a.seqPPL/float64(a.seqs)), stderrOf(seqs, mdl, a))
+			g17(a.ce()), g17(math.Exp(a.ce())), g17(a.seqPPL/float64(a.seqs)), stderrOf(seqs[k], a))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -828,9 +827,9 @@ func tokenInvalidRef() string {
 	groups, seqs := tokenGroups(rows)
 	a := groups["overall"]
 	fin := tokenStats{}
-	for _, k := range slices.Sorted(maps.Keys(seqs)) {
-		s := seqs[k]
-		if k == "/3" {
+	for _, k := range slices.Sorted(maps.Keys(seqs["overall"])) {
+		s := seqs["overall"][k]
+		if k == "3" {
 			continue
 		}
 		fin.tokens += s.tokens

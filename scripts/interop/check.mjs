@@ -351,7 +351,7 @@ function checkManifest() {
 
 // tokenCheck recomputes every summary row and every rows.parquet row of a
 // token long-layout run from the input rows:
-//   per sequence s (group_by keys + SEQUENCE): tokens, W_s = sum w,
+//   per sequence s (the grouping set's keys + SEQUENCE): tokens, W_s = sum w,
 //     nll_s = sum w (-logprob), ce_s = nll_s / W_s
 //   per group: cross_entropy = sum nll_s / sum W_s, perplexity = exp(ce),
 //     bits_per_token = ce / ln 2, bits_per_byte = sum nll / (ln 2 sum w n_bytes),
@@ -422,23 +422,29 @@ async function tokenCheck() {
   checkSummaryRows(summary, groupBy);
 
   // ---- recompute every group in SQL ----
-  const seqKeys = [...groupBy, SEQ].map(id).join(', ');
-  const seqSQL = `SELECT ${seqKeys}, count(*) AS tokens, sum(w) AS W, sum(w * nll) AS nll,
+  // SPEC 3: a sequence is identified by its group keys and sequence value,
+  // so within a grouping set by the set's keys + SEQ (the overall row: SEQ
+  // alone); rows.parquet has one row per (every group_by column, SEQ).
+  const seqSQLFor = (keys) => {
+    const seqKeys = [...keys, SEQ].map(id).join(', ');
+    return `SELECT ${seqKeys}, count(*) AS tokens, sum(w) AS W, sum(w * nll) AS nll,
       sum(w * nb) AS bytes, sum(w * nw) AS words,
       min(input_pos) AS first_pos
     FROM tok WHERE valid GROUP BY ${seqKeys}`;
+  };
+  const seqSQL = seqSQLFor(groupBy);
   // exp that gives +inf instead of an overflow error.
   const expSQL = (x) => `(CASE WHEN ${x} > 709 THEN 'inf'::DOUBLE ELSE exp(${x}) END)`;
   const groupSQL = (keys) => {
     const k = keys.map(id).join(', ');
     const part = keys.length ? `PARTITION BY ${k}` : '';
     return `
-    WITH s AS (${seqSQL}),
+    WITH s AS (${seqSQLFor(keys)}),
     s2 AS (SELECT *, CASE WHEN W > 0 THEN nll / W END AS ce FROM s),
     s3 AS (SELECT *, sum(nll) OVER (${part}) / sum(W) OVER (${part}) AS m FROM s2),
     g AS (
       SELECT ${k}${keys.length ? ',' : ''}
-        count(*) AS sequences, sum(tokens) AS tokens,
+        count(*) FILTER (WHERE W > 0) AS sequences, sum(tokens) AS tokens,
         sum(W) AS weight_sum, sum(W * W) AS weight_sq_sum,
         sum(nll) AS nll_sum, sum(bytes) AS bytes_sum, sum(words) AS words_sum,
         sum(W * ce) AS loss_sum, sum(W * ce * ce) AS loss_sq_sum,
