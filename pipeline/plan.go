@@ -362,6 +362,7 @@ func (p *plan) resolveClasses(ctx context.Context) error {
 func (p *plan) firstRowClasses(ctx context.Context) error {
 	s := &scorer{p: p}
 	pred := p.predCols[0]
+	fallback := 0 // the first prediction list's length, when no row can be scored
 	for _, u := range p.units {
 		eps := p.eps[u.file]
 		err := p.files[u.file].ReadUnit(ctx, u.unit, p.columns, 0, func(ch *readers.Chunk) error {
@@ -377,6 +378,9 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 				n := list.Offsets[i+1] - list.Offsets[i]
 				if n == 0 {
 					continue
+				}
+				if fallback == 0 {
+					fallback = n
 				}
 				var v verdict
 				if p.task == "multilabel" {
@@ -398,7 +402,9 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 			return err
 		}
 	}
-	p.numClasses = 1 // no row can be scored: every row is ignored or invalid
+	// No row can be scored: every row is ignored or invalid. Take the first
+	// list's length, so each row is reported for its own problem.
+	p.numClasses = max(fallback, 1)
 	return nil
 }
 

@@ -301,3 +301,99 @@ func TestTokenSequencesPerGroupingSet(t *testing.T) {
 		}
 	}
 }
+
+// Errors on list values showed up to 8 entries of the list, not the
+// offending one (SPEC §1: the message names the offending value).
+func TestListErrorsNameTheEntry(t *testing.T) {
+	dir := t.TempDir()
+	// 20 entries; entry 15 is bad.
+	list := func(bad float64, fill float64) []float64 {
+		v := make([]float64, 20)
+		for k := range v {
+			v[k] = fill
+		}
+		v[15] = bad
+		return v
+	}
+	write := func(name string, label arrow.DataType, labels []any, pred [][]float64, extra func(*array.RecordBuilder)) string {
+		fields := []arrow.Field{{Name: "label", Type: label}, {Name: "pred", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)}, {Name: "doc", Type: arrow.PrimitiveTypes.Int64}}
+		if extra != nil {
+			fields = append(fields, arrow.Field{Name: "mask", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)})
+		}
+		b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+		defer b.Release()
+		for i, p := range pred {
+			switch l := labels[i].(type) {
+			case int64:
+				b.Field(0).(*array.Int64Builder).Append(l)
+			case []float64:
+				lb := b.Field(0).(*array.ListBuilder)
+				lb.Append(true)
+				lb.ValueBuilder().(*array.Float64Builder).AppendValues(l, nil)
+			}
+			pb := b.Field(1).(*array.ListBuilder)
+			pb.Append(true)
+			pb.ValueBuilder().(*array.Float64Builder).AppendValues(p, nil)
+			b.Field(2).(*array.Int64Builder).Append(int64(i))
+		}
+		if extra != nil {
+			extra(b)
+		}
+		rec := b.NewRecord()
+		defer rec.Release()
+		path := filepath.Join(dir, name+".parquet")
+		writeParquet(t, path, rec, 10)
+		return path
+	}
+	ones := func(n int, v float64) []float64 {
+		out := make([]float64, n)
+		for k := range out {
+			out[k] = v
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, task, kind, column, value, why string
+		path                                 string
+		seq                                  bool
+		mask                                 bool
+	}{
+		{name: "multiclass prob", task: "multiclass", kind: "prob", column: "pred", value: "-0.25", why: "entry 15: probability outside [0, 1]",
+			path: write("mc", arrow.PrimitiveTypes.Int64, []any{int64(1)}, [][]float64{list(-0.25, 0.05)}, nil)},
+		{name: "multilabel prob", task: "multilabel", kind: "prob", column: "pred", value: "1.5", why: "entry 15: probability outside [0, 1]",
+			path: write("ml", arrow.ListOf(arrow.PrimitiveTypes.Float64), []any{ones(20, 1)}, [][]float64{list(1.5, 0.5)}, nil)},
+		{name: "multilabel label", task: "multilabel", kind: "prob", column: "label", value: "2", why: "entry 3: a label must be",
+			path: write("mll", arrow.ListOf(arrow.PrimitiveTypes.Float64), []any{append(ones(3, 1), ones(17, 2)...)}, [][]float64{ones(20, 0.5)}, nil)},
+		{name: "token logits", task: "token", kind: "logit", column: "pred", value: "NaN", why: "entry 15: NaN value", seq: true,
+			path: write("tl", arrow.PrimitiveTypes.Int64, []any{int64(2)}, [][]float64{list(math.NaN(), 0)}, nil)},
+		{name: "token list", task: "token", kind: "logprob", column: "pred", value: "0.5", why: "entry 15: log-probability above 1e-6",
+			path: write("tlist", arrow.PrimitiveTypes.Int64, []any{int64(0)}, [][]float64{list(0.5, -1)}, nil)},
+		{name: "token mask", task: "token", kind: "logprob", column: "mask", value: "2", why: "entry 4: a mask entry must be", mask: true,
+			path: write("tmask", arrow.PrimitiveTypes.Int64, []any{int64(0)}, [][]float64{ones(20, -1)}, func(b *array.RecordBuilder) {
+				mb := b.Field(3).(*array.ListBuilder)
+				mb.Append(true)
+				m := []int32{1, 1, 0, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+				mb.ValueBuilder().(*array.Int32Builder).AppendValues(m, nil)
+			})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := jobConfig(tc.task, []string{tc.path}, "label", "pred")
+			cfg.Columns.PredictionKind = tc.kind
+			if tc.task == "token" && tc.kind == "logprob" {
+				cfg.Columns.Label = ""
+			}
+			if tc.seq {
+				cfg.Columns.Sequence = "doc"
+			}
+			if tc.mask {
+				cfg.Columns.Mask = "mask"
+			}
+			cfg.Output.Dir = t.TempDir()
+			_, err := Run(context.Background(), cfg, Options{})
+			var ie *evalerr.InputError
+			if !errors.As(err, &ie) || ie.Column != tc.column || ie.Value != tc.value || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("err = %v\nwant column %q value %q and %q", err, tc.column, tc.value, tc.why)
+			}
+		})
+	}
+}

@@ -265,13 +265,16 @@ func (s *scorer) multiclassRow(ch *readers.Chunk, i, c int, eps float64) (metric
 // of them, for a problem of the row as a whole, like the sum).
 func (s *scorer) predictionFault(ch *readers.Chunk, i int, row []float64, inv metrics.Invalid) verdict {
 	cols := s.p.predCols
-	if len(cols) == 1 {
-		return s.invalid(ch, i, cols[0], inv.String())
-	}
 	for k, v := range row {
 		if outOfDomain(s.p.kind, v) {
+			if len(cols) == 1 { // a list: name the entry
+				return entryFault(cols[0], k, formatFloat(v), inv.String())
+			}
 			return s.invalid(ch, i, cols[k], inv.String())
 		}
+	}
+	if len(cols) == 1 {
+		return s.invalid(ch, i, cols[0], inv.String())
 	}
 	names := make([]string, len(cols))
 	values := make([]string, len(cols))
@@ -282,6 +285,12 @@ func (s *scorer) predictionFault(ch *readers.Chunk, i int, row []float64, inv me
 	// The verdict's col indexes s.p.columns; report the first and list all.
 	return verdict{why: fmt.Sprintf("%s (columns %s)", inv, strings.Join(names, ", ")), col: cols[0],
 		value: "[" + strings.Join(values, " ") + "]"}
+}
+
+// entryFault is a verdict on entry k of a list column: the message names
+// the entry and shows its value, not the whole list.
+func entryFault(col, k int, value, why string) verdict {
+	return verdict{why: fmt.Sprintf("entry %d: %s", k, why), col: col, value: value}
 }
 
 // outOfDomain reports whether a single class score is invalid by itself.
@@ -338,7 +347,7 @@ func listRow(col *readers.Column, i, c int, scratch []float64) ([]float64, strin
 	if e.Valid != nil {
 		for k := lo; k < hi; k++ {
 			if !e.Valid[k] {
-				return nil, "list has a null entry"
+				return nil, fmt.Sprintf("entry %d is null", k-lo)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
@@ -54,7 +55,7 @@ func (s *scorer) multilabelRow(ch *readers.Chunk, i, l int, eps float64) (float6
 	for k, y := range targets {
 		t, ok := metrics.BinaryTarget(y)
 		if !ok {
-			return 0, false, 0, s.invalid(ch, i, p.labelCol, fmt.Sprintf("label %d must be 1/true, 0/false/-1 or a soft target in (0, 1)", k))
+			return 0, false, 0, entryFault(p.labelCol, k, formatFloat(y), "a label must be 1/true, 0/false/-1 or a soft target in (0, 1)")
 		}
 		s.targetRow[k] = t
 	}
@@ -74,7 +75,7 @@ func (s *scorer) multilabelRow(ch *readers.Chunk, i, l int, eps float64) (float6
 	for k, x := range preds {
 		r, inv := metrics.Binary(p.kind, x, s.targetRow[k], eps, p.cfg.Options.Threshold)
 		if inv != metrics.Valid {
-			return 0, false, 0, s.invalid(ch, i, p.predCols[0], fmt.Sprintf("label %d: %s", k, inv))
+			return 0, false, 0, entryFault(p.predCols[0], k, formatFloat(x), inv.String())
 		}
 		s.pairs[k] = r
 		sum += r.Loss
@@ -174,6 +175,9 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 			return nil, verdict{why: "sequence is null", col: p.seqCol, value: nullValue}
 		}
 		value = keyAt(col, i)
+		if isFloat(p.seqType[0]) && math.IsNaN(value.f) {
+			return nil, verdict{why: "sequence is NaN", col: p.seqCol, value: "NaN"}
+		}
 		s.seqKey = encodeKey(s.seqKey, p.seqType, []keyValue{value})
 	} else {
 		s.seqKey = fmt.Appendf(s.seqKey, "%d/%d", at.unit, at.row)
@@ -239,7 +243,7 @@ func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error 
 		} else {
 			seq.stats.AddToken(w, nll)
 		}
-		if p.bytesCol >= 0 || p.wordsCol >= 0 {
+		if (p.bytesCol >= 0 || p.wordsCol >= 0) && tokens > 0 { // bytes of the scored text only
 			seq.stats.AddText(w, bytes, words)
 		}
 	}
@@ -279,6 +283,11 @@ func (s *scorer) tokenRow(ch *readers.Chunk, i int) (float64, int, verdict) {
 		case metrics.LabelDomain:
 			return 0, 0, s.invalid(ch, i, p.labelCol, fmt.Sprintf("target token id outside [0, %d)", n))
 		}
+		for k, v := range z {
+			if outOfDomain(metrics.Logit, v) {
+				return 0, 0, entryFault(pc, k, formatFloat(v), inv.String())
+			}
+		}
 		return 0, 0, s.invalid(ch, i, pc, inv.String())
 	}
 	// list layout
@@ -296,42 +305,51 @@ func (s *scorer) tokenRow(ch *readers.Chunk, i int) (float64, int, verdict) {
 	s.lps = s.lps[:0]
 	e := pred.Elem
 	for k := lo; k < hi; k++ {
-		if mask != nil && !maskOn(mask, mask.Offsets[i]+k-lo) {
-			continue // a masked-out position is not checked
+		if mask != nil {
+			on, ok := maskAt(mask, mask.Offsets[i]+k-lo)
+			if !ok {
+				return 0, 0, entryFault(p.maskCol, k-lo, scalarText(mask.Elem, mask.Offsets[i]+k-lo), "a mask entry must be true/1 (scored) or false/0")
+			}
+			if !on {
+				continue // a masked-out position is not checked
+			}
 		}
 		if e.Valid != nil && !e.Valid[k] {
-			return 0, 0, s.invalid(ch, i, pc, fmt.Sprintf("log-probability at position %d is null", k-lo))
+			return 0, 0, entryFault(pc, k-lo, nullValue, "log-probability is null")
 		}
-		var a float64
+		var raw float64
 		if e.F64 != nil {
-			a = e.F64[k]
+			raw = e.F64[k]
 		} else {
-			a = float64(e.F32[k])
+			raw = float64(e.F32[k])
 		}
-		a, inv := metrics.TokenLogprob(a)
+		a, inv := metrics.TokenLogprob(raw)
 		if inv != metrics.Valid {
-			return 0, 0, s.invalid(ch, i, pc, fmt.Sprintf("position %d: %s", k-lo, inv))
+			return 0, 0, entryFault(pc, k-lo, formatFloat(raw), inv.String())
 		}
 		s.lps = append(s.lps, a)
 	}
 	return 0, len(s.lps), verdict{}
 }
 
-// maskOn reads mask slot k: true, or a non-zero number, means scored; a null
-// slot is not scored.
-func maskOn(mask *readers.Column, k int) bool {
+// maskAt reads mask slot k: true or 1 is scored, false or 0 is not; ok is
+// false for a null or any other value.
+func maskAt(mask *readers.Column, k int) (on, ok bool) {
 	e := mask.Elem
 	switch {
 	case e.Valid != nil && !e.Valid[k]:
-		return false
+		return false, false
 	case e.Bools != nil:
-		return e.Bools[k]
-	case e.Ints != nil:
-		return e.Ints[k] != 0
-	case e.F32 != nil:
-		return e.F32[k] != 0
-	case e.F64 != nil:
-		return e.F64[k] != 0
+		return e.Bools[k], true
 	}
-	return false
+	var v float64
+	switch {
+	case e.Ints != nil:
+		v = float64(e.Ints[k])
+	case e.F32 != nil:
+		v = float64(e.F32[k])
+	case e.F64 != nil:
+		v = e.F64[k]
+	}
+	return v == 1, v == 0 || v == 1
 }
