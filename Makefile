@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZ_READERS ?= 4000x
 FUZZ_METRICS ?= 100000x
 
-.PHONY: build run test bench fuzz lint testdata interop clean
+.PHONY: build run test bench bench-go fuzz lint testdata baseline interop clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/evaljob
@@ -45,6 +45,11 @@ lint:
 ## testdata: regenerate the small fixtures in testdata/
 testdata:
 	$(GO) run ./scripts/gentestdata -out testdata
+
+## baseline: regenerate the baseline summary configs/ci-gate.yaml compares with
+baseline: build
+	./$(BIN) run --config configs/example.yaml --set output.dir=out/baseline --log-level warn
+	cp out/baseline/summary.parquet testdata/baselines/example-summary.parquet
 
 ## interop: open the example's outputs with DuckDB (from npm) and compare
 interop: run

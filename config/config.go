@@ -287,8 +287,42 @@ func (c *Config) Check() error {
 	if c.Workers < 0 {
 		return bad("workers", "must be >= 0, got %d", c.Workers)
 	}
-	if len(c.Gates) > 0 {
-		return bad("gates", "quality gates are not available in this version")
+	for i, g := range c.Gates {
+		if err := g.check(fmt.Sprintf("gates[%d]", i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check validates one gate's shape; that its metric is a summary column
+// of the task is checked by the pipeline, which knows the columns.
+func (g *Gate) check(key string) error {
+	bad := func(sub, format string, args ...any) error {
+		return evalerr.Configf("config key %s%s: %s", key, sub, fmt.Sprintf(format, args...))
+	}
+	if g.Metric == "" {
+		return bad(".metric", "required")
+	}
+	relative := g.MaxIncrease != nil || g.MaxIncreaseAbs != nil
+	switch {
+	case g.BaselineRows != "" || len(g.Join) > 0:
+		return bad(".baseline_rows", "paired comparison against baseline rows is not available in this version")
+	case g.Baseline == "" && relative:
+		return bad(".max_increase", "needs a baseline")
+	case g.Baseline != "" && !relative:
+		return bad(".baseline", "needs max_increase or max_increase_abs")
+	case g.Max == nil && g.Min == nil && !relative:
+		return bad("", "needs max, min, or a baseline with max_increase / max_increase_abs")
+	case g.Significance != nil && (g.Baseline == "" || !(*g.Significance >= 0)):
+		return bad(".significance", "needs a baseline and a number >= 0")
+	case g.MinRows != nil && *g.MinRows < 0:
+		return bad(".min_rows", "must be >= 0")
+	}
+	for _, v := range []*float64{g.Max, g.Min, g.MaxIncrease, g.MaxIncreaseAbs} {
+		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
+			return bad("", "limits must be finite numbers")
+		}
 	}
 	return nil
 }

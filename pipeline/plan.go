@@ -136,6 +136,9 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 			p.units = append(p.units, unitRef{fi, u})
 		}
 	}
+	if err := p.checkGates(); err != nil {
+		return nil, err
+	}
 	if p.task == "multiclass" || p.task == "multilabel" {
 		if err := p.resolveClasses(ctx); err != nil {
 			return nil, err

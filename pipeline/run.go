@@ -19,6 +19,7 @@ import (
 
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/gates"
 	"github.com/evaljob/evaljob/readers"
 	"github.com/evaljob/evaljob/writers"
 )
@@ -46,7 +47,7 @@ const (
 // OutputFiles names every file a run may publish (gates add the last
 // three). A run replaces all of them: one it does not write is removed, so
 // the folder never mixes two runs.
-var OutputFiles = []string{SummaryFile, RowsFile, ManifestFile, "gates.json", "report.md", "junit.xml"}
+var OutputFiles = []string{SummaryFile, RowsFile, ManifestFile, GatesFile, ReportFile, JUnitFile}
 
 // Result describes a finished run.
 type Result struct {
@@ -54,7 +55,19 @@ type Result struct {
 	InputRows   int64
 	SummaryRows int
 	Outputs     []writers.Published
+	// Gates: every gate judged on every summary row it selects; Report is
+	// report.md's text. GatesFailed > 0 means exit 1 (outputs are written).
+	Gates       []gates.Result
+	GatesFailed int
+	Report      string
 }
+
+// Gate output file names (SPEC §4).
+const (
+	GatesFile  = "gates.json"
+	ReportFile = "report.md"
+	JUnitFile  = "junit.xml"
+)
 
 // Validate checks the config against the input files' schemas without
 // computing anything.
@@ -124,7 +137,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		return nil, err
 	}
 	finishSequences(groups)
-	rec := summaryRecord(mem, p, groups)
+	sums := summaries(groups)
+	rec := summaryRecord(mem, p, groups, sums)
 	defer rec.Release()
 	summaryOut, err := createParquet(mem, dir, SummaryFile, rec.Schema())
 	if err != nil {
@@ -146,6 +160,22 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		Status:    "succeeded",
 		Config:    cfg,
 		Gates:     []any{},
+	}
+	if len(cfg.Gates) > 0 {
+		res.Gates = gates.Evaluate(cfg.Gates, gateRows(p, groups, sums), func(path string) ([]gates.Row, error) {
+			return loadBaseline(ctx, path)
+		})
+		res.GatesFailed = gates.Failed(res.Gates)
+		if err := writeGateReports(dir, cfg.Gates, res); err != nil {
+			return nil, err
+		}
+		for _, r := range res.Gates {
+			man.Gates = append(man.Gates, r)
+		}
+		if res.GatesFailed > 0 {
+			man.Status = "gates_failed"
+		}
+		log.Info("gates", "checks", len(res.Gates), "failed", res.GatesFailed)
 	}
 	for i, f := range p.files {
 		man.Inputs = append(man.Inputs, writers.ManifestInput{Path: f.Path(), Bytes: f.Size(), Rows: fileRows[i]})
@@ -387,6 +417,32 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 		rec.Release()
 		return ctx.Err()
 	}
+}
+
+// writeGateReports stages gates.json, report.md and junit.xml.
+func writeGateReports(dir *writers.Dir, gs []config.Gate, res *Result) error {
+	describe := make([]string, len(gs))
+	for i, g := range gs {
+		describe[i] = gates.Describe(g)
+	}
+	res.Report = writers.Report(res.Gates, describe)
+	for _, f := range []struct {
+		name  string
+		write func(*writers.Staged) error
+	}{
+		{GatesFile, func(s *writers.Staged) error { return writers.WriteGatesJSON(s, res.Gates) }},
+		{ReportFile, func(s *writers.Staged) error { return writers.WriteReport(s, res.Report) }},
+		{JUnitFile, func(s *writers.Staged) error { return writers.WriteJUnit(s, res.Gates) }},
+	} {
+		s, err := dir.Create(f.name)
+		if err != nil {
+			return err
+		}
+		if err := f.write(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parquetOut is a Parquet file staged in the output folder.

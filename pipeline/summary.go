@@ -153,13 +153,23 @@ func summarySchema(p *plan) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-// summaryRecord builds the summary table from the rolled-up groups.
-func summaryRecord(mem memory.Allocator, p *plan, groups []*group) arrow.Record {
+// summaries finishes every group's metrics once.
+func summaries(groups []*group) []groupSummary {
+	out := make([]groupSummary, len(groups))
+	for i, g := range groups {
+		out[i] = summarize(g.stats)
+	}
+	return out
+}
+
+// summaryRecord builds the summary table from the rolled-up groups and
+// their summaries.
+func summaryRecord(mem memory.Allocator, p *plan, groups []*group, sums []groupSummary) arrow.Record {
 	schema := summarySchema(p)
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
 	metricCols := metricColumns(p.task)
-	for _, g := range groups {
+	for gi, g := range groups {
 		col := 0
 		for j := range p.groupNames {
 			appendKey(b.Field(col), g.key[j])
@@ -175,17 +185,17 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group) arrow.Record 
 			b.Field(col).(*array.Int64Builder).Append(n)
 			col++
 		}
-		sum := summarize(g.stats)
+		sum := &sums[gi]
 		for _, m := range metricCols {
 			fb := b.Field(col).(*array.Float64Builder)
 			if m.opt != nil {
-				if v := m.opt(&sum); v.OK {
+				if v := m.opt(sum); v.OK {
 					fb.Append(v.V)
 				} else {
 					fb.AppendNull()
 				}
 			} else {
-				fb.Append(m.sum(&sum))
+				fb.Append(m.sum(sum))
 			}
 			col++
 		}

@@ -122,6 +122,8 @@ func exitCode(err error, sig os.Signal, stderr io.Writer) int {
 	}
 	var code int
 	switch {
+	case errors.Is(err, errGate):
+		code = exitGate
 	case errors.Is(err, errUsage) || errors.Is(err, evalerr.ErrConfig):
 		code = exitConfig
 	case errors.Is(err, evalerr.ErrInput):
@@ -135,7 +137,10 @@ func exitCode(err error, sig os.Signal, stderr io.Writer) int {
 	return code
 }
 
-var errUsage = errors.New("usage error")
+var (
+	errUsage = errors.New("usage error")
+	errGate  = errors.New("quality gate failed")
+)
 
 // listFlag collects a repeated flag.
 type listFlag []string
@@ -258,6 +263,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.Output.PerRow {
 		fmt.Fprintf(stdout, "rows:    %s\n", filepath.Join(res.Dir, pipeline.RowsFile))
 	}
+	if res.Report != "" {
+		fmt.Fprintf(stdout, "report:  %s\n\n%s", filepath.Join(res.Dir, pipeline.ReportFile), res.Report)
+	}
+	if res.GatesFailed > 0 {
+		return fmt.Errorf("%w: %d of %d gate checks failed (outputs are written)", errGate, res.GatesFailed, len(res.Gates))
+	}
 	return nil
 }
 
@@ -296,5 +307,3 @@ func splitList(s string) []string {
 	}
 	return out
 }
-
-var _ = exitGate

@@ -100,3 +100,31 @@ func TestRunPrintsSummaryPath(t *testing.T) {
 		}
 	}
 }
+
+// A failing gate exits 1 with every output written, and the report is printed.
+func TestGateExitCode(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir,
+		"--set", "gates=[{metric: log_loss, max: 0.5}]")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "FAILED") || !strings.Contains(stderr, "1 of 1 gate checks failed") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	for _, name := range []string{"summary.parquet", "rows.parquet", "manifest.json", "gates.json", "report.md", "junit.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, _, stderr = evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir,
+		"--set", "gates=[{metric: log_loss, max: 0.9}]")
+	if code != 0 {
+		t.Errorf("passing gate: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir,
+		"--set", "gates=[{metric: roc_auc, max: 0.9}]")
+	if code != 2 || !strings.Contains(stderr, "roc_auc") {
+		t.Errorf("unknown gate metric: exit %d, want 2 naming it\n%s", code, stderr)
+	}
+}

@@ -1,0 +1,141 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// gateJob runs the bundled example with the given gates into a fresh folder.
+func gateJob(t *testing.T, gs []config.Gate, prob string) (*Result, string) {
+	t.Helper()
+	cfg := jobConfig("binary", []string{fixture("example")}, "label", prob)
+	cfg.Columns.Weight = "weight"
+	cfg.GroupBy = config.GroupSets{{"model"}, {"model", "slice"}}
+	cfg.Gates = gs
+	cfg.Output = config.Output{Dir: t.TempDir()}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, cfg.Output.Dir
+}
+
+type gateJSON struct {
+	Gate     int            `json:"gate"`
+	Metric   string         `json:"metric"`
+	GroupSet string         `json:"group_set"`
+	Group    map[string]any `json:"group"`
+	Value    *float64       `json:"value"`
+	Baseline *float64       `json:"baseline"`
+	Limit    *float64       `json:"limit"`
+	Passed   bool           `json:"passed"`
+	Reason   string         `json:"reason"`
+}
+
+func readGates(t *testing.T, dir string) []gateJSON {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, GatesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []gateJSON
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestGatesThresholds(t *testing.T) {
+	// testdata/README.md: overall log_loss 0.668062..., model=a 0.557233...,
+	// model=b 0.787888...
+	res, dir := gateJob(t, []config.Gate{
+		{Metric: "log_loss", Max: ptr(0.7)},                                         // overall: passes
+		{Metric: "log_loss", Where: map[string]string{"model": "b"}, Max: ptr(0.7)}, // model=b and model=b,slice=*: b fails
+		{Metric: "accuracy", Min: ptr(0.5)},                                         // passes
+	}, "prob")
+	got := readGates(t, dir)
+	if len(got) != len(res.Gates) || res.GatesFailed == 0 {
+		t.Fatalf("%d results in gates.json, %d in Result, %d failed", len(got), len(res.Gates), res.GatesFailed)
+	}
+	if !got[0].Passed || got[0].GroupSet != "" || got[0].Value == nil || math.Abs(*got[0].Value-0.66806240731202193) > 1e-13 || *got[0].Limit != 0.7 {
+		t.Errorf("overall max gate: %+v", got[0])
+	}
+	var modelB *gateJSON
+	for i := range got {
+		if got[i].Gate == 1 && got[i].GroupSet == "model" {
+			modelB = &got[i]
+		}
+		if got[i].Gate == 1 && got[i].Group["model"] != "b" {
+			t.Errorf("where model=b selected %+v", got[i].Group)
+		}
+	}
+	if modelB == nil || modelB.Passed || !strings.Contains(modelB.Reason, "0.7") {
+		t.Errorf("model=b log_loss 0.788 > 0.7 should fail: %+v", modelB)
+	}
+	for _, name := range []string{SummaryFile, ManifestFile, ReportFile, JUnitFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("a failed gate must still write %s: %v", name, err)
+		}
+	}
+	man, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if !strings.Contains(string(man), `"status": "gates_failed"`) {
+		t.Errorf("manifest status is not gates_failed")
+	}
+	if !strings.Contains(res.Report, "FAILED") {
+		t.Errorf("report does not start with the verdict:\n%s", res.Report)
+	}
+}
+
+func TestGatesBaseline(t *testing.T) {
+	_, base := gateJob(t, nil, "prob")
+	baseline := filepath.Join(base, SummaryFile)
+	// The same data against itself: no change, passes.
+	res, _ := gateJob(t, []config.Gate{{Metric: "perplexity", Baseline: baseline, MaxIncrease: ptr(0.01)}}, "prob")
+	if res.GatesFailed != 0 || len(res.Gates) != 1 {
+		t.Fatalf("unchanged data fails: %+v", res.Gates)
+	}
+	// Every group against the baseline; where selects both sets' rows.
+	res, _ = gateJob(t, []config.Gate{{Metric: "log_loss", Where: map[string]string{"model": "a"}, Baseline: baseline, MaxIncreaseAbs: ptr(0.0)}}, "prob")
+	if res.GatesFailed != 0 || len(res.Gates) < 2 {
+		t.Errorf("where model=a against the same baseline: %d failed of %d", res.GatesFailed, len(res.Gates))
+	}
+	// A missing baseline file is a failing result with a reason, not a crash.
+	res, _ = gateJob(t, []config.Gate{{Metric: "log_loss", Baseline: filepath.Join(base, "nope.parquet"), MaxIncrease: ptr(0.01)}}, "prob")
+	if res.GatesFailed != 1 || !strings.Contains(res.Gates[0].Reason, "nope.parquet") {
+		t.Errorf("missing baseline: %+v", res.Gates)
+	}
+}
+
+func TestGatesConfigErrors(t *testing.T) {
+	for _, g := range []config.Gate{
+		{Metric: "auc", Max: ptr(1.0)},
+		{Metric: "accuracy", Baseline: "x.parquet", MaxIncrease: ptr(0.1), Significance: ptr(2.0)},
+		{Metric: "log_loss", Where: map[string]string{"region": "eu"}, Max: ptr(1.0)},
+	} {
+		cfg := jobConfig("binary", []string{fixture("example")}, "label", "prob")
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		cfg.Gates = []config.Gate{g}
+		cfg.Output = config.Output{Dir: t.TempDir()}
+		if err := cfg.Check(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Run(context.Background(), cfg, Options{})
+		if !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "gates[0]") {
+			t.Errorf("gate %+v: err %v, want a config error naming gates[0]", g, err)
+		}
+	}
+}
