@@ -32,7 +32,23 @@ type Options struct {
 	// Allocator for Arrow buffers; nil = memory.DefaultAllocator. Tests
 	// pass a checked allocator to prove every record is released.
 	Allocator memory.Allocator
+	// Progress, when set, counts the rows read, for a progress display.
+	Progress *Progress
 }
+
+// Progress counts a run's rows as they are read. Total is known from the
+// files' metadata once the run is planned (-1 when a file does not say,
+// like an IPC stream). Safe for concurrent use.
+type Progress struct {
+	total, done atomic.Int64
+}
+
+// Total is the number of input rows the files declare, 0 before the run is
+// planned, -1 when unknown.
+func (p *Progress) Total() int64 { return p.total.Load() }
+
+// Done is the number of rows read so far.
+func (p *Progress) Done() int64 { return p.done.Load() }
 
 // DefaultBatchRows is the chunk size when Options.BatchRows is 0.
 const DefaultBatchRows = 1 << 16
@@ -102,7 +118,10 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		return nil, err
 	}
 	defer p.close()
-	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task, "classes", p.numClasses)
+	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task)
+	if opt.Progress != nil {
+		opt.Progress.total.Store(p.declaredRows())
+	}
 
 	mem := opt.Allocator
 	if mem == nil {
@@ -119,7 +138,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		}
 		defer rowsOut.pw.Close() // releases buffered rows on every path; a no-op once closed
 	}
-	table, fileRows, err := p.execute(ctx, mem, batchRows, cfg.Workers, rowsOut)
+	table, fileRows, err := p.execute(ctx, mem, batchRows, cfg.Workers, rowsOut, opt.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +229,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 // An input error does not cancel the run at once: units before the failing
 // one still finish and units after it are skipped, so the error reported
 // is the first one in input order, whatever the scheduling.
-func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, workers int, rowsOut *parquetOut) (*cellTable, []int64, error) {
+func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, workers int, rowsOut *parquetOut, progress *Progress) (*cellTable, []int64, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -272,6 +291,9 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 					ref := p.units[u]
 					err := p.files[ref.file].ReadUnit(ctx, ref.unit, p.columns, batchRows, func(ch *readers.Chunk) error {
 						fileRows[ref.file].Add(int64(ch.Len))
+						if progress != nil {
+							progress.done.Add(int64(ch.Len))
+						}
 						return wk.chunk(ctx, u, ch, p.eps[ref.file], parts)
 					})
 					if errors.Is(err, evalerr.ErrInput) {
@@ -320,6 +342,19 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 		counts[i] = fileRows[i].Load()
 	}
 	return all, counts, nil
+}
+
+// declaredRows sums the rows the files' metadata declare; -1 if a file
+// does not say.
+func (p *plan) declaredRows() int64 {
+	var n int64
+	for _, f := range p.files {
+		if f.NumRows() < 0 {
+			return -1
+		}
+		n += f.NumRows()
+	}
+	return n
 }
 
 // firstError keeps the input error of the lowest unit.

@@ -254,7 +254,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	res, err := pipeline.Run(ctx, cfg, pipeline.Options{Version: version, BatchRows: batchRows, Logger: log})
+	opt := pipeline.Options{Version: version, BatchRows: batchRows, Logger: log}
+	if isTerminal(stderr) {
+		opt.Progress = &pipeline.Progress{}
+		stop := showProgress(stderr, opt.Progress)
+		res, err := pipeline.Run(ctx, cfg, opt)
+		stop()
+		return report(cfg, res, err, stdout)
+	}
+	res, err := pipeline.Run(ctx, cfg, opt)
+	return report(cfg, res, err, stdout)
+}
+
+// report prints where the outputs went and the gate report, and turns
+// failed gates into errGate.
+func report(cfg *config.Config, res *pipeline.Result, err error, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}

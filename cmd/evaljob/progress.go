@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/evaljob/evaljob/pipeline"
+)
+
+// isTerminal reports whether w is a character device (a terminal): the
+// progress line is drawn only there, so piped and logged output stays clean.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// showProgress redraws a one-line progress display on w four times a second
+// until the returned stop is called, which erases it.
+func showProgress(w io.Writer, p *pipeline.Progress) (stop func()) {
+	start := time.Now()
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-tick.C:
+				fmt.Fprint(w, "\r\033[K"+progressLine(p.Done(), p.Total(), time.Since(start)))
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
+// progressLine is `evaljob: 12.3M / 50.0M rows (24.6%), 8.10M rows/s, ETA 5s`;
+// without a known total it leaves out the share and the ETA.
+func progressLine(done, total int64, elapsed time.Duration) string {
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(done) / s
+	}
+	if total <= 0 {
+		return fmt.Sprintf("evaljob: %s rows, %s rows/s", count(float64(done)), count(rate))
+	}
+	line := fmt.Sprintf("evaljob: %s / %s rows (%.1f%%), %s rows/s", count(float64(done)), count(float64(total)),
+		100*float64(done)/float64(total), count(rate))
+	if rate > 0 && done < total {
+		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
+		line += ", ETA " + eta.Round(time.Second).String()
+	}
+	return line
+}
+
+// count formats a number of rows with a k/M/G suffix.
+func count(n float64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fG", n/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", n/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fk", n/1e3)
+	}
+	return fmt.Sprintf("%.0f", n)
+}
