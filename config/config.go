@@ -288,8 +288,20 @@ func (c *Config) Check() error {
 		return bad("workers", "must be >= 0, got %d", c.Workers)
 	}
 	for i, g := range c.Gates {
-		if err := g.check(fmt.Sprintf("gates[%d]", i)); err != nil {
+		key := fmt.Sprintf("gates[%d]", i)
+		if err := g.check(key); err != nil {
 			return err
+		}
+		if g.BaselineRows == "" {
+			continue
+		}
+		if !c.Output.PerRow || c.Task == "token" {
+			return bad(key+".baseline_rows", "a paired gate needs output.per_row: true (one row per input row; not the token task)")
+		}
+		for _, col := range g.Join {
+			if !slices.Contains(c.Columns.Keep, col) && !slices.Contains(c.GroupColumns(), col) {
+				return bad(key+".join", "column %q must be in columns.keep (or group_by), so rows.parquet carries it", col)
+			}
 		}
 	}
 	return nil
@@ -305,9 +317,22 @@ func (g *Gate) check(key string) error {
 		return bad(".metric", "required")
 	}
 	relative := g.MaxIncrease != nil || g.MaxIncreaseAbs != nil
+	if g.BaselineRows != "" || len(g.Join) > 0 {
+		switch {
+		case g.BaselineRows == "" || len(g.Join) == 0:
+			return bad(".baseline_rows", "a paired gate needs both baseline_rows and join")
+		case g.Baseline != "":
+			return bad(".baseline", "a gate compares with a baseline summary or with baseline rows, not both")
+		case g.Metric != "cross_entropy" && g.Metric != "log_loss":
+			return bad(".metric", "a paired gate compares the per-row loss: cross_entropy or log_loss, got %q", g.Metric)
+		case !relative:
+			return bad(".baseline_rows", "needs max_increase or max_increase_abs")
+		case g.Max != nil || g.Min != nil:
+			return bad(".max", "a paired gate takes max_increase / max_increase_abs, not max or min")
+		}
+		return nil
+	}
 	switch {
-	case g.BaselineRows != "" || len(g.Join) > 0:
-		return bad(".baseline_rows", "paired comparison against baseline rows is not available in this version")
 	case g.Baseline == "" && relative:
 		return bad(".max_increase", "needs a baseline")
 	case g.Baseline != "" && !relative:

@@ -34,6 +34,20 @@ type Row struct {
 	GroupSet string
 	Group    []KV
 	Values   map[string]Value
+	// Paired holds, by gate index, the paired comparison of this row with
+	// the gate's baseline_rows (gates with baseline_rows only).
+	Paired map[int]*Paired
+}
+
+// Paired compares one summary row with an earlier run's rows.parquet,
+// row by row: the per-row losses of the rows this run scored that match a
+// baseline row (with a loss) by the gate's join keys.
+type Paired struct {
+	Matched, Unmatched int64
+	MeanNew, MeanBase  float64 // mean loss of the matched rows, now and in the baseline
+	MeanDiff           float64 // mean of (new - baseline) over the matched rows
+	StderrDiff         float64 // standard error of MeanDiff (0 with fewer than 2 rows)
+	Err                string  // the baseline rows could not be used (unreadable, duplicate key)
 }
 
 // Result is one gate judged on one summary row (SPEC §6).
@@ -304,6 +318,11 @@ func judge(i int, g config.Gate, r Row, base *baselineSet) Result {
 			res.Group[kv.Column] = kv.JSON
 		}
 	}
+	if g.BaselineRows != "" {
+		res.Passed, res.Reason = judgePaired(i, g, r, &res)
+		res.Reason = oneLine(res.Reason)
+		return res
+	}
 	if base != nil && base.err != nil {
 		if v, ok := r.Values[g.Metric]; ok && !v.Null {
 			res.Value = ptr(v.V)
@@ -429,6 +448,39 @@ func checkAbs(m string, v float64, lo, hi *float64) (bool, string) {
 	}
 	s := nums(6, v, *lo)
 	return true, fmt.Sprintf("%s %s >= min %s", m, s[0], s[1])
+}
+
+// judgePaired judges a paired gate on its row: the mean per-row loss over
+// the matched rows against the baseline's mean over the same rows, with
+// max_increase / max_increase_abs, and under significance k the mean
+// difference against k paired standard errors.
+func judgePaired(i int, g config.Gate, r Row, res *Result) (bool, string) {
+	p := r.Paired[i]
+	switch {
+	case p == nil:
+		return false, "no paired statistics for this row"
+	case p.Err != "":
+		return false, "cannot use baseline rows " + g.BaselineRows + ": " + p.Err
+	case p.Matched == 0:
+		return false, fmt.Sprintf("paired: no scored row of this group matched a baseline row by %s (%d unmatched)", strings.Join(g.Join, ", "), p.Unmatched)
+	}
+	res.Value, res.Baseline, res.Change = ptr(p.MeanNew), ptr(p.MeanBase), ptr(p.MeanDiff)
+	head := fmt.Sprintf("paired over %d matched rows (%d unmatched): ", p.Matched, p.Unmatched)
+	ok, why := checkIncrease(g, p.MeanNew, p.MeanBase, res)
+	if ok || g.Significance == nil {
+		if ok {
+			return true, "passed: " + head + strings.TrimPrefix(why, "passed: ")
+		}
+		return false, head + why
+	}
+	k := *g.Significance
+	threshold := k * p.StderrDiff
+	s := nums(3, p.MeanDiff, threshold, p.StderrDiff)
+	noise := fmt.Sprintf("%s x paired stderr %s = %s", strconv.FormatFloat(k, 'g', -1, 64), s[2], s[1])
+	if p.MeanDiff > threshold || math.IsNaN(p.MeanDiff) {
+		return false, fmt.Sprintf("%s%s, and the mean difference %s exceeds %s", head, why, s[0], noise)
+	}
+	return true, fmt.Sprintf("passed: %s%s, but the mean difference %s is within %s", head, why, s[0], noise)
 }
 
 // checkIncrease tests the change from base to v against max_increase and
@@ -619,12 +671,16 @@ func Describe(g config.Gate) string {
 	if g.MaxIncreaseAbs != nil {
 		inc = append(inc, signed(f(*g.MaxIncreaseAbs)))
 	}
-	if len(inc) > 0 || g.Baseline != "" {
+	if len(inc) > 0 || g.Baseline != "" || g.BaselineRows != "" {
 		s := g.Metric
 		if len(inc) > 0 {
 			s += " " + strings.Join(inc, " and ")
 		}
-		s += " vs baseline"
+		if g.BaselineRows != "" {
+			s += " vs baseline rows, paired by " + strings.Join(g.Join, ", ")
+		} else {
+			s += " vs baseline"
+		}
 		if g.Significance != nil {
 			s += " (significance " + f(*g.Significance) + ")"
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -137,5 +138,137 @@ func TestGatesConfigErrors(t *testing.T) {
 		if !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "gates[0]") {
 			t.Errorf("gate %+v: err %v, want a config error naming gates[0]", g, err)
 		}
+	}
+}
+
+// The paired gate compares per-row losses with an earlier rows.parquet on
+// the rows both runs scored, matched by request_id.
+func TestPairedGate(t *testing.T) {
+	dir := t.TempDir()
+	base := binaryRows(1200, 31)
+	for i := range base {
+		base[i].model = []string{"m-a", "m-b"}[i%2]
+		if base[i].label == -100 {
+			base[i].label = 1
+		}
+	}
+	// The candidate: the same requests in another order, a different
+	// prediction for every third one, 100 requests the baseline never saw,
+	// and the baseline's last 50 requests missing.
+	cand := make([]binaryRow, 0, len(base))
+	for i := len(base) - 51; i >= 0; i-- {
+		r := base[i]
+		if i%3 == 0 {
+			r.prob = math.Min(1, r.prob*1.3+0.01)
+		}
+		cand = append(cand, r)
+	}
+	for i := range 100 {
+		r := base[i]
+		r.id = int64(100000 + i)
+		cand = append(cand, r)
+	}
+	writeRec := func(name string, rows []binaryRow) string {
+		rec := binaryRecord(rows)
+		defer rec.Release()
+		path := filepath.Join(dir, name)
+		writeParquet(t, path, rec, 256)
+		return path
+	}
+	baseIn, candIn := writeRec("base.parquet", base), writeRec("cand.parquet", cand)
+	cfgFor := func(in string, gs []config.Gate) *config.Config {
+		cfg := binaryConfig(t, []string{in}, filepath.Join(dir, "unused"))
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		cfg.Gates = gs
+		cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
+		if err := cfg.Check(); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	baseCfg := cfgFor(baseIn, nil)
+	if _, err := Run(context.Background(), baseCfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	baseRows := filepath.Join(baseCfg.Output.Dir, RowsFile)
+
+	// Reference: per-row losses from the definition, matched by id, model m-a.
+	baseLoss := map[int64]float64{}
+	for _, r := range base {
+		baseLoss[r.id] = refBinaryLoss(r.prob, float64(max(r.label, 0)))
+	}
+	var n, unmatched float64
+	var sumNew, sumBase, sumD, sumD2 float64
+	for _, r := range cand {
+		if r.model != "m-a" {
+			continue
+		}
+		b, ok := baseLoss[r.id]
+		if !ok {
+			unmatched++
+			continue
+		}
+		l := refBinaryLoss(r.prob, float64(max(r.label, 0)))
+		n++
+		sumNew += l
+		sumBase += b
+		sumD += l - b
+		sumD2 += (l - b) * (l - b)
+	}
+	meanD := sumD / n
+	se := math.Sqrt((sumD2 - sumD*sumD/n) / (n - 1) / n)
+
+	gate := config.Gate{Metric: "log_loss", Where: map[string]string{"model": "m-a"}, BaselineRows: baseRows,
+		Join: []string{"request_id"}, MaxIncreaseAbs: ptr(meanD / 2)}
+	res, err := Run(context.Background(), cfgFor(candIn, []config.Gate{gate}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gates) != 1 {
+		t.Fatalf("%d results", len(res.Gates))
+	}
+	r := res.Gates[0]
+	if r.Passed || r.Value == nil || math.Abs(*r.Value-sumNew/n) > 1e-12 || math.Abs(*r.Baseline-sumBase/n) > 1e-12 ||
+		math.Abs(*r.Change-meanD) > 1e-12 {
+		t.Errorf("paired result %+v\nwant value %v baseline %v change %v, failing", r, sumNew/n, sumBase/n, meanD)
+	}
+	if want := fmt.Sprintf("paired over %d matched rows (%d unmatched)", int(n), int(unmatched)); !strings.Contains(r.Reason, want) {
+		t.Errorf("reason %q does not say %q", r.Reason, want)
+	}
+	// The same rise is not significant at k = meanD/se + 1 standard errors.
+	gate.Significance = ptr(meanD/se + 1)
+	res, _ = Run(context.Background(), cfgFor(candIn, []config.Gate{gate}), Options{})
+	if !res.Gates[0].Passed || !strings.Contains(res.Gates[0].Reason, "within") {
+		t.Errorf("within noise: %+v", res.Gates[0])
+	}
+	gate.Significance = ptr(meanD/se - 1)
+	res, _ = Run(context.Background(), cfgFor(candIn, []config.Gate{gate}), Options{})
+	if res.Gates[0].Passed {
+		t.Errorf("beyond noise passes: %+v", res.Gates[0])
+	}
+
+	// Without per_row, or with a join column rows.parquet does not carry:
+	// config errors.
+	cfg := cfgFor(candIn, nil)
+	cfg.Output.PerRow = false
+	cfg.Gates = []config.Gate{gate}
+	if err := cfg.Check(); !errors.Is(err, evalerr.ErrConfig) {
+		t.Errorf("paired gate without per_row: %v", err)
+	}
+	cfg.Output.PerRow = true
+	cfg.Gates[0].Join = []string{"slice"}
+	if err := cfg.Check(); !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "slice") {
+		t.Errorf("join column not in rows.parquet: %v", err)
+	}
+	// A baseline with a duplicate key fails the gate with the reason.
+	dup := writeRec("dup.parquet", append(base[:10:10], base[3]))
+	dupCfg := cfgFor(dup, nil)
+	if _, err := Run(context.Background(), dupCfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	gate.BaselineRows = filepath.Join(dupCfg.Output.Dir, RowsFile)
+	res, _ = Run(context.Background(), cfgFor(candIn, []config.Gate{gate}), Options{})
+	if res.Gates[0].Passed || !strings.Contains(res.Gates[0].Reason, "occurs twice") {
+		t.Errorf("duplicate baseline key: %+v", res.Gates[0])
 	}
 }

@@ -45,7 +45,8 @@ func rowsRecord(mem memory.Allocator, schema *arrow.Schema, p *plan, ch *readers
 // input order. The Parquet writer cuts row groups at fixed row counts, so
 // the file's bytes do not depend on how the input was chunked.
 type rowsSink struct {
-	out *parquetOut
+	out   *parquetOut
+	pairs *pairing // paired gates, fed every record; nil without
 }
 
 // run consumes parts until in is closed. release is called once per unit
@@ -85,6 +86,9 @@ func (s *rowsSink) run(ctx context.Context, in <-chan rowsPart, release func()) 
 				if pt.rec == nil {
 					finished = true
 					continue
+				}
+				if s.pairs != nil {
+					s.pairs.add(pt.rec)
 				}
 				err := s.out.pw.Write(pt.rec)
 				pt.rec.Release()

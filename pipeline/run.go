@@ -138,7 +138,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		}
 		defer rowsOut.pw.Close() // releases buffered rows on every path; a no-op once closed
 	}
-	table, fileRows, err := p.execute(ctx, mem, batchRows, cfg.Workers, rowsOut, opt.Progress)
+	pairs := newPairing(ctx, p)
+	table, fileRows, err := p.execute(ctx, mem, batchRows, cfg.Workers, rowsOut, pairs, opt.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +182,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		Gates:     []any{},
 	}
 	if len(cfg.Gates) > 0 {
-		res.Gates = gates.Evaluate(cfg.Gates, gateRows(p, groups, sums), func(path string) ([]gates.Row, error) {
+		rows := gateRows(p, groups, sums)
+		if pairs != nil {
+			pairs.attach(groups, rows)
+		}
+		res.Gates = gates.Evaluate(cfg.Gates, rows, func(path string) ([]gates.Row, error) {
 			return loadBaseline(ctx, path)
 		})
 		res.GatesFailed = gates.Failed(res.Gates)
@@ -229,7 +234,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 // An input error does not cancel the run at once: units before the failing
 // one still finish and units after it are skipped, so the error reported
 // is the first one in input order, whatever the scheduling.
-func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, workers int, rowsOut *parquetOut, progress *Progress) (*cellTable, []int64, error) {
+func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, workers int, rowsOut *parquetOut, pairs *pairing, progress *Progress) (*cellTable, []int64, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -271,7 +276,7 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 	if rowsOut != nil {
 		parts = make(chan rowsPart, inFlight)
 		schema = rowsSchema(p)
-		sink := &rowsSink{out: rowsOut}
+		sink := &rowsSink{out: rowsOut, pairs: pairs}
 		g.Go(func() (err error) {
 			defer recoverInternal(&err)
 			return sink.run(ctx, parts, release)
