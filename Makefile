@@ -24,8 +24,13 @@ test:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
-## bench: Go benchmarks of the kernels, readers and pipeline
+## bench: evaljob vs DuckDB on large generated inputs (scripts/bench/run.sh;
+## WORKLOADS, SCALE, REPEAT, BENCH_DIR: see the script)
 bench:
+	bash scripts/bench/run.sh
+
+## bench-go: Go benchmarks of the kernels, readers and pipeline
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fuzz: a short run of every fuzz target
