@@ -34,6 +34,10 @@ type scorer struct {
 	logits       []float64
 	lps          []float64
 	seqKey       []byte
+	// the previous row's sequence (see sequence)
+	lastSeq   *seqEntry
+	lastStats *stats
+	lastValue keyValue
 }
 
 func (s *scorer) grow(n int) {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
@@ -145,6 +144,9 @@ const (
 // false, naming the column, for a null or negative value.
 func (s *scorer) textAt(ch *readers.Chunk, i int) (bytes, words float64, v verdict) {
 	p := s.p
+	if p.bytesCol < 0 && p.wordsCol < 0 {
+		return 0, 0, verdict{}
+	}
 	for _, c := range []struct {
 		col  int
 		vals []float64
@@ -164,6 +166,11 @@ func (s *scorer) textAt(ch *readers.Chunk, i int) (bytes, words float64, v verdi
 
 // sequence finds row i's sequence in its cell: by the sequence column's
 // value, or (list layout without one) the row itself.
+//
+// Consecutive rows usually belong to one sequence, so the previous row's
+// sequence is remembered: a row with the same cell and value skips the
+// lookup. (A worker reads its rows in increasing input order, so the
+// remembered sequence's first appearance cannot move earlier.)
 func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry, verdict) {
 	p := s.p
 	at := rowPos{unit: unit, row: ch.FirstRow + int64(i)}
@@ -175,13 +182,18 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 			return nil, verdict{why: "sequence is null", col: p.seqCol, value: nullValue}
 		}
 		value = keyAt(col, i)
-		if isFloat(p.seqType[0]) && math.IsNaN(value.f) {
+		if value.f != value.f { // NaN: only a float sequence column has one
 			return nil, verdict{why: "sequence is NaN", col: p.seqCol, value: "NaN"}
 		}
+		if s.lastSeq != nil && s.lastStats == st && s.lastValue == value {
+			return s.lastSeq, verdict{}
+		}
 		s.seqKey = encodeKey(s.seqKey, p.seqType, []keyValue{value})
-	} else {
-		s.seqKey = fmt.Appendf(s.seqKey, "%d/%d", at.unit, at.row)
+		e := st.seqs.get(s.seqKey, value, at)
+		s.lastSeq, s.lastStats, s.lastValue = e, st, value
+		return e, verdict{}
 	}
+	s.seqKey = fmt.Appendf(s.seqKey, "%d/%d", at.unit, at.row) // the row is its own sequence
 	return st.seqs.get(s.seqKey, value, at), verdict{}
 }
 
