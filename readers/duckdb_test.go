@@ -93,3 +93,32 @@ func TestCheckRLE(t *testing.T) {
 		}
 	}
 }
+
+// A valid file whose page headers are longer than 256 bytes (long string
+// min/max statistics) was rejected as corrupt: the header window did not
+// grow past its first buffer. Found by the corruption campaign.
+func TestLongPageHeader(t *testing.T) {
+	f, err := Open(Input{Path: filepath.Join("..", "testdata", "regressions", "valid-long-page-header.parquet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows := 0
+	for u := range f.NumUnits() {
+		err := f.ReadUnit(context.Background(), u, []string{"key", "label", "prob"}, 0, func(ch *Chunk) error {
+			for i := range ch.Len {
+				if len(ch.Columns[0].String(i)) < 300 {
+					return fmt.Errorf("row %d: key of %d bytes", rows, len(ch.Columns[0].String(i)))
+				}
+				rows++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("unit %d: %v", u, err)
+		}
+	}
+	if int64(rows) != f.NumRows() || rows == 0 {
+		t.Errorf("read %d rows of %d", rows, f.NumRows())
+	}
+}

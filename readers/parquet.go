@@ -511,12 +511,18 @@ func (p *pqFile) checkPages(rg int, c *pqColumn) error {
 		// Read a window, growing it until the header fits.
 		var n int
 		for w := int64(256); ; w *= 4 {
-			w = min(w, end-pos)
+			w = min(w, end-pos) // at most the column chunk, which fits in the file
+			if int64(cap(buf)) < w {
+				buf = make([]byte, w)
+			}
 			buf = buf[:w]
-			if _, err := p.osf.ReadAt(buf, pos); err != nil && err != io.EOF {
+			got, err := p.osf.ReadAt(buf, pos)
+			if err != nil && err != io.EOF {
 				return fmt.Errorf("reading page %d header: %w", i, err)
 			}
-			var err error
+			if int64(got) < w {
+				return fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
+			}
 			n, err = skimThriftStruct(buf)
 			if err == nil {
 				break
