@@ -44,27 +44,38 @@ const faultHang = 60 * time.Second
 // (0,1)), note (a short string, so rows.parquet with keep is large).
 func writeRandomRows(t *testing.T, path string, n int, seed uint64) {
 	t.Helper()
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
-		{Name: "note", Type: arrow.BinaryTypes.String},
-	}, nil)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	w, err := pqarrow.NewFileWriter(randomSchema, f, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeRandomBatches(t, w, n, 1<<16, seed)
+}
+
+// randomSchema is the schema of writeRandomRows and writeRandomIPC.
+var randomSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
+	{Name: "note", Type: arrow.BinaryTypes.String},
+}, nil)
+
+// writeRandomBatches writes n random rows to w in records of batch rows, and
+// closes it.
+func writeRandomBatches(t *testing.T, w interface {
+	Write(arrow.Record) error
+	Close() error
+}, n, batch int, seed uint64) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, randomSchema)
 	defer b.Release()
-	const group = 1 << 16
 	for done := 0; done < n; {
-		m := min(group, n-done)
+		m := min(batch, n-done)
 		for range m {
 			b.Field(0).(*array.Int64Builder).Append(int64(r.Uint64()))
 			b.Field(1).(*array.Int64Builder).Append(int64(r.IntN(2)))
@@ -566,12 +577,6 @@ func TestFileDisappears(t *testing.T) {
 // (or stream) in record batches of 16Ki rows.
 func writeRandomIPC(t *testing.T, path string, n int, stream bool, seed uint64) {
 	t.Helper()
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
-		{Name: "note", Type: arrow.BinaryTypes.String},
-	}, nil)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -582,30 +587,9 @@ func writeRandomIPC(t *testing.T, path string, n int, stream bool, seed uint64) 
 		Close() error
 	}
 	if stream {
-		w = ipc.NewWriter(f, ipc.WithSchema(schema))
-	} else if w, err = ipc.NewFileWriter(f, ipc.WithSchema(schema)); err != nil {
+		w = ipc.NewWriter(f, ipc.WithSchema(randomSchema))
+	} else if w, err = ipc.NewFileWriter(f, ipc.WithSchema(randomSchema)); err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(seed, 1))
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for done := 0; done < n; {
-		m := min(1<<14, n-done)
-		for range m {
-			b.Field(0).(*array.Int64Builder).Append(int64(r.Uint64()))
-			b.Field(1).(*array.Int64Builder).Append(int64(r.IntN(2)))
-			b.Field(2).(*array.Float64Builder).Append(0.001 + 0.998*r.Float64())
-			b.Field(3).(*array.StringBuilder).Append(fmt.Sprintf("n%x", r.Uint32()))
-		}
-		rec := b.NewRecord()
-		err := w.Write(rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		done += m
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeRandomBatches(t, w, n, 1<<14, seed)
 }
