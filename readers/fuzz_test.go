@@ -3,8 +3,10 @@ package readers
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -112,12 +114,35 @@ func checkColumnShape(c *Column, n int) {
 	}
 }
 
+// fixtureSeeds adds the committed fixtures with the given extensions (the
+// small ones: under 64 KiB) to the seed corpus.
+func fixtureSeeds(f *testing.F, exts ...string) {
+	root := filepath.Join("..", "testdata")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !slices.Contains(exts, filepath.Ext(path)) {
+			return err
+		}
+		if info, err := d.Info(); err != nil || info.Size() > 64<<10 {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err == nil {
+			f.Add(b)
+		}
+		return err
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+}
+
 func FuzzParquet(f *testing.F) {
 	for n, b := range seedFiles(f) {
 		if filepath.Ext(n) == ".parquet" {
 			f.Add(b)
 		}
 	}
+	fixtureSeeds(f, ".parquet")
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, ".parquet") })
 }
 
@@ -127,6 +152,7 @@ func FuzzIPC(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	fixtureSeeds(f, ".arrow", ".arrows")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRead(t, data, ".arrow")
 		fuzzRead(t, data, ".arrows")
