@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,6 +97,22 @@ func TestGatesThresholds(t *testing.T) {
 	man, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if !strings.Contains(string(man), `"status": "gates_failed"`) {
 		t.Errorf("manifest status is not gates_failed")
+	}
+	var m struct {
+		Outputs []struct{ Path, SHA256 string } `json:"outputs"`
+	}
+	if err := json.Unmarshal(man, &m); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]string{}
+	for _, o := range m.Outputs {
+		listed[o.Path] = o.SHA256
+	}
+	for _, name := range []string{SummaryFile, GatesFile, ReportFile, JUnitFile} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		if sum := sha256.Sum256(b); listed[name] != hex.EncodeToString(sum[:]) {
+			t.Errorf("manifest lists %s with sha256 %q, the file has %x", name, listed[name], sum)
+		}
 	}
 	if !strings.Contains(res.Report, "FAILED") {
 		t.Errorf("report does not start with the verdict:\n%s", res.Report)

@@ -208,11 +208,11 @@ func (pr *pairing) groupKeyOf(g *group) []byte {
 // attach puts every paired gate's statistics on the gate rows.
 func (pr *pairing) attach(groups []*group, rows []gates.Row) {
 	for gi, g := range groups {
-		key := string(pr.groupKeyOf(g))
+		key := pr.groupKeyOf(g)
 		rows[gi].Paired = map[int]*gates.Paired{}
 		for _, pg := range pr.gates {
 			out := &gates.Paired{Err: pg.err}
-			if acc := pg.groups[key]; acc != nil {
+			if acc := pg.groups[string(key)]; acc != nil {
 				out.Matched, out.Unmatched = acc.matched, acc.unmatched
 				if n := float64(acc.matched); n > 0 {
 					out.MeanNew = acc.sumNew.Float64() / n

@@ -157,7 +157,12 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		return nil, err
 	}
 	finishSequences(groups)
-	sums := summaries(groups)
+	// Gates need every group's metrics after the table is built; without
+	// gates each group's are made while its row is written, not all held.
+	var sums []groupSummary
+	if len(cfg.Gates) > 0 {
+		sums = summaries(groups)
+	}
 	rec := summaryRecord(mem, p, groups, sums)
 	defer rec.Release()
 	summaryOut, err := createParquet(mem, dir, SummaryFile, rec.Schema())
@@ -181,6 +186,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		Config:    cfg,
 		Gates:     []any{},
 	}
+	var gateOutputs []writers.ManifestOutput
 	if len(cfg.Gates) > 0 {
 		rows := gateRows(p, groups, sums)
 		if pairs != nil {
@@ -190,9 +196,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 			return loadBaseline(ctx, path)
 		})
 		res.GatesFailed = gates.Failed(res.Gates)
-		if err := writeGateReports(dir, cfg.Gates, res); err != nil {
+		reports, err := writeGateReports(dir, cfg.Gates, res)
+		if err != nil {
 			return nil, err
 		}
+		gateOutputs = reports
 		for _, r := range res.Gates {
 			man.Gates = append(man.Gates, r)
 		}
@@ -209,6 +217,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		man.Outputs = append(man.Outputs, rowsOut.manifestEntry())
 	}
 	man.Outputs = append(man.Outputs, summaryOut.manifestEntry())
+	man.Outputs = append(man.Outputs, gateOutputs...)
 	man.FinishedAt = writers.Timestamp(time.Now())
 	mf, err := dir.Create(ManifestFile)
 	if err != nil {
@@ -427,8 +436,7 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 		w.groupIn = append(w.groupIn, ch.Columns[c])
 	}
 	w.grouper.assign(w.groupIn, ch.Len, s.cells)
-	w.stats = w.stats[:0]
-	for _, c := range w.table.cells {
+	for _, c := range w.table.cells[len(w.stats):] { // cells are only ever appended
 		w.stats = append(w.stats, c.stats)
 	}
 	var err error
@@ -459,13 +467,15 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 	}
 }
 
-// writeGateReports stages gates.json, report.md and junit.xml.
-func writeGateReports(dir *writers.Dir, gs []config.Gate, res *Result) error {
+// writeGateReports stages gates.json, report.md and junit.xml and returns
+// their manifest entries (rows: one per result in each).
+func writeGateReports(dir *writers.Dir, gs []config.Gate, res *Result) ([]writers.ManifestOutput, error) {
 	describe := make([]string, len(gs))
 	for i, g := range gs {
 		describe[i] = gates.Describe(g)
 	}
 	res.Report = writers.Report(res.Gates, describe)
+	var out []writers.ManifestOutput
 	for _, f := range []struct {
 		name  string
 		write func(*writers.Staged) error
@@ -476,13 +486,14 @@ func writeGateReports(dir *writers.Dir, gs []config.Gate, res *Result) error {
 	} {
 		s, err := dir.Create(f.name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := f.write(s); err != nil {
-			return err
+			return nil, err
 		}
+		out = append(out, writers.ManifestOutput{Path: f.name, Rows: int64(len(res.Gates)), SHA256: s.SHA256()})
 	}
-	return nil
+	return out, nil
 }
 
 // parquetOut is a Parquet file staged in the output folder.

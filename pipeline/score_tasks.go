@@ -50,8 +50,7 @@ func (s *scorer) multilabelRow(ch *readers.Chunk, i, l int, eps float64) (float6
 	if why != "" {
 		return 0, false, 0, s.invalid(ch, i, p.labelCol, why)
 	}
-	copy(s.targetRow, targets)
-	for k, y := range targets {
+	for k, y := range targets { // targets may alias s.targetRow: entry k is read before it is written
 		t, ok := metrics.BinaryTarget(y)
 		if !ok {
 			return 0, false, 0, entryFault(p.labelCol, k, formatFloat(y), "a label must be 1/true, 0/false/-1 or a soft target in (0, 1)")

@@ -163,7 +163,7 @@ func summaries(groups []*group) []groupSummary {
 }
 
 // summaryRecord builds the summary table from the rolled-up groups and
-// their summaries.
+// their summaries (nil: each group's is made when its row is written).
 func summaryRecord(mem memory.Allocator, p *plan, groups []*group, sums []groupSummary) arrow.Record {
 	schema := summarySchema(p)
 	b := array.NewRecordBuilder(mem, schema)
@@ -185,7 +185,13 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group, sums []groupS
 			b.Field(col).(*array.Int64Builder).Append(n)
 			col++
 		}
-		sum := &sums[gi]
+		var sum *groupSummary
+		if sums != nil {
+			sum = &sums[gi]
+		} else {
+			one := summarize(g.stats)
+			sum = &one
+		}
 		for _, m := range metricCols {
 			fb := b.Field(col).(*array.Float64Builder)
 			if m.opt != nil {

@@ -367,9 +367,7 @@ func (f *ipcFile) yieldRecord(ctx context.Context, sc *ipcScratch, rec arrow.Rec
 		}
 		hi := min(lo+step, rows)
 		if lo == 0 && hi == rows {
-			for i := range sc.full {
-				sc.out[i] = sc.full[i]
-			}
+			copy(sc.out, sc.full)
 		} else {
 			for i := range sc.full {
 				sliceColumn(&sc.out[i], &sc.elems[i], &sc.offs[i], &sc.full[i], lo, hi)

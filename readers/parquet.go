@@ -71,8 +71,7 @@ type pqFile struct {
 	rgRows  []int64
 	rgFirst []int64
 	rows    int64
-	codec   []format.CompressionCodec // per leaf, from the first row group (informational)
-	scratch sync.Pool                 // *pqScratch
+	scratch sync.Pool // *pqScratch
 }
 
 func (p *pqFile) path() string    { return p.fpath }

@@ -46,7 +46,6 @@ type colBuf struct {
 	tmpF64   []float64
 	tmpBools []bool
 	tmpStrs  []string
-	tmpCodes []int32
 }
 
 func (cb *colBuf) reset() {

@@ -22,8 +22,9 @@ func addRows(s *ClassStats, rows []statRow) {
 	}
 }
 
-// checkNoNaN fails if any value of the summary is NaN.
-func checkNoNaN(t *testing.T, s ClassSummary) {
+// checkNoNaN fails if any value of a summary (ClassSummary, RegSummary,
+// TokenSummary) is NaN, or a null Opt carries a value.
+func checkNoNaN(t *testing.T, s any) {
 	t.Helper()
 	v := reflect.ValueOf(s)
 	for i := 0; i < v.NumField(); i++ {

@@ -4,27 +4,8 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 )
-
-func checkTokenNoNaN(t *testing.T, s TokenSummary) {
-	t.Helper()
-	v := reflect.ValueOf(s)
-	for i := 0; i < v.NumField(); i++ {
-		name := v.Type().Field(i).Name
-		switch x := v.Field(i).Interface().(type) {
-		case float64:
-			if math.IsNaN(x) {
-				t.Errorf("%s is NaN", name)
-			}
-		case Opt:
-			if math.IsNaN(x.V) || (!x.OK && x.V != 0) {
-				t.Errorf("%s = %+v", name, x)
-			}
-		}
-	}
-}
 
 // refTokenRat is the exact value of float64 x as a rational.
 func refTokenRat(x float64) *big.Rat { return new(big.Rat).SetFloat64(x) }
@@ -129,7 +110,7 @@ func TestTokenSentence(t *testing.T) {
 	var g TokenStats
 	g.AddSequence(s)
 	got := g.Summary()
-	checkTokenNoNaN(t, got)
+	checkNoNaN(t, got)
 	wantBPT := refQuoLn2(nll, big.NewRat(6, 1))
 	wantBPB := refQuoLn2(nll, big.NewRat(22, 1))
 	nllF, _ := nll.Float64()
@@ -171,7 +152,7 @@ func TestSeqPerplexityMean(t *testing.T) {
 	g.AddSequence(a)
 	g.AddSequence(b)
 	got := g.Summary()
-	checkTokenNoNaN(t, got)
+	checkNoNaN(t, got)
 	_, ceA, _ := a.Final()
 	_, ceB, _ := b.Final()
 	if ceA != some(math.Ln2) {
@@ -283,7 +264,7 @@ func TestTokenStderr(t *testing.T) {
 		P.Add(P, refTokenRat(math.Exp(l)))
 	}
 	got := g.Summary()
-	checkTokenNoNaN(t, got)
+	checkNoNaN(t, got)
 	f := func(x *big.Rat) float64 { v, _ := x.Float64(); return v }
 	wantCE := f(new(big.Rat).Quo(N, W))
 	checks := []struct {
@@ -370,7 +351,7 @@ func TestTokenInfinite(t *testing.T) {
 	g.AddSequence(&s1)
 	g.AddSequence(&s2)
 	got := g.Summary()
-	checkTokenNoNaN(t, got)
+	checkNoNaN(t, got)
 	for _, o := range []Opt{got.CrossEntropy, got.Perplexity, got.BitsPerToken, got.BitsPerByte, got.WordPerplexity, got.SeqPerplexityMean} {
 		if o != inf {
 			t.Errorf("%+v, want +Inf", o)
@@ -390,7 +371,7 @@ func TestTokenInfinite(t *testing.T) {
 func TestTokenNullRules(t *testing.T) {
 	var empty TokenStats
 	got := empty.Summary()
-	checkTokenNoNaN(t, got)
+	checkNoNaN(t, got)
 	if got != (TokenSummary{}) {
 		t.Errorf("empty: %+v", got)
 	}
@@ -407,7 +388,7 @@ func TestTokenNullRules(t *testing.T) {
 		t.Errorf("zero-weight sequence Final = %d, %+v, %+v", n, ce, ppl)
 	}
 	got = g.Summary()
-	checkTokenNoNaN(t, got)
+	checkNoNaN(t, got)
 	if got != (TokenSummary{}) || g.Sequences != 0 || g.Tokens != 2 {
 		t.Errorf("zero weights: %+v, sequences %d, tokens %d", got, g.Sequences, g.Tokens)
 	}
@@ -443,7 +424,7 @@ func TestTokenSplitMerge(t *testing.T) {
 	}
 	want.Rows, want.InvalidRows, want.IgnoredRows = 100, 2, 3
 	wantSum := want.Summary()
-	checkTokenNoNaN(t, wantSum)
+	checkNoNaN(t, wantSum)
 	for trial := 0; trial < 20; trial++ {
 		merged := make([]*SeqStats, len(seqs))
 		for i, r := range seqs {
