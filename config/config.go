@@ -74,6 +74,37 @@ type Labels struct {
 	Unmatched string   `yaml:"unmatched" json:"unmatched"`
 }
 
+// check validates the labels section and fills in the default of unmatched.
+func (l *Labels) check(c *Config) error {
+	bad := func(key, format string, args ...any) error {
+		return evalerr.Configf("config key labels.%s: %s", key, fmt.Sprintf(format, args...))
+	}
+	if len(l.Inputs) == 0 {
+		return bad("inputs", "at least one label file is required")
+	}
+	if len(l.Join) == 0 {
+		return bad("join", "at least one key column is required")
+	}
+	for i, col := range l.Join {
+		switch {
+		case col == "":
+			return bad("join", "empty column name")
+		case slices.Contains(l.Join[:i], col):
+			return bad("join", "column %q appears twice", col)
+		case col == c.Columns.Label || col == c.Columns.Weight:
+			return bad("join", "column %q is the label or weight column, which the label files supply", col)
+		}
+	}
+	switch l.Unmatched {
+	case "":
+		l.Unmatched = "error"
+	case "error", "skip":
+	default:
+		return bad("unmatched", "%q is not one of error, skip", l.Unmatched)
+	}
+	return nil
+}
+
 // Output is where and how results are written.
 type Output struct {
 	Dir       string `yaml:"dir" json:"dir"`
@@ -279,7 +310,9 @@ func (c *Config) Check() error {
 		return err
 	}
 	if c.Labels != nil {
-		return bad("labels", "label files are not available in this version")
+		if err := c.Labels.check(c); err != nil {
+			return err
+		}
 	}
 	if c.Output.Dir == "" {
 		return bad("output.dir", "required")

@@ -76,6 +76,12 @@ func TestLoadErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "mapping"},
 		{"reserved group name", minimal + "group_by: [model, rows]\n", `group_by: column "rows" has the name of a summary column`},
 		{"reserved keep name", strings.Replace(minimal, "prediction: p}", "prediction: p, keep: [cross_entropy]}", 1), "columns.keep"},
+		{"labels without inputs", minimal + "labels: {join: [id]}\n", "labels.inputs"},
+		{"labels without join", minimal + "labels: {inputs: [l.parquet]}\n", "labels.join"},
+		{"labels join twice", minimal + "labels: {inputs: [l.parquet], join: [id, id]}\n", `labels.join: column "id" appears twice`},
+		{"labels join on label", minimal + "labels: {inputs: [l.parquet], join: [y]}\n", "labels.join"},
+		{"labels unmatched", minimal + "labels: {inputs: [l.parquet], join: [id], unmatched: drop}\n", "labels.unmatched"},
+		{"labels unknown key", minimal + "labels: {inputs: [l.parquet], join: [id], on: id}\n", `unknown key "labels.on"`},
 		{"env unset", minimal + "columns: {weight: '${EVALJOB_TEST_UNSET_VAR}'}\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,5 +221,46 @@ func TestFromFlags(t *testing.T) {
 	}
 	if _, err := FromFlags(Flags{Inputs: []string{"a"}, Task: "binary", Label: "y"}); !errors.Is(err, evalerr.ErrConfig) {
 		t.Errorf("missing flags: %v", err)
+	}
+}
+
+// TestLabels: the labels section resolves its paths like inputs, defaults
+// unmatched to error, and flags mode builds the same section.
+func TestLabels(t *testing.T) {
+	path := writeConfig(t, minimal+"labels: {inputs: ['${EVALJOB_TEST_LABEL_DIR}/*.parquet'], join: [request_id, day]}\n")
+	t.Setenv("EVALJOB_TEST_LABEL_DIR", "labels/2026-11-20")
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Labels{Inputs: []string{filepath.Join(filepath.Dir(path), "labels/2026-11-20/*.parquet")},
+		Join: []string{"request_id", "day"}, Unmatched: "error"}
+	if !reflect.DeepEqual(cfg.Labels, want) {
+		t.Errorf("labels = %+v, want %+v", cfg.Labels, want)
+	}
+	cfg, err = Load(path, []string{"labels.unmatched=skip"})
+	if err != nil || cfg.Labels.Unmatched != "skip" {
+		t.Errorf("--set labels.unmatched=skip: %v, %+v", err, cfg.Labels)
+	}
+
+	cwd, _ := os.Getwd()
+	cfg, err = FromFlags(Flags{Inputs: []string{"p.parquet"}, Task: "binary", Label: "y", Prediction: []string{"p"}, Out: "out",
+		Labels: []string{"l.parquet"}, Join: []string{"id"}, Unmatched: "skip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = &Labels{Inputs: []string{filepath.Join(cwd, "l.parquet")}, Join: []string{"id"}, Unmatched: "skip"}
+	if !reflect.DeepEqual(cfg.Labels, want) {
+		t.Errorf("flags: labels = %+v, want %+v", cfg.Labels, want)
+	}
+	for _, f := range []Flags{
+		{Join: []string{"id"}},
+		{Labels: []string{"l.parquet"}},
+		{Labels: []string{"l.parquet"}, Join: []string{"id"}, Unmatched: "maybe"},
+	} {
+		f.Inputs, f.Task, f.Label, f.Prediction, f.Out = []string{"p.parquet"}, "binary", "y", []string{"p"}, "out"
+		if _, err := FromFlags(f); !errors.Is(err, evalerr.ErrConfig) {
+			t.Errorf("flags %+v: %v, want a config error", f, err)
+		}
 	}
 }

@@ -26,6 +26,10 @@ type Flags struct {
 	Overwrite      bool
 	OnInvalid      string
 	Workers        int
+	// Label files (SPEC §2): --labels (repeatable), --join a,b, --unmatched.
+	Labels    []string
+	Join      []string
+	Unmatched string
 }
 
 // FromFlags builds a Config from the flags-only command line. Paths are
@@ -53,6 +57,12 @@ func FromFlags(f Flags) (*Config, error) {
 		cfg.Options.OnInvalid = f.OnInvalid
 	}
 	cfg.Workers = f.Workers
+	if f.Labels != nil || f.Join != nil || f.Unmatched != "" {
+		if f.Labels == nil {
+			return nil, evalerr.Configf("--join and --unmatched need --labels")
+		}
+		cfg.Labels = &Labels{Inputs: f.Labels, Join: f.Join, Unmatched: f.Unmatched}
+	}
 	if f.Out == "" {
 		return nil, evalerr.Configf("--out is required")
 	}
@@ -63,6 +73,11 @@ func FromFlags(f Flags) (*Config, error) {
 	cfg.resolvePaths(func(string) string { return cwd })
 	for i, p := range cfg.Inputs {
 		cfg.Inputs[i] = filepath.Clean(p)
+	}
+	if cfg.Labels != nil {
+		for i, p := range cfg.Labels.Inputs {
+			cfg.Labels.Inputs[i] = filepath.Clean(p)
+		}
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ import (
 // (exit 2 naming it), and that significance is used on a loss.
 func (p *plan) checkGates() error {
 	var names []string
-	names = append(names, countColumns(p.task)...)
+	names = append(names, countColumns(p.task, p.labels != nil)...)
 	for _, m := range metricColumns(p.task) {
 		names = append(names, m.name)
 	}
@@ -47,7 +47,7 @@ func (p *plan) checkGates() error {
 // gateRows turns the summary rows into what gates judge.
 func gateRows(p *plan, groups []*group, sums []groupSummary) []gates.Row {
 	metrics := metricColumns(p.task)
-	countNames := countColumns(p.task)
+	countNames := countColumns(p.task, p.labels != nil)
 	rows := make([]gates.Row, len(groups))
 	for gi, g := range groups {
 		r := gates.Row{Values: map[string]gates.Value{}}
@@ -59,7 +59,7 @@ func gateRows(p *plan, groups []*group, sums []groupSummary) []gates.Row {
 				r.Group = append(r.Group, keyKV(col, g.key[j], p.groupTypes[j]))
 			}
 		}
-		for k, n := range counts(g.stats) {
+		for k, n := range counts(g.stats, p.labels != nil) {
 			r.Values[countNames[k]] = gates.Value{V: float64(n)}
 		}
 		for _, m := range metrics {

@@ -42,6 +42,16 @@ type plan struct {
 	seqCol, maskCol, bytesCol, wordsCol int
 	seqType                             []arrow.DataType // one entry, for encodeKey
 
+	// labels in their own files (nil without): the columns from index
+	// readCols on are not read from the prediction files but joined from
+	// the label store (the label, and the weight when the label files
+	// have it), on the prediction-side key columns joinCols.
+	labels          *labelStore
+	readCols        int
+	joinCols        []int
+	labelFromLabels bool
+	skipUnmatched   bool
+
 	eps          []float64 // per file
 	numClasses   int       // multiclass classes, multilabel labels
 	classWeights []float64
@@ -106,11 +116,21 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 		return add(name)
 	}
-	p.labelCol = optional(cfg.Columns.Label)
+	if cfg.Labels != nil {
+		if p.labels, err = openLabels(cfg); err != nil {
+			return nil, err
+		}
+		p.skipUnmatched = cfg.Labels.Unmatched == "skip"
+	}
+	if p.labels == nil {
+		p.labelCol = optional(cfg.Columns.Label)
+	}
 	for _, c := range cfg.Columns.Prediction {
 		p.predCols = append(p.predCols, add(c))
 	}
-	p.weightCol = optional(cfg.Columns.Weight)
+	if p.labels == nil || p.labels.weight == nil {
+		p.weightCol = optional(cfg.Columns.Weight)
+	}
 	p.seqCol = optional(cfg.Columns.Sequence)
 	p.maskCol = optional(cfg.Columns.Mask)
 	p.bytesCol = optional(cfg.Columns.Bytes)
@@ -125,6 +145,23 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 				p.outNames = append(p.outNames, c)
 				p.outCols = append(p.outCols, add(c))
 			}
+		}
+	}
+
+	p.readCols = len(p.columns)
+	if p.labels != nil {
+		for _, c := range cfg.Labels.Join {
+			p.joinCols = append(p.joinCols, add(c))
+		}
+		p.readCols = len(p.columns)
+		if cfg.Columns.Label != "" {
+			p.columns = append(p.columns, cfg.Columns.Label)
+			p.labelCol = len(p.columns) - 1
+			p.labelFromLabels = true
+		}
+		if p.labels.weight != nil {
+			p.columns = append(p.columns, cfg.Columns.Weight)
+			p.weightCol = len(p.columns) - 1
 		}
 	}
 
@@ -151,6 +188,9 @@ func (p *plan) close() {
 	for _, f := range p.files {
 		f.Close()
 	}
+	if p.labels != nil {
+		p.labels.close()
+	}
 }
 
 // checkFile checks that f has every column with an accepted type, and that
@@ -160,8 +200,19 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 	for _, fd := range f.Fields() {
 		fields[fd.Name] = fd
 	}
+	if p.labels != nil {
+		if err := p.labels.checkKeys(f); err != nil {
+			return err
+		}
+	}
 	types := make([]arrow.DataType, len(p.columns))
-	for i, name := range p.columns {
+	if p.labelFromLabels {
+		types[p.labelCol] = p.labels.label.Type
+	}
+	if p.labels != nil && p.labels.weight != nil {
+		types[p.weightCol] = p.labels.weight.Type
+	}
+	for i, name := range p.columns[:p.readCols] {
 		fd, ok := fields[name]
 		if !ok {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name,
@@ -364,18 +415,27 @@ func (p *plan) resolveClasses(ctx context.Context) error {
 // valid in every other way), and takes that length.
 func (p *plan) firstRowClasses(ctx context.Context) error {
 	s := &scorer{p: p}
+	var j joiner
+	if p.labels != nil {
+		if err := p.labels.load(ctx); err != nil {
+			return err
+		}
+	}
 	pred := p.predCols[0]
 	fallback := 0 // the first prediction list's length, when no row can be scored
 	for _, u := range p.units {
 		eps := p.eps[u.file]
-		err := p.files[u.file].ReadUnit(ctx, u.unit, p.columns, 0, func(ch *readers.Chunk) error {
+		err := p.files[u.file].ReadUnit(ctx, u.unit, p.columns[:p.readCols], 0, func(ch *readers.Chunk) error {
+			if p.labels != nil {
+				ch, s.labelRows = p.join(ch, &j, false)
+			}
 			s.grow(ch.Len)
 			if p.weightCol >= 0 {
 				toFloat64(ch.Columns[p.weightCol], s.weight)
 			}
 			list := ch.Columns[pred]
 			for i := range ch.Len {
-				if list.Null(i) {
+				if list.Null(i) || (s.labelRows != nil && s.labelRows[i] < 0) {
 					continue
 				}
 				n := list.Offsets[i+1] - list.Offsets[i]

@@ -119,6 +119,12 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	}
 	defer p.close()
 	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task)
+	if p.labels != nil {
+		if err := p.labels.load(ctx); err != nil {
+			return nil, err
+		}
+		log.Info("labels", "files", len(p.labels.files), "rows", p.labels.rows, "bytes", p.labels.bytes())
+	}
 	if opt.Progress != nil {
 		opt.Progress.total.Store(p.declaredRows())
 	}
@@ -213,6 +219,13 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		man.Inputs = append(man.Inputs, writers.ManifestInput{Path: f.Path(), Bytes: f.Size(), Rows: fileRows[i]})
 		res.InputRows += fileRows[i]
 	}
+	if p.labels != nil {
+		for i, f := range p.labels.files {
+			man.Labels = append(man.Labels, writers.ManifestInput{Path: f.Path(), Bytes: f.Size(), Rows: p.labels.fileRows[i]})
+		}
+		n := p.labels.unmatched()
+		man.LabelsUnmatched = &n
+	}
 	if rowsOut != nil {
 		man.Outputs = append(man.Outputs, rowsOut.manifestEntry())
 	}
@@ -303,7 +316,7 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 			for u := range units {
 				if !bad.skip(u) {
 					ref := p.units[u]
-					err := p.files[ref.file].ReadUnit(ctx, ref.unit, p.columns, batchRows, func(ch *readers.Chunk) error {
+					err := p.files[ref.file].ReadUnit(ctx, ref.unit, p.columns[:p.readCols], batchRows, func(ch *readers.Chunk) error {
 						fileRows[ref.file].Add(int64(ch.Len))
 						if progress != nil {
 							progress.done.Add(int64(ch.Len))
@@ -421,6 +434,7 @@ type worker struct {
 	scorer  scorer
 	stats   []*stats
 	groupIn []*readers.Column
+	joiner  joiner
 	schema  *arrow.Schema // rows.parquet, nil without per-row output
 }
 
@@ -430,6 +444,9 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 	}
 	s := &w.scorer
 	s.p = w.p
+	if w.p.labels != nil {
+		ch, s.labelRows = w.p.join(ch, &w.joiner, true)
+	}
 	s.grow(ch.Len)
 	w.groupIn = w.groupIn[:0]
 	for _, c := range w.p.groupCols {

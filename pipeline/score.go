@@ -38,6 +38,9 @@ type scorer struct {
 	lastSeq   *seqEntry
 	lastStats *stats
 	lastValue keyValue
+	// labelRows is the label row of each row when labels are in their own
+	// files (-1: unmatched), nil otherwise.
+	labelRows []int32
 }
 
 func (s *scorer) grow(n int) {
@@ -64,8 +67,33 @@ func (s *scorer) bad(ch *readers.Chunk, st *stats, row, col int, value string, w
 		st.addInvalid()
 		return nil
 	}
+	err := errors.New(why)
+	if s.fromLabels(col) {
+		path, rg, r := s.p.labels.place(int(s.labelRows[row]))
+		err = fmt.Errorf("%s (the value is in the label file %s, row group %d, row %d)", why, path, rg, r)
+	}
 	return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(row),
-		Column: s.p.columns[col], Value: value, Err: errors.New(why)}
+		Column: s.p.columns[col], Value: value, Err: err}
+}
+
+// fromLabels reports whether column col of the chunks comes from the label
+// files.
+func (s *scorer) fromLabels(col int) bool {
+	return s.labelRows != nil && col >= s.p.readCols
+}
+
+// unlabeled settles a row that no label row matched (labels in their own
+// files): an error under unmatched: error, counted in unlabeled_rows under
+// skip.
+func (s *scorer) unlabeled(ch *readers.Chunk, st *stats, i int) (bool, error) {
+	if s.labelRows == nil || s.labelRows[i] >= 0 {
+		return false, nil
+	}
+	if s.p.skipUnmatched {
+		st.unlabeled++
+		return true, nil
+	}
+	return true, s.p.unmatchedError(ch, i)
 }
 
 const nullValue = "null"
@@ -119,6 +147,12 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) er
 	cw := p.classWeights
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
+		if skip, err := s.unlabeled(ch, st, i); skip || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if skip, err := s.ignoredOrNull(ch, st, label, i); skip || err != nil {
 			if err != nil {
 				return err
@@ -168,6 +202,12 @@ func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*stats, eps float64
 	}
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
+		if skip, err := s.unlabeled(ch, st, i); skip || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		row, w, v := s.multiclassRow(ch, i, p.numClasses, eps)
 		switch {
 		case v.ignored:

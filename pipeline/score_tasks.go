@@ -16,6 +16,12 @@ func (s *scorer) scoreMultilabel(ch *readers.Chunk, tables []*stats, eps float64
 	}
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
+		if skip, err := s.unlabeled(ch, st, i); skip || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		loss, clipped, w, v := s.multilabelRow(ch, i, p.numClasses, eps)
 		if v.why != "" {
 			if err := s.bad(ch, st, i, v.col, v.value, v.why); err != nil {
@@ -94,6 +100,12 @@ func (s *scorer) scoreRegression(ch *readers.Chunk, tables []*stats) error {
 	}
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
+		if skip, err := s.unlabeled(ch, st, i); skip || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		var v verdict
 		switch {
 		case label.Null(i):
@@ -212,6 +224,12 @@ func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error 
 	}
 	for i := range ch.Len {
 		st := tables[s.cells[i]]
+		if skip, err := s.unlabeled(ch, st, i); skip || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if p.layout == tokenLogits {
 			if skip, err := s.ignoredOrNull(ch, st, ch.Columns[p.labelCol], i); skip || err != nil {
 				if err != nil {

@@ -15,6 +15,9 @@ type stats struct {
 	reg   *metrics.RegStats
 	tok   *metrics.TokenStats
 	seqs  *seqTable // token cells only: sequences until they are complete
+	// unlabeled counts the rows no label row matched (labels in their own
+	// files, unmatched: skip).
+	unlabeled int64
 }
 
 func newStats(task string, bins int, withSeqs bool) *stats {
@@ -32,6 +35,7 @@ func newStats(task string, bins int, withSeqs bool) *stats {
 }
 
 func (s *stats) merge(o *stats) {
+	s.unlabeled += o.unlabeled
 	switch {
 	case s.class != nil:
 		s.class.Merge(o.class)

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"slices"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -108,17 +110,24 @@ func metricColumns(task string) []summaryMetric {
 }
 
 // countColumns are the int64 counts of SPEC §4 (2).
-func countColumns(task string) []string {
+// With labels in their own files, unlabeled_rows follows ignored_rows.
+func countColumns(task string, labels bool) []string {
 	cols := []string{"rows", "invalid_rows", "ignored_rows", "clipped_rows"}
+	if labels {
+		cols = slices.Insert(cols, 3, "unlabeled_rows")
+	}
 	if task == "token" {
 		cols = append(cols, "sequences", "tokens")
 	}
 	return cols
 }
 
-func counts(st *stats) []int64 {
+func counts(st *stats, labels bool) []int64 {
 	rows, invalid, ignored, clipped := st.counts()
 	out := []int64{rows, invalid, ignored, clipped}
+	if labels {
+		out = slices.Insert(out, 3, st.unlabeled)
+	}
 	if st.tok != nil {
 		out = append(out, st.tok.Sequences, st.tok.Tokens)
 	}
@@ -139,7 +148,7 @@ func summarySchema(p *plan) *arrow.Schema {
 		fields = append(fields, arrow.Field{Name: name, Type: p.groupTypes[j], Nullable: true})
 	}
 	fields = append(fields, arrow.Field{Name: "group_set", Type: arrow.BinaryTypes.String})
-	for _, name := range countColumns(p.task) {
+	for _, name := range countColumns(p.task, p.labels != nil) {
 		fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64})
 	}
 	for _, m := range metricColumns(p.task) {
@@ -181,7 +190,7 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group, sums []groupS
 		}
 		b.Field(col).(*array.StringBuilder).Append(name)
 		col++
-		for _, n := range counts(g.stats) {
+		for _, n := range counts(g.stats, p.labels != nil) {
 			b.Field(col).(*array.Int64Builder).Append(n)
 			col++
 		}

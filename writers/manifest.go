@@ -19,6 +19,9 @@ type Manifest struct {
 	Config  any              `json:"config"`
 	Inputs  []ManifestInput  `json:"inputs"`
 	Outputs []ManifestOutput `json:"outputs"`
+	// Labels lists the label files, when labels are in their own files
+	// (one entry per file, like Inputs).
+	Labels []ManifestInput `json:"labels,omitempty"`
 	// LabelsUnmatched counts label rows that matched no prediction row;
 	// only present when labels are in their own files.
 	LabelsUnmatched *int64 `json:"labels_unmatched,omitempty"`

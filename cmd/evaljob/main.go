@@ -189,6 +189,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		inputs     listFlag
 		groupBy    listFlag
 		keep       string
+		labels     listFlag
+		join       string
 		f          config.Flags
 		prediction string
 		batchRows  int
@@ -213,6 +215,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&f.Overwrite, "overwrite", false, "replace an earlier run's output")
 	fs.StringVar(&f.OnInvalid, "on-invalid", "error", "error | skip")
 	fs.IntVar(&f.Workers, "workers", 0, "worker goroutines (0 = number of CPUs)")
+	fs.Var(&labels, "labels", "label file, folder or glob, joined to the inputs (repeatable)")
+	fs.StringVar(&join, "join", "", "key columns joining labels to inputs, separated by commas")
+	fs.StringVar(&f.Unmatched, "unmatched", "", "prediction rows without a label: error (default) | skip")
 	fs.IntVar(&batchRows, "batch-rows", 0, "rows per chunk (tuning only; results do not depend on it)")
 	logs.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -247,6 +252,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		f.Inputs = inputs
 		f.Prediction = splitList(prediction)
 		f.Keep = splitList(keep)
+		f.Labels = labels
+		f.Join = splitList(join)
 		for _, g := range groupBy {
 			f.GroupBy = append(f.GroupBy, splitList(g))
 		}

@@ -52,6 +52,11 @@ func TestExitCodes(t *testing.T) {
 		{"not parquet", []string{"run", "--input", badConfig, "--task", "binary", "--label", "label", "--prediction", "prob", "--out", filepath.Join(tmp, "e")}, 3, "bad.yaml"},
 		{"unwritable output", []string{"run", "--config", exampleConfig, "--set", "output.dir=" + filepath.Join(notDir, "out")}, 4, notDir},
 		{"flags mode", []string{"run", "--input", fixture("example"), "--task", "binary", "--label", "label", "--prediction", "prob", "--group-by", "model,slice", "--per-row", "--out", filepath.Join(tmp, "f")}, 0, ""},
+		{"labels skip", append(joinArgs(tmp, "g"), "--unmatched", "skip"), 0, ""},
+		{"labels unmatched", joinArgs(tmp, "h"), 3, `predictions.parquet: row group 0, row 9, column "request_id", value 10: no label row has this key`},
+		{"labels duplicate", joinArgs(tmp, "i", "join/labels_dup.parquet"), 3, `labels_dup.parquet: row group 0, row 140, column "request_id", value 7: duplicate label key: also in`},
+		{"labels bad unmatched", append(joinArgs(tmp, "j"), "--unmatched", "drop"), 2, "labels.unmatched"},
+		{"join without labels", []string{"run", "--input", fixture("join/predictions.parquet"), "--task", "binary", "--label", "label", "--prediction", "prob", "--join", "request_id", "--out", filepath.Join(tmp, "k")}, 2, "--labels"},
 		{"validate", []string{"validate", "--config", exampleConfig}, 0, ""},
 		{"validate bad column", []string{"validate", "--config", exampleConfig, "--set", "columns.weight=w"}, 3, `column "w"`},
 	} {
@@ -127,4 +132,15 @@ func TestGateExitCode(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "roc_auc") {
 		t.Errorf("unknown gate metric: exit %d, want 2 naming it\n%s", code, stderr)
 	}
+}
+
+// joinArgs is flags mode with labels in their own file (testdata/join).
+// labels is the label fixture (default join/labels.parquet).
+func joinArgs(tmp, out string, labels ...string) []string {
+	if labels == nil {
+		labels = []string{"join/labels.parquet"}
+	}
+	return []string{"run", "--input", fixture("join/predictions.parquet"), "--task", "binary", "--label", "label",
+		"--prediction", "prob", "--weight", "weight", "--labels", fixture(labels[0]), "--join", "request_id",
+		"--out", filepath.Join(tmp, out)}
 }

@@ -1,0 +1,606 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/readers"
+)
+
+// labelStore is the label side of a join (SPEC §2, "Labels in their own
+// files"), held in memory while the prediction side streams past it.
+//
+// It is compact by construction, not a Go map: every key is encoded into
+// one byte arena (9 bytes per integer key column, a length and the bytes
+// per string key column), found through an open-addressed table of uint32
+// row numbers, and the label (and weight) values sit in one typed column
+// holding every label row. For one int64 key and an int64 label that is
+// 9 + 8 bytes, plus 5.3 to 10.7 bytes of table, plus 1 bit of the matched
+// set, per label row (README, "Labels in their own files", has the measured
+// figure).
+type labelStore struct {
+	join     []string
+	keyTypes []arrow.DataType // from the first label file
+	files    []*readers.File
+	columns  []string // read from the label files: keys, label, weight
+
+	loaded   bool
+	loadErr  error
+	fileRows []int64 // label rows read from each file
+
+	label  readers.Column  // every label row, in load order
+	weight *readers.Column // nil when the weight is read from the predictions
+
+	width int      // bytes per key when every key column is an integer; 0: variable
+	keys  []byte   // the encoded keys, row after row
+	ends  []uint32 // variable width: keys[ends[r-1]:ends[r]] is row r's key
+	slots []uint32 // open addressing: label row + 1, 0 when empty
+	seed  maphash.Seed
+	rows  int
+
+	// where each loaded chunk starts, to name a label row's place
+	chunks []labelChunk
+
+	// matched has one bit per label row, set (atomically, by the workers)
+	// when a prediction row found it.
+	matched []uint64
+}
+
+type labelChunk struct {
+	start    int // label row of the chunk's first row
+	file     int
+	rowGroup int
+	firstRow int64
+}
+
+// intKeyBytes is the encoded size of one integer key value: a byte that
+// tells values above MaxInt64 (uint64 columns only) from the rest, then the
+// value's 64 bits. Integers of any width therefore match by value.
+const intKeyBytes = 9
+
+// maxLabelRows keeps label row numbers in an int32 and the table's slots in a
+// uint32.
+const maxLabelRows = 1<<31 - 1
+
+// openLabels discovers and opens the label files of cfg.Labels and checks
+// their schemas; load reads them. The label column, the weight column when
+// the label files have it, and the key columns are read.
+func openLabels(cfg *config.Config) (_ *labelStore, err error) {
+	l := cfg.Labels
+	st := &labelStore{join: l.Join, seed: maphash.MakeSeed()}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	inputs, err := readers.Discover(l.Inputs, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range inputs {
+		f, err := readers.Open(in)
+		if err != nil {
+			return nil, err
+		}
+		st.files = append(st.files, f)
+	}
+
+	// The columns read: keys, label, then the weight when the label files
+	// have it (decided by the first file, required of the others).
+	st.columns = slices.Clone(l.Join)
+	labelName, weightName := cfg.Columns.Label, cfg.Columns.Weight
+	if labelName != "" {
+		st.columns = append(st.columns, labelName)
+	}
+	if weightName != "" && slices.ContainsFunc(st.files[0].Fields(), func(fd readers.Field) bool { return fd.Name == weightName }) {
+		st.columns = append(st.columns, weightName)
+		st.weight = &readers.Column{Name: weightName}
+	}
+	if labelName == "" && st.weight == nil {
+		return nil, evalerr.Configf("config key labels: the label files supply neither columns.label nor columns.weight (%q), so there is nothing to join", weightName)
+	}
+	st.label.Name = labelName
+	for fi, f := range st.files {
+		if err := st.checkFile(fi, f, st.columns); err != nil {
+			return nil, err
+		}
+	}
+	st.width = intKeyBytes * len(st.join)
+	for _, t := range st.keyTypes {
+		if !isInteger(t) {
+			st.width = 0
+		}
+	}
+	return st, nil
+}
+
+// load reads every label row into the store, once; later calls return the
+// first call's error. Duplicate and null keys are input errors naming
+// their places.
+func (st *labelStore) load(ctx context.Context) error {
+	if st.loaded {
+		return st.loadErr
+	}
+	st.loaded = true
+	st.loadErr = st.read(ctx)
+	return st.loadErr
+}
+
+func (st *labelStore) read(ctx context.Context) error {
+	total := int64(0)
+	for _, f := range st.files {
+		if n := f.NumRows(); n > 0 {
+			total += n
+		}
+	}
+	if total > maxLabelRows {
+		return evalerr.Inputf("label files: %d rows, more than evaljob joins (%d)", total, maxLabelRows)
+	}
+	st.allocate(int(total))
+	st.fileRows = make([]int64, len(st.files))
+	nk := len(st.join)
+	var key []byte
+	for fi, f := range st.files {
+		for u := range f.NumUnits() {
+			err := f.ReadUnit(ctx, u, st.columns, 0, func(ch *readers.Chunk) error {
+				st.chunks = append(st.chunks, labelChunk{start: st.rows, file: fi, rowGroup: ch.RowGroup, firstRow: ch.FirstRow})
+				st.fileRows[fi] += int64(ch.Len)
+				for i := range ch.Len {
+					var ok bool
+					if key, ok = appendJoinKey(key[:0], ch.Columns[:nk], i); !ok {
+						c := firstNullKey(ch.Columns[:nk], i)
+						return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
+							Column: c.Name, Value: nullValue, Err: errors.New("label key is null")}
+					}
+					if err := st.insert(key, ch, i); err != nil {
+						return err
+					}
+				}
+				if st.label.Name != "" {
+					appendRows(&st.label, ch.Columns[nk], nil)
+				}
+				if st.weight != nil {
+					appendRows(st.weight, ch.Columns[len(st.columns)-1], nil)
+				}
+				return ctx.Err()
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	st.matched = make([]uint64, (st.rows+63)/64)
+	return nil
+}
+
+// checkFile checks that label file f has the columns with the types of the
+// first label file, and key columns of an integer or string type.
+func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error {
+	types := map[string]arrow.DataType{}
+	for _, fd := range f.Fields() {
+		types[fd.Name] = fd.Type
+	}
+	for i, name := range columns {
+		t, ok := types[name]
+		var why string
+		switch {
+		case !ok:
+			why = "missing column"
+		case t == nil:
+			why = "column type is not supported by evaljob"
+		case i < len(st.join) && !isInteger(t) && !isStringType(t):
+			why = fmt.Sprintf("join key of type %s, want an integer or string type", t)
+		case i < len(st.join) && fi == 0:
+			st.keyTypes = append(st.keyTypes, t)
+		case i >= len(st.join) && fi == 0:
+			if name == st.label.Name {
+				st.label.Type = t
+			} else {
+				st.weight.Type = t
+			}
+		}
+		if why == "" && fi > 0 {
+			want := st.label.Type
+			switch {
+			case i < len(st.join):
+				want = st.keyTypes[i]
+			case name != st.label.Name:
+				want = st.weight.Type
+			}
+			if !arrow.TypeEqual(t, want) {
+				why = fmt.Sprintf("type %s differs from %s in %s", t, want, st.files[0].Path())
+			}
+		}
+		if why != "" {
+			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name, Err: errors.New(why)}
+		}
+	}
+	return nil
+}
+
+// checkKeys checks that prediction file f has every join key column with a
+// type of the same kind (integer or string) as in the label files.
+func (st *labelStore) checkKeys(f *readers.File) error {
+	types := map[string]arrow.DataType{}
+	for _, fd := range f.Fields() {
+		types[fd.Name] = fd.Type
+	}
+	for i, name := range st.join {
+		t, ok := types[name]
+		var why string
+		switch {
+		case !ok:
+			why = "missing join key column"
+		case t == nil || (!isInteger(t) && !isStringType(t)):
+			why = fmt.Sprintf("join key of type %s, want an integer or string type", t)
+		case isInteger(t) != isInteger(st.keyTypes[i]):
+			why = fmt.Sprintf("join key of type %s, but it is %s in the label file %s", t, st.keyTypes[i], st.files[0].Path())
+		}
+		if why != "" {
+			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name, Err: errors.New(why)}
+		}
+	}
+	return nil
+}
+
+// allocate sizes the key arena and the table for n label rows (the rows
+// the label files declare; an IPC stream's are not known, and the table
+// then grows as rows arrive).
+func (st *labelStore) allocate(n int) {
+	if st.width > 0 {
+		st.keys = make([]byte, 0, n*st.width)
+	} else {
+		st.ends = make([]uint32, 0, n)
+	}
+	st.slots = make([]uint32, tableSize(n))
+}
+
+// tableSize is the number of slots for n keys: a power of two at least
+// 4/3 n, so the table is at most 3/4 full.
+func tableSize(n int) int {
+	need := max(n+n/3+1, 16)
+	return 1 << bits.Len(uint(need-1))
+}
+
+// keyAt returns label row r's encoded key.
+func (st *labelStore) keyAt(r int) []byte {
+	if st.width > 0 {
+		return st.keys[r*st.width : (r+1)*st.width]
+	}
+	start := uint32(0)
+	if r > 0 {
+		start = st.ends[r-1]
+	}
+	return st.keys[start:st.ends[r]]
+}
+
+// find returns the label row with key, or -1, and the slot where the probe
+// stopped (the key's slot, or the empty slot where it would go).
+func (st *labelStore) find(key []byte) (int, int) {
+	mask := len(st.slots) - 1
+	i := int(maphash.Bytes(st.seed, key)) & mask
+	for {
+		v := st.slots[i]
+		if v == 0 {
+			return -1, i
+		}
+		if r := int(v - 1); string(st.keyAt(r)) == string(key) {
+			return r, i
+		}
+		i = (i + 1) & mask
+	}
+}
+
+// insert adds row i of the label chunk ch with key; a key seen before is an
+// input error naming both places.
+func (st *labelStore) insert(key []byte, ch *readers.Chunk, i int) error {
+	if st.rows >= maxLabelRows {
+		return evalerr.Inputf("label files: more than %d rows, more than evaljob joins", maxLabelRows)
+	}
+	if (st.rows+1)*4 > len(st.slots)*3 {
+		st.rehash()
+	}
+	prev, slot := st.find(key)
+	if prev >= 0 {
+		path, rg, row := st.place(prev)
+		return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
+			Column: strings.Join(st.join, ","), Value: st.keyText(key),
+			Err: fmt.Errorf("duplicate label key: also in %s, row group %d, row %d", path, rg, row)}
+	}
+	if st.width == 0 && uint64(len(st.keys))+uint64(len(key)) > math.MaxUint32 {
+		return evalerr.Inputf("label files: the join keys take more than 4 GiB")
+	}
+	st.keys = append(st.keys, key...)
+	if st.width == 0 {
+		st.ends = append(st.ends, uint32(len(st.keys)))
+	}
+	st.rows++
+	st.slots[slot] = uint32(st.rows)
+	return nil
+}
+
+// rehash doubles the table.
+func (st *labelStore) rehash() {
+	st.slots = make([]uint32, 2*len(st.slots))
+	for r := range st.rows {
+		_, slot := st.find(st.keyAt(r))
+		st.slots[slot] = uint32(r + 1)
+	}
+}
+
+// place returns the file, row group and row of label row r.
+func (st *labelStore) place(r int) (string, int, int64) {
+	k, _ := slices.BinarySearchFunc(st.chunks, r, func(c labelChunk, r int) int {
+		if c.start > r {
+			return 1
+		}
+		return -1
+	})
+	c := st.chunks[k-1]
+	return st.files[c.file].Path(), c.rowGroup, c.firstRow + int64(r-c.start)
+}
+
+// keyText shows an encoded key as the user wrote it: the values, separated
+// by commas, strings quoted.
+func (st *labelStore) keyText(key []byte) string {
+	var parts []string
+	for _, t := range st.keyTypes {
+		if isInteger(t) {
+			v := binary.BigEndian.Uint64(key[1:intKeyBytes])
+			if key[0] == 1 {
+				parts = append(parts, strconv.FormatUint(v, 10))
+			} else {
+				parts = append(parts, strconv.FormatInt(int64(v), 10))
+			}
+			key = key[intKeyBytes:]
+			continue
+		}
+		n, k := binary.Uvarint(key)
+		parts = append(parts, strconv.Quote(string(key[k:k+int(n)])))
+		key = key[k+int(n):]
+	}
+	return strings.Join(parts, ",")
+}
+
+// appendJoinKey appends the encoded key of row i of the key columns to buf;
+// false when a key value is null.
+func appendJoinKey(buf []byte, cols []*readers.Column, i int) ([]byte, bool) {
+	for _, c := range cols {
+		if c.Null(i) {
+			return buf, false
+		}
+		if c.Ints != nil {
+			v := c.Ints[i]
+			tag := byte(0)
+			if v < 0 && c.Type.ID() == arrow.UINT64 {
+				tag = 1 // above MaxInt64
+			}
+			buf = append(buf, tag)
+			buf = binary.BigEndian.AppendUint64(buf, uint64(v))
+			continue
+		}
+		s := c.String(i)
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	return buf, true
+}
+
+func firstNullKey(cols []*readers.Column, i int) *readers.Column {
+	for _, c := range cols {
+		if c.Null(i) {
+			return c
+		}
+	}
+	return cols[0]
+}
+
+func (st *labelStore) close() {
+	for _, f := range st.files {
+		f.Close()
+	}
+}
+
+// bytes is the memory the store holds: keys, table, values, matched set.
+func (st *labelStore) bytes() int64 {
+	n := cap(st.keys) + 4*cap(st.ends) + 4*cap(st.slots) + 8*cap(st.matched) + 40*cap(st.chunks)
+	n += columnBytes(&st.label)
+	if st.weight != nil {
+		n += columnBytes(st.weight)
+	}
+	return int64(n)
+}
+
+func columnBytes(c *readers.Column) int {
+	n := cap(c.Valid) + cap(c.Bools) + 8*cap(c.Ints) + 4*cap(c.F32) + 8*cap(c.F64) + 8*cap(c.Offsets)
+	if c.Elem != nil {
+		n += columnBytes(c.Elem)
+	}
+	return n
+}
+
+// unmatched counts the label rows no prediction row found.
+func (st *labelStore) unmatched() int64 {
+	n := 0
+	for _, w := range st.matched {
+		n += bits.OnesCount64(w)
+	}
+	return int64(st.rows - n)
+}
+
+// markMatched records that label row r was found.
+func (st *labelStore) markMatched(r int32) {
+	w, b := &st.matched[r>>6], uint64(1)<<(r&63)
+	if atomic.LoadUint64(w)&b == 0 {
+		atomic.OrUint64(w, b)
+	}
+}
+
+// joiner is one worker's scratch space for joining chunks.
+type joiner struct {
+	key     []byte
+	keyCols []*readers.Column
+	rows    []int32 // label row of each prediction row, -1 when unmatched
+	label   readers.Column
+	weight  readers.Column
+	cols    []*readers.Column
+	view    readers.Chunk
+}
+
+// join looks up the label row of every row of the prediction chunk ch and
+// returns ch with the label-side columns appended (see plan.readCols), and
+// the label row of each row (-1: unmatched, including a null key). mark
+// records the matches for labels_unmatched.
+func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []int32) {
+	st := p.labels
+	j.rows = slices.Grow(j.rows[:0], ch.Len)[:ch.Len]
+	j.keyCols = j.keyCols[:0]
+	for _, c := range p.joinCols {
+		j.keyCols = append(j.keyCols, ch.Columns[c])
+	}
+	for i := range ch.Len {
+		var ok bool
+		j.rows[i] = -1
+		if j.key, ok = appendJoinKey(j.key[:0], j.keyCols, i); !ok {
+			continue
+		}
+		if r, _ := st.find(j.key); r >= 0 {
+			j.rows[i] = int32(r)
+			if mark {
+				st.markMatched(int32(r))
+			}
+		}
+	}
+	j.cols = append(j.cols[:0], ch.Columns...)
+	if p.labelFromLabels {
+		j.label.Name, j.label.Type = st.label.Name, st.label.Type
+		resetColumn(&j.label)
+		appendRows(&j.label, &st.label, j.rows)
+		j.cols = append(j.cols, &j.label)
+	}
+	if st.weight != nil {
+		j.weight.Name, j.weight.Type = st.weight.Name, st.weight.Type
+		resetColumn(&j.weight)
+		appendRows(&j.weight, st.weight, j.rows)
+		j.cols = append(j.cols, &j.weight)
+	}
+	j.view = *ch
+	j.view.Columns = j.cols
+	return &j.view, j.rows
+}
+
+// unmatchedError is the error for prediction row i, which no label row
+// matched, under unmatched: error.
+func (p *plan) unmatchedError(ch *readers.Chunk, i int) error {
+	var key []string
+	for _, c := range p.joinCols {
+		key = append(key, scalarText(ch.Columns[c], i))
+	}
+	return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
+		Column: strings.Join(p.labels.join, ","), Value: strings.Join(key, ","),
+		Err: errors.New("no label row has this key (labels.unmatched: skip counts such rows in unlabeled_rows)")}
+}
+
+// resetColumn empties c's values, keeping their storage.
+func resetColumn(c *readers.Column) {
+	c.Len = 0
+	c.Valid, c.Bools, c.Ints, c.F32, c.F64 = c.Valid[:0], c.Bools[:0], c.Ints[:0], c.F32[:0], c.F64[:0]
+	c.Offsets = c.Offsets[:0]
+	if c.Elem != nil {
+		resetColumn(c.Elem)
+	}
+}
+
+// appendRows appends rows of src to dst: rows[k] for each k, or every row
+// when rows is nil. A row number below 0 appends a null. dst and src have
+// the same type: a scalar of bool, integer or float type, or a list of one.
+func appendRows(dst, src *readers.Column, rows []int32) {
+	n := len(rows)
+	if rows == nil {
+		n = src.Len
+	}
+	at := func(k int) int {
+		if rows == nil {
+			return k
+		}
+		return int(rows[k])
+	}
+	nulls := src.Valid != nil
+	for k := 0; k < n && !nulls; k++ {
+		nulls = at(k) < 0
+	}
+	if nulls && dst.Valid == nil {
+		dst.Valid = make([]bool, dst.Len, dst.Len+n)
+		for k := range dst.Valid {
+			dst.Valid[k] = true
+		}
+	}
+	if dst.Valid != nil {
+		for k := range n {
+			r := at(k)
+			dst.Valid = append(dst.Valid, r >= 0 && !src.Null(r))
+		}
+	}
+	switch t := src.Type; {
+	case isList(t):
+		if dst.Elem == nil {
+			dst.Elem = &readers.Column{Name: src.Elem.Name, Type: src.Elem.Type}
+		}
+		if len(dst.Offsets) == 0 {
+			dst.Offsets = append(dst.Offsets, 0)
+		}
+		elems := []int32{}
+		for k := range n {
+			if r := at(k); r >= 0 {
+				for e := src.Offsets[r]; e < src.Offsets[r+1]; e++ {
+					elems = append(elems, int32(e))
+				}
+			}
+			dst.Offsets = append(dst.Offsets, dst.Elem.Len+len(elems))
+		}
+		appendRows(dst.Elem, src.Elem, elems)
+	case isBool(t):
+		for k := range n {
+			r := at(k)
+			dst.Bools = append(dst.Bools, r >= 0 && src.Bools[r])
+		}
+	case isInteger(t):
+		for k := range n {
+			var v int64
+			if r := at(k); r >= 0 {
+				v = src.Ints[r]
+			}
+			dst.Ints = append(dst.Ints, v)
+		}
+	case t.ID() == arrow.FLOAT32:
+		for k := range n {
+			var v float32
+			if r := at(k); r >= 0 {
+				v = src.F32[r]
+			}
+			dst.F32 = append(dst.F32, v)
+		}
+	default: // FLOAT64, the only other label or weight type
+		for k := range n {
+			var v float64
+			if r := at(k); r >= 0 {
+				v = src.F64[r]
+			}
+			dst.F64 = append(dst.F64, v)
+		}
+	}
+	dst.Len += n
+}

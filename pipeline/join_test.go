@@ -1,0 +1,603 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/evaljob/evaljob/config"
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// Labels in their own files (SPEC §2): the same rows evaluated once from
+// one file and once split into a prediction side and a shuffled label side
+// (over several files, with label rows that match nothing) must give the
+// same summary and per-row output.
+
+// readRecord reads every input file into one record (columns concatenated).
+func readRecord(t *testing.T, paths []string) arrow.Record {
+	t.Helper()
+	var recs []arrow.Record
+	for _, p := range paths {
+		tbl := readParquet(t, p)
+		defer tbl.Release()
+		tr := array.NewTableReader(tbl, -1)
+		defer tr.Release()
+		for tr.Next() {
+			r := tr.Record()
+			r.Retain()
+			recs = append(recs, r)
+		}
+	}
+	schema := recs[0].Schema()
+	cols := make([]arrow.Array, schema.NumFields())
+	for k := range cols {
+		var parts []arrow.Array
+		for _, r := range recs {
+			parts = append(parts, r.Column(k))
+		}
+		a, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols[k] = a
+	}
+	n := int64(0)
+	for _, r := range recs {
+		n += r.NumRows()
+		r.Release()
+	}
+	return array.NewRecord(schema, cols, n)
+}
+
+// takeRows builds a record of the named columns of rec (all when names is
+// nil) and the extra columns, holding rows idx of rec in that order.
+func takeRows(t *testing.T, rec arrow.Record, names []string, extra map[string]arrow.Array, extraOrder []string, idx []int) arrow.Record {
+	t.Helper()
+	var fields []arrow.Field
+	var cols []arrow.Array
+	take := func(f arrow.Field, a arrow.Array) {
+		parts := make([]arrow.Array, len(idx))
+		for k, i := range idx {
+			parts[k] = array.NewSlice(a, int64(i), int64(i+1))
+		}
+		var out arrow.Array
+		if len(parts) == 0 {
+			out = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
+		} else {
+			var err error
+			if out, err = array.Concatenate(parts, memory.DefaultAllocator); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fields = append(fields, arrow.Field{Name: f.Name, Type: f.Type, Nullable: true})
+		cols = append(cols, out)
+	}
+	for k, f := range rec.Schema().Fields() {
+		if names == nil || slices.Contains(names, f.Name) {
+			take(f, rec.Column(k))
+		}
+	}
+	for _, name := range extraOrder {
+		take(arrow.Field{Name: name, Type: extra[name].DataType()}, extra[name])
+	}
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(idx)))
+}
+
+// joinCase describes how a fixture is split into two sides.
+type joinCase struct {
+	name      string
+	cfg       func() *config.Config
+	labelCols []string // moved to the label side
+	// keys makes the key columns of n prediction rows plus extra label-only
+	// keys (rows n.. of the arrays), in this order.
+	keys  func(n, extra int) ([]string, map[string]arrow.Array)
+	bogus string // a prediction-side column with a label column's name, filled with garbage
+}
+
+func int64Keys(name string) func(n, extra int) ([]string, map[string]arrow.Array) {
+	return func(n, extra int) ([]string, map[string]arrow.Array) {
+		b := array.NewInt64Builder(memory.DefaultAllocator)
+		for i := range n + extra {
+			b.Append(int64(i)*7919 - 100000) // negative and positive, not in row order
+		}
+		return []string{name}, map[string]arrow.Array{name: b.NewArray()}
+	}
+}
+
+func stringKeys(name string) func(n, extra int) ([]string, map[string]arrow.Array) {
+	return func(n, extra int) ([]string, map[string]arrow.Array) {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for i := range n + extra {
+			b.Append(fmt.Sprintf("req-%x", i*104729))
+		}
+		return []string{name}, map[string]arrow.Array{name: b.NewArray()}
+	}
+}
+
+// pairKeys is a two-column key: a string shard and an int32 number.
+func pairKeys(n, extra int) ([]string, map[string]arrow.Array) {
+	s := array.NewStringBuilder(memory.DefaultAllocator)
+	v := array.NewInt32Builder(memory.DefaultAllocator)
+	for i := range n + extra {
+		s.Append(fmt.Sprintf("shard%d", i%3))
+		v.Append(int32(i / 3))
+	}
+	return []string{"shard", "num"}, map[string]arrow.Array{"shard": s.NewArray(), "num": v.NewArray()}
+}
+
+func joinCases() []joinCase {
+	load := func(name string) func() *config.Config {
+		return func() *config.Config {
+			cfg, err := config.Load(filepath.Join("..", "configs", name), nil)
+			if err != nil {
+				panic(err)
+			}
+			cfg.Gates = nil
+			return cfg
+		}
+	}
+	return []joinCase{
+		{name: "binary", cfg: load("binary.yaml"), labelCols: []string{"label", "weight"}, keys: int64Keys("rid"), bogus: "label"},
+		{name: "multiclass", cfg: load("multiclass.yaml"), labelCols: []string{"label", "weight"}, keys: stringKeys("rid")},
+		{name: "multilabel", cfg: load("multilabel.yaml"), labelCols: []string{"labels"}, keys: pairKeys},
+		{name: "regression", cfg: load("regression.yaml"), labelCols: []string{"target", "weight"}, keys: int64Keys("rid"), bogus: "target"},
+		{name: "token logits", cfg: func() *config.Config {
+			cfg := jobConfig("token", []string{fixture("token/logits.parquet")}, "target", "logits")
+			cfg.Columns.PredictionKind = "logit"
+			cfg.Columns.Sequence = "doc_id"
+			cfg.GroupBy = config.GroupSets{{"model"}}
+			cfg.Output.PerRow = true
+			return cfg
+		}, labelCols: []string{"target"}, keys: pairKeys},
+	}
+}
+
+// splitSides writes the fixture of cfg as one combined file (with the key
+// columns) and as predictions plus label files; it returns the combined
+// file, the prediction file, the label files and how many prediction rows
+// have no label (every dropEvery-th row, when dropEvery > 0).
+func splitSides(t *testing.T, c joinCase, cfg *config.Config, labelFiles, dropEvery int, seed uint64) (string, string, []string, []int) {
+	t.Helper()
+	inputs := cfg.Inputs
+	var paths []string
+	for _, in := range inputs {
+		m, err := filepath.Glob(in)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("%s: %v", in, err)
+		}
+		paths = append(paths, m...)
+	}
+	rec := readRecord(t, paths)
+	defer rec.Release()
+	n := int(rec.NumRows())
+	const extra = 5
+	keyNames, keys := c.keys(n, extra)
+	dir := t.TempDir()
+
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	var kept, dropped []int
+	for i := range n {
+		if dropEvery > 0 && i%dropEvery == dropEvery-1 {
+			dropped = append(dropped, i)
+		} else {
+			kept = append(kept, i)
+		}
+	}
+	// The combined file has only the rows that have labels: the reference.
+	combined := filepath.Join(dir, "combined.parquet")
+	writeRecord(t, combined, takeRows(t, rec, nil, keys, keyNames, kept))
+
+	var predNames []string
+	for _, f := range rec.Schema().Fields() {
+		if !slices.Contains(c.labelCols, f.Name) {
+			predNames = append(predNames, f.Name)
+		}
+	}
+	extraCols, extraOrder := keys, keyNames
+	if c.bogus != "" {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for range n + extra {
+			b.Append("not a label")
+		}
+		extraCols = maps2(keys, c.bogus, b.NewArray())
+		extraOrder = append(slices.Clone(keyNames), c.bogus)
+	}
+	preds := filepath.Join(dir, "predictions.parquet")
+	writeRecord(t, preds, takeRows(t, rec, predNames, extraCols, extraOrder, all))
+
+	// Label side: the kept rows plus label rows for keys n..n+extra-1
+	// (copies of row 0's labels), shuffled, split over labelFiles files.
+	order := slices.Clone(kept)
+	for i := range extra {
+		order = append(order, n+i)
+	}
+	rand.New(rand.NewPCG(seed, 1)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	var labelPaths []string
+	per := (len(order) + labelFiles - 1) / labelFiles
+	for f := range labelFiles {
+		part := order[min(f*per, len(order)):min((f+1)*per, len(order))]
+		keyIdx := part
+		valIdx := make([]int, len(part))
+		for k, i := range part {
+			valIdx[k] = i
+			if i >= n {
+				valIdx[k] = 0
+			}
+		}
+		vals := takeRows(t, rec, c.labelCols, nil, nil, valIdx)
+		var fields []arrow.Field
+		var cols []arrow.Array
+		for _, name := range keyNames {
+			fields = append(fields, arrow.Field{Name: name, Type: keys[name].DataType(), Nullable: true})
+			cols = append(cols, takeArray(t, keys[name], keyIdx))
+		}
+		fields = append(fields, vals.Schema().Fields()...)
+		cols = append(cols, vals.Columns()...)
+		lrec := array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(part)))
+		p := filepath.Join(dir, fmt.Sprintf("labels/part-%d.parquet", f))
+		writeRecord(t, p, lrec)
+		labelPaths = append(labelPaths, p)
+	}
+	return combined, preds, labelPaths, dropped
+}
+
+func maps2(m map[string]arrow.Array, k string, v arrow.Array) map[string]arrow.Array {
+	out := map[string]arrow.Array{k: v}
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	return out
+}
+
+func takeArray(t *testing.T, a arrow.Array, idx []int) arrow.Array {
+	t.Helper()
+	f := arrow.Field{Name: "x", Type: a.DataType()}
+	r := array.NewRecord(arrow.NewSchema([]arrow.Field{f}, nil), []arrow.Array{a}, int64(a.Len()))
+	return takeRows(t, r, nil, nil, nil, idx).Column(0)
+}
+
+// writeRecord writes rec in row groups of 64 rows.
+func writeRecord(t *testing.T, path string, rec arrow.Record) {
+	t.Helper()
+	writeParquet(t, path, rec, 64)
+}
+
+// runTo runs cfg into a fresh folder with the given workers and batch size.
+func runTo(t *testing.T, cfg *config.Config, workers, batch int) (*Result, string, error) {
+	t.Helper()
+	cfg.Output.Dir = t.TempDir()
+	cfg.Output.Overwrite = true
+	cfg.Workers = workers
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), cfg, Options{BatchRows: batch})
+	return res, cfg.Output.Dir, err
+}
+
+// sameSummary checks that the joined summary equals the reference one in
+// every column, and has unlabeled_rows after ignored_rows.
+func sameSummary(t *testing.T, refDir, joinedDir string, wantUnlabeled int64) {
+	t.Helper()
+	ref := openTable(t, filepath.Join(refDir, SummaryFile))
+	got := openTable(t, filepath.Join(joinedDir, SummaryFile))
+	want := slices.Clone(ref.names())
+	k := slices.Index(want, "ignored_rows")
+	want = slices.Insert(want, k+1, "unlabeled_rows")
+	if !slices.Equal(got.names(), want) {
+		t.Fatalf("columns\n got %v\nwant %v", got.names(), want)
+	}
+	for _, name := range ref.names() {
+		if !array.Equal(ref.cols[name], got.cols[name]) {
+			t.Errorf("column %s differs:\n ref %v\n got %v", name, ref.cols[name], got.cols[name])
+		}
+	}
+	if u := got.int("unlabeled_rows", 0); u != wantUnlabeled {
+		t.Errorf("overall unlabeled_rows = %d, want %d", u, wantUnlabeled)
+	}
+}
+
+func joinedConfig(c joinCase, preds string, labels []string, unmatched string) *config.Config {
+	cfg := c.cfg()
+	cfg.Inputs = []string{preds}
+	keys, _ := c.keys(0, 0)
+	cfg.Labels = &config.Labels{Inputs: labels, Join: keys, Unmatched: unmatched}
+	return cfg
+}
+
+// TestJoinMatchesCombined: every task, label side shuffled over three
+// files with five label rows that match nothing, gives the combined file's
+// summary and rows.parquet, whatever the workers, batch size and order of
+// the label files; labels_unmatched is 5.
+func TestJoinMatchesCombined(t *testing.T) {
+	for _, c := range joinCases() {
+		t.Run(c.name, func(t *testing.T) {
+			combined, preds, labels, _ := splitSides(t, c, c.cfg(), 3, 0, 1)
+			refCfg := c.cfg()
+			refCfg.Inputs = []string{combined}
+			_, refDir, err := runTo(t, refCfg, 2, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first []byte
+			for _, run := range []struct {
+				workers, batch int
+				labels         []string
+			}{{1, 0, labels}, {2, 7, labels}, {5, 64, reversed(labels)}, {3, 1000, []string{filepath.Dir(labels[0])}}} {
+				res, dir, err := runTo(t, joinedConfig(c, preds, run.labels, "error"), run.workers, run.batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameSummary(t, refDir, dir, 0)
+				if run.workers == 1 {
+					checkManifestUnmatched(t, dir, 5)
+				}
+				if refCfg.Output.PerRow {
+					a, _ := os.ReadFile(filepath.Join(refDir, RowsFile))
+					b, _ := os.ReadFile(filepath.Join(dir, RowsFile))
+					if len(a) == 0 || !bytes.Equal(a, b) {
+						t.Errorf("rows.parquet differs from the combined file's (%d vs %d bytes)", len(a), len(b))
+					}
+				}
+				got, _ := os.ReadFile(filepath.Join(dir, SummaryFile))
+				if first == nil {
+					first = got
+				} else if !bytes.Equal(got, first) {
+					t.Errorf("workers=%d batch=%d labels %v: summary bytes differ from the first run", run.workers, run.batch, run.labels)
+				}
+				if res.InputRows == 0 {
+					t.Error("no input rows")
+				}
+			}
+		})
+	}
+}
+
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
+}
+
+func checkManifestUnmatched(t *testing.T, dir string, want int64) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		LabelsUnmatched *int64 `json:"labels_unmatched"`
+		Labels          []struct {
+			Path string `json:"path"`
+			Rows int64  `json:"rows"`
+		} `json:"labels"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.LabelsUnmatched == nil || *m.LabelsUnmatched != want {
+		t.Errorf("manifest labels_unmatched = %v, want %d", m.LabelsUnmatched, want)
+	}
+	if len(m.Labels) == 0 {
+		t.Error("manifest lists no label files")
+	}
+}
+
+// TestJoinSkipUnmatched: with unmatched: skip, prediction rows without a
+// label row (every 7th) are counted in unlabeled_rows and are otherwise
+// absent: the summary equals that of the combined file holding only the
+// labelled rows; in rows.parquet they have a null loss. Under error the
+// first of them is the error.
+func TestJoinSkipUnmatched(t *testing.T) {
+	c := joinCases()[0]
+	combined, preds, labels, dropped := splitSides(t, c, c.cfg(), 2, 7, 2)
+	refCfg := c.cfg()
+	refCfg.Inputs = []string{combined}
+	_, refDir, err := runTo(t, refCfg, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dir, err := runTo(t, joinedConfig(c, preds, labels, "skip"), 2, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, refDir, dir, int64(len(dropped)))
+	checkManifestUnmatched(t, dir, 5)
+	rows := openTable(t, filepath.Join(dir, RowsFile))
+	for i := range rows.tbl.NumRows() {
+		_, ok := rows.float("cross_entropy", int(i))
+		if want := !slices.Contains(dropped, int(i)); ok != want {
+			t.Fatalf("rows.parquet row %d: loss present %v, want %v", i, ok, want)
+		}
+	}
+
+	_, _, err = runTo(t, joinedConfig(c, preds, labels, "error"), 2, 50)
+	var ie *evalerr.InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("unmatched: error gave %v, want an input error", err)
+	}
+	_, keys := c.keys(dropped[0]+1, 0)
+	wantKey := keys["rid"].(*array.Int64).Value(dropped[0])
+	if ie.Row != int64(dropped[0]) || ie.Column != "rid" || ie.Value != fmt.Sprint(wantKey) || !strings.HasSuffix(ie.Path, "predictions.parquet") {
+		t.Errorf("error %v: want row %d, column rid, value %d", err, dropped[0], wantKey)
+	}
+}
+
+// TestJoinPerSequence: in the token long layout the key may name a
+// sequence instead of a token: one label row per (model, doc_id) supplies
+// the weight of all its tokens, and the summary and per-sequence rows are
+// those of the file that carries the weight on every token.
+func TestJoinPerSequence(t *testing.T) {
+	refCfg, err := config.Load(filepath.Join("..", "configs", "token-long.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(fixture("token/long*.parquet"))
+	rec := readRecord(t, paths)
+	defer rec.Release()
+	schema := rec.Schema()
+	col := func(name string) arrow.Array { return rec.Column(schema.FieldIndices(name)[0]) }
+	model, doc, weight := col("model").(*array.String), col("doc_id").(*array.Int64), col("weight").(*array.Float64)
+	seen := map[string]bool{}
+	var first []int // the first row of each sequence
+	for i := range int(rec.NumRows()) {
+		k := fmt.Sprint(model.Value(i), "/", doc.Value(i))
+		if !seen[k] {
+			seen[k] = true
+			first = append(first, i)
+		}
+	}
+	slices.Reverse(first) // not in input order
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "weights.parquet")
+	writeRecord(t, labels, takeRows(t, rec, []string{"model", "doc_id", "weight"}, nil, nil, first))
+	var predNames []string
+	for _, f := range schema.Fields() {
+		if f.Name != "weight" {
+			predNames = append(predNames, f.Name)
+		}
+	}
+	all := make([]int, rec.NumRows())
+	for i := range all {
+		all[i] = i
+	}
+	preds := filepath.Join(dir, "tokens.parquet")
+	writeRecord(t, preds, takeRows(t, rec, predNames, nil, nil, all))
+	// The weights must be constant within a sequence for this to hold.
+	for i := range int(rec.NumRows()) {
+		for _, f := range first {
+			if model.Value(f) == model.Value(i) && doc.Value(f) == doc.Value(i) && weight.Value(f) != weight.Value(i) {
+				t.Fatalf("fixture: weight varies within sequence %s/%d", model.Value(i), doc.Value(i))
+			}
+		}
+	}
+
+	_, refDir, err := runTo(t, refCfg, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := config.Load(filepath.Join("..", "configs", "token-long.yaml"), nil)
+	cfg.Inputs = []string{preds}
+	cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"model", "doc_id"}}
+	_, joined, err := runTo(t, cfg, 2, 33)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, refDir, joined, 0)
+	a, _ := os.ReadFile(filepath.Join(refDir, RowsFile))
+	b, _ := os.ReadFile(filepath.Join(joined, RowsFile))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("per-sequence rows differ from the reference (%d vs %d bytes)", len(a), len(b))
+	}
+	checkManifestUnmatched(t, joined, 0)
+}
+
+// TestJoinFixture: testdata/join (README there): with skip, 15 prediction
+// rows have no label (3 null keys, 12 missing ids), 135 are scored, and 5
+// label rows match nothing; the label file's weight wins.
+func TestJoinFixture(t *testing.T) {
+	cfg := jobConfig("binary", []string{fixture("join/predictions.parquet")}, "label", "prob")
+	cfg.Columns.Weight = "weight"
+	cfg.Labels = &config.Labels{Inputs: []string{fixture("join/labels.parquet")}, Join: []string{"request_id"}, Unmatched: "skip"}
+	cfg.GroupBy = config.GroupSets{{"model"}}
+	_, dir, err := runTo(t, cfg, 2, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := openTable(t, filepath.Join(dir, SummaryFile))
+	if got := [2]int64{sum.int("rows", 0), sum.int("unlabeled_rows", 0)}; got != [2]int64{135, 15} {
+		t.Errorf("rows, unlabeled_rows = %v, want [135 15]", got)
+	}
+	if sum.int("unlabeled_rows", 1)+sum.int("unlabeled_rows", 2) != 15 {
+		t.Error("the groups' unlabeled_rows do not add up to the overall row's")
+	}
+	checkManifestUnmatched(t, dir, 5)
+}
+
+// TestJoinErrors: duplicate and null label keys, keys of another kind,
+// a prediction-side key column that is missing, and a label file without
+// the label column are input errors naming the file, the column and (for
+// values) the row and value.
+func TestJoinErrors(t *testing.T) {
+	dir := t.TempDir()
+	// Label files with a null key at row 2, and a string key.
+	mk := func(name string, keys arrow.Array) string {
+		lb := array.NewInt64Builder(memory.DefaultAllocator)
+		for range keys.Len() {
+			lb.Append(1)
+		}
+		rec := array.NewRecord(arrow.NewSchema([]arrow.Field{
+			{Name: "request_id", Type: keys.DataType(), Nullable: true},
+			{Name: "label", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		}, nil), []arrow.Array{keys, lb.NewArray()}, int64(keys.Len()))
+		p := filepath.Join(dir, name)
+		writeRecord(t, p, rec)
+		return p
+	}
+	ib := array.NewInt64Builder(memory.DefaultAllocator)
+	ib.AppendValues([]int64{1, 2, 0, 4}, []bool{true, true, false, true})
+	nullKeys := mk("null.parquet", ib.NewArray())
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	sb.AppendValues([]string{"1", "2"}, nil)
+	stringKeys := mk("strings.parquet", sb.NewArray())
+
+	for _, c := range []struct {
+		name, labels, join string
+		wantPath, wantCol  string
+		wantRow            int64
+		wantValue, wantMsg string
+	}{
+		{"duplicate", fixture("join/labels_dup.parquet"), "request_id", "labels_dup.parquet", "request_id", 140, "7", "also in " + fixture("join/labels_dup.parquet") + ", row group 0, row 74"},
+		{"null key", nullKeys, "request_id", "null.parquet", "request_id", 2, "null", "label key is null"},
+		{"key kinds differ", stringKeys, "request_id", "predictions.parquet", "request_id", -1, "", "but it is utf8 in the label file"},
+		{"key missing in predictions", fixture("join/labels.parquet"), "label", "", "", -1, "", ""},
+		{"no label column", nullKeys, "request_id", "null.parquet", "prob", -1, "", "missing column"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := jobConfig("binary", []string{fixture("join/predictions.parquet")}, "label", "prob")
+			cfg.Labels = &config.Labels{Inputs: []string{c.labels}, Join: []string{c.join}}
+			if c.name == "no label column" {
+				cfg.Columns.Label = "prob"
+				cfg.Columns.Prediction = []string{"label"}
+			}
+			cfg.Output.Dir = t.TempDir()
+			err := cfg.Check()
+			if c.name == "key missing in predictions" {
+				if !errors.Is(err, evalerr.ErrConfig) {
+					t.Fatalf("join on the label column: %v, want a config error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Run(context.Background(), cfg, Options{})
+			var ie *evalerr.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("got %v, want an input error", err)
+			}
+			if !strings.HasSuffix(ie.Path, c.wantPath) || ie.Column != c.wantCol || ie.Row != c.wantRow || ie.Value != c.wantValue || !strings.Contains(err.Error(), c.wantMsg) {
+				t.Errorf("got %q (path %s, row %d, column %q, value %q)", err, ie.Path, ie.Row, ie.Column, ie.Value)
+			}
+			if _, statErr := os.Stat(filepath.Join(cfg.Output.Dir, SummaryFile)); statErr == nil {
+				t.Error("a summary was written")
+			}
+		})
+	}
+}
