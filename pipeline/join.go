@@ -41,8 +41,8 @@ type labelStore struct {
 	loadErr  error
 	fileRows []int64 // label rows read from each file
 
-	label  readers.Column  // every label row, in load order
-	weight *readers.Column // nil when the weight is read from the predictions
+	label  labelValues  // every label row, in load order
+	weight *labelValues // nil when the weight is read from the predictions
 
 	width int      // bytes per key when every key column is an integer; 0: variable
 	keys  []byte   // the encoded keys, row after row
@@ -107,12 +107,12 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 	}
 	if weightName != "" && slices.ContainsFunc(st.files[0].Fields(), func(fd readers.Field) bool { return fd.Name == weightName }) {
 		st.columns = append(st.columns, weightName)
-		st.weight = &readers.Column{Name: weightName}
+		st.weight = &labelValues{col: readers.Column{Name: weightName}}
 	}
 	if labelName == "" && st.weight == nil {
 		return nil, evalerr.Configf("config key labels: the label files supply neither columns.label nor columns.weight (%q), so there is nothing to join", weightName)
 	}
-	st.label.Name = labelName
+	st.label.col.Name = labelName
 	for fi, f := range st.files {
 		if err := st.checkFile(fi, f, st.columns); err != nil {
 			return nil, err
@@ -169,11 +169,11 @@ func (st *labelStore) read(ctx context.Context) error {
 						return err
 					}
 				}
-				if st.label.Name != "" {
-					appendRows(&st.label, ch.Columns[nk], nil)
+				if st.label.col.Name != "" {
+					st.label.append(ch.Columns[nk])
 				}
 				if st.weight != nil {
-					appendRows(st.weight, ch.Columns[len(st.columns)-1], nil)
+					st.weight.append(ch.Columns[len(st.columns)-1])
 				}
 				return ctx.Err()
 			})
@@ -206,19 +206,19 @@ func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error
 		case i < len(st.join) && fi == 0:
 			st.keyTypes = append(st.keyTypes, t)
 		case i >= len(st.join) && fi == 0:
-			if name == st.label.Name {
-				st.label.Type = t
+			if name == st.label.col.Name {
+				st.label.setType(t)
 			} else {
-				st.weight.Type = t
+				st.weight.setType(t)
 			}
 		}
 		if why == "" && fi > 0 {
-			want := st.label.Type
+			want := st.label.col.Type
 			switch {
 			case i < len(st.join):
 				want = st.keyTypes[i]
-			case name != st.label.Name:
-				want = st.weight.Type
+			case name != st.label.col.Name:
+				want = st.weight.col.Type
 			}
 			if !arrow.TypeEqual(t, want) {
 				why = fmt.Sprintf("type %s differs from %s in %s", t, want, st.files[0].Path())
@@ -417,9 +417,9 @@ func (st *labelStore) close() {
 // bytes is the memory the store holds: keys, table, values, matched set.
 func (st *labelStore) bytes() int64 {
 	n := cap(st.keys) + 4*cap(st.ends) + 4*cap(st.slots) + 8*cap(st.matched) + 40*cap(st.chunks)
-	n += columnBytes(&st.label)
+	n += st.label.bytes()
 	if st.weight != nil {
-		n += columnBytes(st.weight)
+		n += st.weight.bytes()
 	}
 	return int64(n)
 }
@@ -486,15 +486,11 @@ func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []
 	}
 	j.cols = append(j.cols[:0], ch.Columns...)
 	if p.labelFromLabels {
-		j.label.Name, j.label.Type = st.label.Name, st.label.Type
-		resetColumn(&j.label)
-		appendRows(&j.label, &st.label, j.rows)
+		st.label.gather(&j.label, j.rows)
 		j.cols = append(j.cols, &j.label)
 	}
 	if st.weight != nil {
-		j.weight.Name, j.weight.Type = st.weight.Name, st.weight.Type
-		resetColumn(&j.weight)
-		appendRows(&j.weight, st.weight, j.rows)
+		st.weight.gather(&j.weight, j.rows)
 		j.cols = append(j.cols, &j.weight)
 	}
 	j.view = *ch
@@ -538,22 +534,7 @@ func appendRows(dst, src *readers.Column, rows []int32) {
 		}
 		return int(rows[k])
 	}
-	nulls := src.Valid != nil
-	for k := 0; k < n && !nulls; k++ {
-		nulls = at(k) < 0
-	}
-	if nulls && dst.Valid == nil {
-		dst.Valid = make([]bool, dst.Len, dst.Len+n)
-		for k := range dst.Valid {
-			dst.Valid[k] = true
-		}
-	}
-	if dst.Valid != nil {
-		for k := range n {
-			r := at(k)
-			dst.Valid = append(dst.Valid, r >= 0 && !src.Null(r))
-		}
-	}
+	appendValid(dst, src, n, at)
 	switch t := src.Type; {
 	case isList(t):
 		if dst.Elem == nil {
@@ -603,4 +584,99 @@ func appendRows(dst, src *readers.Column, rows []int32) {
 		}
 	}
 	dst.Len += n
+}
+
+// appendValid appends the validity of rows at(0) .. at(n-1) of src to dst
+// (a row number below 0 is null), keeping dst.Valid nil while every row is
+// valid.
+func appendValid(dst, src *readers.Column, n int, at func(int) int) {
+	nulls := src.Valid != nil
+	for k := 0; k < n && !nulls; k++ {
+		nulls = at(k) < 0
+	}
+	if nulls && dst.Valid == nil {
+		dst.Valid = make([]bool, dst.Len, dst.Len+n)
+		for k := range dst.Valid {
+			dst.Valid[k] = true
+		}
+	}
+	if dst.Valid != nil {
+		for k := range n {
+			r := at(k)
+			dst.Valid = append(dst.Valid, r >= 0 && !src.Null(r))
+		}
+	}
+}
+
+// labelValues is a label-side column (label or weight) of every label row.
+// A scalar integer column is packed in as many bytes per value as its type
+// has (an int8 label costs one byte a row, not the eight of a decoded
+// chunk's Ints); any other column is held as a readers.Column, whose value
+// slices already match their types (bool 1 byte, float32 4, float64 8).
+type labelValues struct {
+	col    readers.Column // Name, Type, Len and Valid always; the values when width is 0
+	width  int            // bytes per packed integer value; 0 when not packed
+	packed []byte
+}
+
+func (v *labelValues) setType(t arrow.DataType) {
+	v.col.Type = t
+	if fw, ok := t.(arrow.FixedWidthDataType); ok && isInteger(t) {
+		v.width = fw.BitWidth() / 8
+	}
+}
+
+// append appends every row of the label file chunk c.
+func (v *labelValues) append(c *readers.Column) {
+	if v.width == 0 {
+		appendRows(&v.col, c, nil)
+		return
+	}
+	appendValid(&v.col, c, c.Len, func(k int) int { return k })
+	for _, x := range c.Ints[:c.Len] {
+		v.packed = binary.LittleEndian.AppendUint64(v.packed, uint64(x))[:len(v.packed)+v.width]
+	}
+	v.col.Len += c.Len
+}
+
+// gather sets dst to the label rows rows (-1: null).
+func (v *labelValues) gather(dst *readers.Column, rows []int32) {
+	dst.Name, dst.Type = v.col.Name, v.col.Type
+	resetColumn(dst)
+	if v.width == 0 {
+		appendRows(dst, &v.col, rows)
+		return
+	}
+	appendValid(dst, &v.col, len(rows), func(k int) int { return int(rows[k]) })
+	signed := isSigned(v.col.Type)
+	for _, r := range rows {
+		var x int64
+		if r >= 0 {
+			x = unpackInt(v.packed[int(r)*v.width:int(r+1)*v.width], signed)
+		}
+		dst.Ints = append(dst.Ints, x)
+	}
+	dst.Len = len(rows)
+}
+
+func (v *labelValues) bytes() int { return cap(v.packed) + columnBytes(&v.col) }
+
+// unpackInt decodes a little-endian integer of len(b) bytes.
+func unpackInt(b []byte, signed bool) int64 {
+	var u uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		u = u<<8 | uint64(b[i])
+	}
+	if shift := 64 - 8*uint(len(b)); signed && shift > 0 {
+		return int64(u<<shift) >> shift
+	}
+	return int64(u)
+}
+
+func isSigned(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64:
+		return true
+	}
+	return false
 }

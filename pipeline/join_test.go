@@ -15,10 +15,12 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/readers"
 )
 
 // Labels in their own files (SPEC §2): the same rows evaluated once from
@@ -528,6 +530,52 @@ func TestJoinFixture(t *testing.T) {
 		t.Error("the groups' unlabeled_rows do not add up to the overall row's")
 	}
 	checkManifestUnmatched(t, dir, 5)
+
+	// The same labels as an Arrow IPC file and an IPC stream: the same bytes.
+	want, _ := os.ReadFile(filepath.Join(dir, SummaryFile))
+	rec := readRecord(t, []string{fixture("join/labels.parquet")})
+	defer rec.Release()
+	for _, name := range []string{"labels.arrow", "labels.arrows"} {
+		p := filepath.Join(t.TempDir(), name)
+		writeIPC(t, p, rec, strings.HasSuffix(name, "s"))
+		cfg.Labels.Inputs = []string{p}
+		_, dir, err := runTo(t, cfg, 2, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, SummaryFile)); !bytes.Equal(got, want) {
+			t.Errorf("labels from %s: summary differs from the Parquet labels'", name)
+		}
+	}
+}
+
+// writeIPC writes rec as an Arrow IPC file, or stream, in batches of 50 rows.
+func writeIPC(t *testing.T, path string, rec arrow.Record, stream bool) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var w interface {
+		Write(arrow.Record) error
+		Close() error
+	}
+	if stream {
+		w = ipc.NewWriter(f, ipc.WithSchema(rec.Schema()))
+	} else if w, err = ipc.NewFileWriter(f, ipc.WithSchema(rec.Schema())); err != nil {
+		t.Fatal(err)
+	}
+	for lo := int64(0); lo < rec.NumRows(); lo += 50 {
+		part := rec.NewSlice(lo, min(lo+50, rec.NumRows()))
+		if err := w.Write(part); err != nil {
+			t.Fatal(err)
+		}
+		part.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestJoinErrors: duplicate and null label keys, keys of another kind,
@@ -599,5 +647,104 @@ func TestJoinErrors(t *testing.T) {
 				t.Error("a summary was written")
 			}
 		})
+	}
+}
+
+// TestLabelValuesPacked: integer label columns are stored in their type's
+// width and come back as the same values (signed and unsigned, extremes,
+// nulls), as a plain column copy would give them.
+func TestLabelValuesPacked(t *testing.T) {
+	types := []arrow.DataType{arrow.PrimitiveTypes.Int8, arrow.PrimitiveTypes.Uint8, arrow.PrimitiveTypes.Int16,
+		arrow.PrimitiveTypes.Uint16, arrow.PrimitiveTypes.Int32, arrow.PrimitiveTypes.Uint32,
+		arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Uint64}
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, typ := range types {
+		bitsz := typ.(arrow.FixedWidthDataType).BitWidth()
+		// Values as the readers decode them: sign- or zero-extended into int64.
+		value := func() int64 {
+			u := r.Uint64() >> (64 - bitsz)
+			if isSigned(typ) && bitsz < 64 {
+				return int64(u<<(64-bitsz)) >> (64 - bitsz)
+			}
+			return int64(u)
+		}
+		var v labelValues
+		v.col.Name = "y"
+		v.setType(typ)
+		if v.width != bitsz/8 {
+			t.Fatalf("%s: width %d", typ, v.width)
+		}
+		var plain readers.Column
+		plain.Type = typ
+		for chunk := range 3 {
+			c := &readers.Column{Type: typ, Len: 50}
+			for i := range c.Len {
+				c.Ints = append(c.Ints, value())
+				if chunk == 1 {
+					c.Valid = append(c.Valid, i%5 != 0)
+				}
+			}
+			// the signed minimum, or only the top bit of an unsigned type
+			c.Ints[0] = int64(uint64(1) << (bitsz - 1))
+			if isSigned(typ) {
+				c.Ints[0] = -1 << (bitsz - 1)
+			}
+			v.append(c)
+			appendRows(&plain, c, nil)
+		}
+		rows := []int32{149, 0, -1, 57, 50, 3, 100, -1, 120}
+		var got, want readers.Column
+		v.gather(&got, rows)
+		appendRows(&want, &plain, rows)
+		for k, row := range rows {
+			if got.Null(k) != want.Null(k) || (!want.Null(k) && got.Ints[k] != want.Ints[k]) {
+				t.Errorf("%s: row %d: got %d (null %v), want %d (null %v)", typ, row, got.Ints[k], got.Null(k), want.Ints[k], want.Null(k))
+			}
+		}
+		if v.bytes() >= columnBytes(&plain) && bitsz < 64 {
+			t.Errorf("%s: packed %d bytes, not below the plain column's %d", typ, v.bytes(), columnBytes(&plain))
+		}
+	}
+}
+
+// TestJoinLabelValueError: an invalid label value reached through the join
+// is reported at the prediction row, and the message names the label row.
+func TestJoinLabelValueError(t *testing.T) {
+	dir := t.TempDir()
+	ids := array.NewInt64Builder(memory.DefaultAllocator)
+	ys := array.NewInt8Builder(memory.DefaultAllocator)
+	for i := range 10 {
+		ids.Append(int64(9 - i))
+		ys.Append(int8(i % 2))
+	}
+	// id 3 is at row 6 of the label file: give it label 7.
+	yarr := ys.NewArray().(*array.Int8)
+	vals := make([]int8, 10)
+	for i := range vals {
+		vals[i] = yarr.Value(i)
+	}
+	vals[6] = 7
+	ys.AppendValues(vals, nil)
+	labels := filepath.Join(dir, "labels.parquet")
+	writeRecord(t, labels, array.NewRecord(arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "y", Type: arrow.PrimitiveTypes.Int8}}, nil),
+		[]arrow.Array{ids.NewArray(), ys.NewArray()}, 10))
+	pids := array.NewInt32Builder(memory.DefaultAllocator)
+	probs := array.NewFloat64Builder(memory.DefaultAllocator)
+	for i := range 10 {
+		pids.Append(int32(i))
+		probs.Append(0.5)
+	}
+	preds := filepath.Join(dir, "preds.parquet")
+	writeRecord(t, preds, array.NewRecord(arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int32}, {Name: "p", Type: arrow.PrimitiveTypes.Float64}}, nil),
+		[]arrow.Array{pids.NewArray(), probs.NewArray()}, 10))
+	cfg := jobConfig("binary", []string{preds}, "y", "p")
+	cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"id"}}
+	_, _, err := runTo(t, cfg, 2, 0)
+	var ie *evalerr.InputError
+	if !errors.As(err, &ie) || ie.Row != 3 || ie.Column != "y" || ie.Value != "7" ||
+		!strings.Contains(err.Error(), "label file "+labels+", row group 0, row 6") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -207,10 +207,10 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 	}
 	types := make([]arrow.DataType, len(p.columns))
 	if p.labelFromLabels {
-		types[p.labelCol] = p.labels.label.Type
+		types[p.labelCol] = p.labels.label.col.Type
 	}
 	if p.labels != nil && p.labels.weight != nil {
-		types[p.weightCol] = p.labels.weight.Type
+		types[p.weightCol] = p.labels.weight.col.Type
 	}
 	for i, name := range p.columns[:p.readCols] {
 		fd, ok := fields[name]
