@@ -28,6 +28,7 @@ test:
 ## WORKLOADS, SCALE, REPEAT, BENCH_DIR: see the script)
 bench:
 	bash scripts/bench/run.sh
+	bash scripts/bench/join/run.sh
 
 ## bench-go: Go benchmarks of the kernels, readers and pipeline
 bench-go:

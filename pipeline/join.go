@@ -44,12 +44,13 @@ type labelStore struct {
 	label  labelValues  // every label row, in load order
 	weight *labelValues // nil when the weight is read from the predictions
 
-	width int      // bytes per key when every key column is an integer; 0: variable
-	keys  []byte   // the encoded keys, row after row
-	ends  []uint32 // variable width: keys[ends[r-1]:ends[r]] is row r's key
-	slots []uint32 // open addressing: label row + 1, 0 when empty
-	seed  maphash.Seed
-	rows  int
+	width   int      // bytes per key when every key column is an integer; 0: variable
+	keys    []byte   // the encoded keys, row after row
+	ends    []uint32 // variable width: keys[ends[r-1]:ends[r]] is row r's key
+	slots   []uint32 // open addressing: fingerprint | label row + 1, 0 when empty (see resize)
+	rowBits uint     // bits of a slot that hold the row
+	seed    maphash.Seed
+	rows    int
 
 	// where each loaded chunk starts, to name a label row's place
 	chunks []labelChunk
@@ -265,14 +266,31 @@ func (st *labelStore) allocate(n int) {
 	} else {
 		st.ends = make([]uint32, 0, n)
 	}
-	st.slots = make([]uint32, tableSize(n))
+	st.resize(n)
 }
 
-// tableSize is the number of slots for n keys: a power of two at least
-// 4/3 n, so the table is at most 3/4 full.
-func tableSize(n int) int {
-	need := max(n+n/3+1, 16)
-	return 1 << bits.Len(uint(need-1))
+// resize makes a table for n label rows and enters the rows held. A slot
+// is a uint32: its low rowBits bits are the label row + 1 (0: empty), the
+// bits above them the top bits of the key's hash, a fingerprint, so that a
+// probe reads a key in the arena (a cache miss) almost only when it is the
+// one looked for. The table is a power of two of slots, at most 3/4 full.
+func (st *labelStore) resize(n int) {
+	st.rowBits = uint(bits.Len(uint(max(n, st.rows, 1))))
+	st.slots = make([]uint32, 1<<bits.Len(uint(max(n+n/3+1, 16)-1)))
+	for r := range st.rows {
+		h := maphash.Bytes(st.seed, st.keyAt(r))
+		_, slot := st.find(st.keyAt(r), h)
+		st.slots[slot] = st.fingerprint(h) | uint32(r+1)
+	}
+}
+
+// fingerprint is the slot bits above the row of a key with hash h (the top
+// bits of its high half; the slot index comes from the low half).
+func (st *labelStore) fingerprint(h uint64) uint32 {
+	if st.rowBits >= 32 {
+		return 0
+	}
+	return uint32(h>>32) >> st.rowBits << st.rowBits
 }
 
 // keyAt returns label row r's encoded key.
@@ -287,18 +305,29 @@ func (st *labelStore) keyAt(r int) []byte {
 	return st.keys[start:st.ends[r]]
 }
 
-// find returns the label row with key, or -1, and the slot where the probe
-// stopped (the key's slot, or the empty slot where it would go).
-func (st *labelStore) find(key []byte) (int, int) {
+// lookup returns the label row with key, or -1.
+func (st *labelStore) lookup(key []byte) int {
+	r, _ := st.find(key, maphash.Bytes(st.seed, key))
+	return r
+}
+
+// find returns the label row with key (whose hash is h), or -1, and the
+// slot where the probe stopped (the key's slot, or the empty slot where it
+// would go).
+func (st *labelStore) find(key []byte, h uint64) (int, int) {
 	mask := len(st.slots) - 1
-	i := int(maphash.Bytes(st.seed, key)) & mask
+	rowMask := uint32(1)<<st.rowBits - 1
+	fp := st.fingerprint(h)
+	i := int(h) & mask
 	for {
 		v := st.slots[i]
 		if v == 0 {
 			return -1, i
 		}
-		if r := int(v - 1); string(st.keyAt(r)) == string(key) {
-			return r, i
+		if v&^rowMask == fp {
+			if r := int(v&rowMask) - 1; string(st.keyAt(r)) == string(key) {
+				return r, i
+			}
 		}
 		i = (i + 1) & mask
 	}
@@ -310,10 +339,11 @@ func (st *labelStore) insert(key []byte, ch *readers.Chunk, i int) error {
 	if st.rows >= maxLabelRows {
 		return evalerr.Inputf("label files: more than %d rows, more than evaljob joins", maxLabelRows)
 	}
-	if (st.rows+1)*4 > len(st.slots)*3 {
-		st.rehash()
+	if (st.rows+1)*4 > len(st.slots)*3 || st.rows+1 >= 1<<st.rowBits {
+		st.resize(2 * (st.rows + 1))
 	}
-	prev, slot := st.find(key)
+	h := maphash.Bytes(st.seed, key)
+	prev, slot := st.find(key, h)
 	if prev >= 0 {
 		path, rg, row := st.place(prev)
 		return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
@@ -328,17 +358,8 @@ func (st *labelStore) insert(key []byte, ch *readers.Chunk, i int) error {
 		st.ends = append(st.ends, uint32(len(st.keys)))
 	}
 	st.rows++
-	st.slots[slot] = uint32(st.rows)
+	st.slots[slot] = st.fingerprint(h) | uint32(st.rows)
 	return nil
-}
-
-// rehash doubles the table.
-func (st *labelStore) rehash() {
-	st.slots = make([]uint32, 2*len(st.slots))
-	for r := range st.rows {
-		_, slot := st.find(st.keyAt(r))
-		st.slots[slot] = uint32(r + 1)
-	}
 }
 
 // place returns the file, row group and row of label row r.
@@ -477,7 +498,7 @@ func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []
 		if j.key, ok = appendJoinKey(j.key[:0], j.keyCols, i); !ok {
 			continue
 		}
-		if r, _ := st.find(j.key); r >= 0 {
+		if r := st.lookup(j.key); r >= 0 {
 			j.rows[i] = int32(r)
 			if mark {
 				st.markMatched(int32(r))

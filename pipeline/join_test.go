@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -746,5 +747,70 @@ func TestJoinLabelValueError(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Row != 3 || ie.Column != "y" || ie.Value != "7" ||
 		!strings.Contains(err.Error(), "label file "+labels+", row group 0, row 6") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestLabelStoreAgainstMap: the open-addressed store finds exactly what a
+// Go map finds, for fixed- and variable-width keys, through the resizes of
+// a store that did not know its size (an IPC stream) and one that did.
+func TestLabelStoreAgainstMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, variable := range []bool{false, true} {
+		for _, declared := range []int{0, 5000} {
+			st := &labelStore{join: []string{"a", "b"}, seed: maphash.MakeSeed(), files: []*readers.File{nil}, chunks: []labelChunk{{}}}
+			st.keyTypes = []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Uint64}
+			st.width = 2 * intKeyBytes
+			if variable {
+				st.keyTypes[1] = arrow.BinaryTypes.String
+				st.width = 0
+			}
+			st.allocate(declared)
+			ref := map[string]int{}
+			a := &readers.Column{Type: arrow.PrimitiveTypes.Int64, Len: 1, Ints: []int64{0}}
+			b := &readers.Column{Type: st.keyTypes[1], Len: 1, Ints: []int64{0}, Strs: []string{""}}
+			if variable {
+				b.Ints = nil
+			}
+			keyOf := func(x, y int64) []byte {
+				a.Ints[0] = x
+				if variable {
+					b.Strs[0] = strings.Repeat("k", int(uint64(y)%7)) + fmt.Sprint(y)
+				} else {
+					b.Ints[0] = y
+				}
+				k, _ := appendJoinKey(nil, []*readers.Column{a, b}, 0)
+				return k
+			}
+			ch := &readers.Chunk{Path: "l"}
+			for i := range 5000 {
+				k := keyOf(int64(r.IntN(3000))-1500, int64(r.Uint64()>>r.IntN(64)))
+				if want, dup := ref[string(k)]; dup {
+					// insert would report it (TestJoinErrors): it is found
+					if got := st.lookup(k); got != want {
+						t.Fatalf("duplicate key %d found at %d, want %d", i, got, want)
+					}
+					continue
+				}
+				if err := st.insert(k, ch, i); err != nil {
+					t.Fatal(err)
+				}
+				ref[string(k)] = st.rows - 1
+			}
+			for k, want := range ref {
+				if got := st.lookup([]byte(k)); got != want {
+					t.Fatalf("variable %v declared %d: lookup got %d, want %d", variable, declared, got, want)
+				}
+			}
+			for range 5000 {
+				k := keyOf(int64(r.IntN(3000))+2000, int64(r.Uint64()))
+				if got := st.lookup(k); got != -1 {
+					t.Fatalf("absent key found at %d", got)
+				}
+			}
+			// -1 as int64 and 2^64-1 as uint64 have the same bits but differ.
+			if st.keyText(keyOf(-1, -1)) != `-1,18446744073709551615` && !variable {
+				t.Errorf("keyText = %s", st.keyText(keyOf(-1, -1)))
+			}
+		}
 	}
 }

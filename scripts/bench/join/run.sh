@@ -134,6 +134,8 @@ per_sec() { awk -v n="$1" -v s="$2" 'BEGIN { if (s !~ /^[0-9.]+$/ || s + 0 == 0)
 labels_log() { awk -v k="$2" '/msg=labels/ { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit } }' "$1"; }
 
 # ---- inputs ----
+# Rows of each file: the generator's count, round(10M * SCALE), at least 1.
+pred_rows=$(awk -v s="$SCALE" 'BEGIN { n = int(10000000 * s + 0.5); print (n < 1 ? 1 : n) }')
 name=join-s$SCALE-v$GEN_VERSION
 pred=$BENCH_DIR/$name-predictions.parquet
 labels=$BENCH_DIR/$name-labels.parquet
@@ -165,7 +167,7 @@ problems=()
 duckdb_version=""
 ej_t=() ej_r=() dd_t=() dd_r=()
 ej_ok=1 dd_ok=1 agree="-"
-pred_rows="" label_rows="" label_bytes=""
+label_rows="" label_bytes=""
 for ((i = 1; i <= REPEAT; i++)); do
   log "run $i/$REPEAT: evaljob"
   if timed "$logs/evaljob" "$evaljob" run --config "$cfg"; then
@@ -174,6 +176,9 @@ for ((i = 1; i <= REPEAT; i++)); do
     label_bytes=$(labels_log "$logs/evaljob.err" bytes)
     if [[ -z "$label_rows" || -z "$label_bytes" ]]; then
       problems+=("evaljob logged no 'msg=labels ... rows= bytes=' line (see $logs/evaljob.err)")
+      status=1
+    elif [[ "$label_rows" != "$pred_rows" ]]; then
+      problems+=("evaljob loaded $label_rows label rows, the label file has $pred_rows")
       status=1
     fi
   else
@@ -191,7 +196,6 @@ for ((i = 1; i <= REPEAT; i++)); do
     if [[ $rc -le 1 && -s "$logs/duckdb.json" ]]; then
       dd_t+=("$(json "$logs/duckdb.json" this.seconds)") dd_r+=("$(rss "$logs/duckdb.time")")
       duckdb_version=$(json "$logs/duckdb.json" this.duckdb_version)
-      pred_rows=$(json "$logs/duckdb.json" this.overall.rows)
       if [[ "$(json "$logs/duckdb.json" this.compare.ok)" == true ]]; then
         agree="yes (max rel $(json "$logs/duckdb.json" 'this.compare.max_rel.toExponential(1)'))"
       else
@@ -207,8 +211,6 @@ for ((i = 1; i <= REPEAT; i++)); do
 done
 [[ "$agree" == NO || $ej_ok == 0 || $dd_ok == 0 ]] && status=1
 
-# Without DuckDB the prediction rows are the generator's count (N at SCALE).
-[[ -n "$pred_rows" ]] || pred_rows=$(awk -v s="$SCALE" 'BEGIN { n = int(10000000 * s + 0.5); print (n < 1 ? 1 : n) }')
 e=$([[ $ej_ok == 1 ]] && median "${ej_t[@]}" || echo FAILED)
 er=$([[ $ej_ok == 1 ]] && maxof "${ej_r[@]}" || echo -)
 if [[ -n "$label_rows" && -n "$label_bytes" && "$label_rows" -gt 0 ]]; then
