@@ -87,16 +87,8 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 			st.close()
 		}
 	}()
-	inputs, err := readers.Discover(l.Inputs, "")
-	if err != nil {
+	if st.files, err = openAll(l.Inputs); err != nil {
 		return nil, err
-	}
-	for _, in := range inputs {
-		f, err := readers.Open(in)
-		if err != nil {
-			return nil, err
-		}
-		st.files = append(st.files, f)
 	}
 
 	// The columns read: keys, label, then the weight when the label files

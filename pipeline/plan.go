@@ -91,16 +91,8 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 	}()
 
-	inputs, err := readers.Discover(cfg.Inputs, "")
-	if err != nil {
+	if p.files, err = openAll(cfg.Inputs); err != nil {
 		return nil, err
-	}
-	for _, in := range inputs {
-		f, err := readers.Open(in)
-		if err != nil {
-			return nil, err
-		}
-		p.files = append(p.files, f)
 	}
 
 	add := func(name string) int {
@@ -182,6 +174,27 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 	}
 	return p, nil
+}
+
+// openAll discovers the files of patterns and opens them; on error the
+// files opened so far are closed.
+func openAll(patterns []string) ([]*readers.File, error) {
+	inputs, err := readers.Discover(patterns, "")
+	if err != nil {
+		return nil, err
+	}
+	var files []*readers.File
+	for _, in := range inputs {
+		f, err := readers.Open(in)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 func (p *plan) close() {
