@@ -8,9 +8,11 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -54,6 +56,9 @@ type labelStore struct {
 
 	// where each loaded chunk starts, to name a label row's place
 	chunks []labelChunk
+
+	// sink keeps the reads of touch from being optimised away.
+	sink uint32
 
 	// matched has one bit per label row, set (atomically, by the workers)
 	// when a prediction row found it.
@@ -134,9 +139,13 @@ func (st *labelStore) load(ctx context.Context) error {
 
 func (st *labelStore) read(ctx context.Context) error {
 	total := int64(0)
-	for _, f := range st.files {
+	var units []unitRef
+	for fi, f := range st.files {
 		if n := f.NumRows(); n > 0 {
 			total += n
+		}
+		for u := range f.NumUnits() {
+			units = append(units, unitRef{fi, u})
 		}
 	}
 	if total > maxLabelRows {
@@ -144,39 +153,233 @@ func (st *labelStore) read(ctx context.Context) error {
 	}
 	st.allocate(int(total))
 	st.fileRows = make([]int64, len(st.files))
-	nk := len(st.join)
-	var key []byte
-	for fi, f := range st.files {
-		for u := range f.NumUnits() {
-			err := f.ReadUnit(ctx, u, st.columns, 0, func(ch *readers.Chunk) error {
-				st.chunks = append(st.chunks, labelChunk{start: st.rows, file: fi, rowGroup: ch.RowGroup, firstRow: ch.FirstRow})
-				st.fileRows[fi] += int64(ch.Len)
-				for i := range ch.Len {
-					var ok bool
-					if key, ok = appendJoinKey(key[:0], ch.Columns[:nk], i); !ok {
-						c := firstNullKey(ch.Columns[:nk], i)
-						return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
-							Column: c.Name, Value: nullValue, Err: errors.New("label key is null")}
-					}
-					if err := st.insert(key, ch, i); err != nil {
-						return err
-					}
+
+	// Units are decoded, their keys encoded and hashed, in parallel; they
+	// are entered into the store one after the other in input order, so
+	// the store and the first error do not depend on the decoding's timing.
+	workers := runtime.GOMAXPROCS(0)
+	ready := make([]chan *labelUnit, len(units))
+	for u := range ready {
+		ready[u] = make(chan *labelUnit, 1)
+	}
+	permits := make(chan struct{}, 2*workers) // units decoded but not yet entered
+	var next atomic.Int64
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // first: a producer may wait for a permit
+		wg.Wait()
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				// A permit first, then the next unit: the units holding
+				// permits are always the lowest ones not yet entered.
+				select {
+				case permits <- struct{}{}:
+				case <-ctx.Done():
+					return
 				}
-				if st.label.col.Name != "" {
-					st.label.append(ch.Columns[nk])
+				u := int(next.Add(1) - 1)
+				if u >= len(units) {
+					return
 				}
-				if st.weight != nil {
-					st.weight.append(ch.Columns[len(st.columns)-1])
-				}
-				return ctx.Err()
-			})
-			if err != nil {
-				return err
+				ready[u] <- st.decode(ctx, units[u])
 			}
+		}()
+	}
+	for u := range units {
+		var lu *labelUnit
+		select {
+		case lu = <-ready[u]:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
+		if err := st.enter(lu); err != nil {
+			return err
+		}
+		<-permits
 	}
 	st.matched = make([]uint64, (st.rows+63)/64)
 	return nil
+}
+
+// labelUnit is one decoded unit of a label file, ready to enter the store.
+type labelUnit struct {
+	file   int
+	chunks []labelChunk // start relative to the unit's first row
+	keys   keyBatch
+	label  labelValues
+	weight labelValues
+	err    error // reported when the unit's turn comes
+	nullAt int   // the row of err when it is a null key: the rows before it are entered first
+}
+
+// decode reads unit u of a label file: keys encoded and hashed, values
+// copied (a chunk's slices do not outlive the read).
+func (st *labelStore) decode(ctx context.Context, u unitRef) (lu *labelUnit) {
+	lu = &labelUnit{file: u.file, nullAt: -1}
+	defer recoverInternal(&lu.err)
+	lu.label.col.Name, lu.label.width = st.label.col.Name, st.label.width
+	lu.label.col.Type = st.label.col.Type
+	if st.weight != nil {
+		lu.weight.col.Name, lu.weight.width, lu.weight.col.Type = st.weight.col.Name, st.weight.width, st.weight.col.Type
+	}
+	nk := len(st.join)
+	lu.err = st.files[u.file].ReadUnit(ctx, u.unit, st.columns, 0, func(ch *readers.Chunk) error {
+		start := len(lu.keys.hash)
+		lu.chunks = append(lu.chunks, labelChunk{start: start, file: u.file, rowGroup: ch.RowGroup, firstRow: ch.FirstRow})
+		if i := lu.keys.add(ch.Columns[:nk], ch.Len, st.seed); i >= 0 {
+			lu.nullAt = start + i
+			c := firstNullKey(ch.Columns[:nk], i)
+			return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
+				Column: c.Name, Value: nullValue, Err: errors.New("label key is null")}
+		}
+		if st.label.col.Name != "" {
+			lu.label.append(ch.Columns[nk])
+		}
+		if st.weight != nil {
+			lu.weight.append(ch.Columns[len(st.columns)-1])
+		}
+		return nil
+	})
+	return lu
+}
+
+// enter adds a decoded unit's rows to the store.
+func (st *labelStore) enter(lu *labelUnit) error {
+	if lu.err != nil && lu.nullAt < 0 {
+		return lu.err
+	}
+	base := st.rows
+	for _, c := range lu.chunks {
+		c.start += base
+		st.chunks = append(st.chunks, c)
+	}
+	b := &lu.keys
+	n := len(b.hash)
+	if lu.nullAt >= 0 {
+		n = lu.nullAt // a duplicate before the null key is the first error
+	}
+	st.fileRows[lu.file] += int64(n)
+	const group = 16
+	var touch uint32
+	for lo := 0; lo < n; lo += group {
+		hi := min(lo+group, n)
+		if (st.rows+hi-lo)*4 > len(st.slots)*3 || st.rows+hi-lo >= 1<<st.rowBits {
+			st.resize(2 * (st.rows + hi - lo))
+		}
+		touch += st.touch(b, lo, hi)
+		for k := lo; k < hi; k++ {
+			if err := st.insert(b.key(k), b.hash[k]); err != nil {
+				if err != errDuplicate {
+					return err
+				}
+				path, rg, row := st.place(st.rowOf(b.key(k)))
+				c := lu.chunks[chunkOf(lu.chunks, k)]
+				return &evalerr.InputError{Path: st.files[lu.file].Path(), RowGroup: c.rowGroup, Row: c.firstRow + int64(k-c.start),
+					Column: strings.Join(st.join, ","), Value: st.keyText(b.key(k)),
+					Err: fmt.Errorf("duplicate label key: also in %s, row group %d, row %d", path, rg, row)}
+			}
+		}
+	}
+	st.sink += touch
+	if lu.err != nil {
+		return lu.err
+	}
+	if st.label.col.Name != "" {
+		st.label.appendValues(&lu.label)
+	}
+	if st.weight != nil {
+		st.weight.appendValues(&lu.weight)
+	}
+	return nil
+}
+
+// chunkOf returns the index of the chunk holding unit row k.
+func chunkOf(chunks []labelChunk, k int) int {
+	i, _ := slices.BinarySearchFunc(chunks, k, func(c labelChunk, k int) int {
+		if c.start > k {
+			return 1
+		}
+		return -1
+	})
+	return i - 1
+}
+
+// rowOf returns the label row holding key (which is in the store).
+func (st *labelStore) rowOf(key []byte) int {
+	r, _ := st.find(key, maphash.Bytes(st.seed, key))
+	return r
+}
+
+// touch reads the slots of keys lo..hi of b, then the first byte of the key
+// each slot's fingerprint points to, and returns a value made of them. The
+// reads are independent of each other, so the memory system serves them
+// in parallel; the probes that follow then find their slots and keys in
+// the cache instead of waiting for one miss after another (a probe depends
+// on its slot, the key compare on the probe).
+func (st *labelStore) touch(b *keyBatch, lo, hi int) uint32 {
+	mask := len(st.slots) - 1
+	rowMask := uint32(1)<<st.rowBits - 1
+	var t uint32
+	for k := lo; k < hi; k++ {
+		t += st.slots[int(b.hash[k])&mask]
+	}
+	for k := lo; k < hi; k++ {
+		h := b.hash[k]
+		v := st.slots[int(h)&mask]
+		if v != 0 && v&^rowMask == st.fingerprint(h) {
+			r := int(v&rowMask) - 1
+			if st.width > 0 {
+				t += uint32(st.keys[r*st.width])
+			} else {
+				t += st.ends[r]
+			}
+		}
+	}
+	return t
+}
+
+// keyBatch holds the encoded keys of a run of rows and their hashes.
+type keyBatch struct {
+	keys []byte
+	ends []int // keys[ends[k-1]:ends[k]] is row k's key
+	hash []uint64
+}
+
+func (b *keyBatch) reset() { b.keys, b.ends, b.hash = b.keys[:0], b.ends[:0], b.hash[:0] }
+
+// add appends the keys of rows 0..n-1 of the key columns; it returns the
+// first row with a null key value (its key is left empty, hash 0), or -1.
+func (b *keyBatch) add(cols []*readers.Column, n int, seed maphash.Seed) int {
+	firstNull := -1
+	for i := range n {
+		start := len(b.keys)
+		var ok bool
+		if b.keys, ok = appendJoinKey(b.keys, cols, i); !ok {
+			b.keys = b.keys[:start]
+			if firstNull < 0 {
+				firstNull = i
+			}
+			b.ends = append(b.ends, start)
+			b.hash = append(b.hash, 0)
+			continue
+		}
+		b.ends = append(b.ends, len(b.keys))
+		b.hash = append(b.hash, maphash.Bytes(seed, b.keys[start:]))
+	}
+	return firstNull
+}
+
+func (b *keyBatch) key(k int) []byte {
+	start := 0
+	if k > 0 {
+		start = b.ends[k-1]
+	}
+	return b.keys[start:b.ends[k]]
 }
 
 // checkFile checks that label file f has the columns with the types of the
@@ -258,6 +461,10 @@ func (st *labelStore) allocate(n int) {
 	} else {
 		st.ends = make([]uint32, 0, n)
 	}
+	st.label.reserve(n)
+	if st.weight != nil {
+		st.weight.reserve(n)
+	}
 	st.resize(n)
 }
 
@@ -325,22 +532,18 @@ func (st *labelStore) find(key []byte, h uint64) (int, int) {
 	}
 }
 
-// insert adds row i of the label chunk ch with key; a key seen before is an
-// input error naming both places.
-func (st *labelStore) insert(key []byte, ch *readers.Chunk, i int) error {
+// insert adds the next label row with key (whose hash is h); errDuplicate
+// when the key is there already.
+func (st *labelStore) insert(key []byte, h uint64) error {
 	if st.rows >= maxLabelRows {
 		return evalerr.Inputf("label files: more than %d rows, more than evaljob joins", maxLabelRows)
 	}
 	if (st.rows+1)*4 > len(st.slots)*3 || st.rows+1 >= 1<<st.rowBits {
 		st.resize(2 * (st.rows + 1))
 	}
-	h := maphash.Bytes(st.seed, key)
 	prev, slot := st.find(key, h)
 	if prev >= 0 {
-		path, rg, row := st.place(prev)
-		return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
-			Column: strings.Join(st.join, ","), Value: st.keyText(key),
-			Err: fmt.Errorf("duplicate label key: also in %s, row group %d, row %d", path, rg, row)}
+		return errDuplicate
 	}
 	if st.width == 0 && uint64(len(st.keys))+uint64(len(key)) > math.MaxUint32 {
 		return evalerr.Inputf("label files: the join keys take more than 4 GiB")
@@ -353,6 +556,8 @@ func (st *labelStore) insert(key []byte, ch *readers.Chunk, i int) error {
 	st.slots[slot] = st.fingerprint(h) | uint32(st.rows)
 	return nil
 }
+
+var errDuplicate = errors.New("duplicate label key")
 
 // place returns the file, row group and row of label row r.
 func (st *labelStore) place(r int) (string, int, int64) {
@@ -464,13 +669,14 @@ func (st *labelStore) markMatched(r int32) {
 
 // joiner is one worker's scratch space for joining chunks.
 type joiner struct {
-	key     []byte
+	keys    keyBatch
 	keyCols []*readers.Column
 	rows    []int32 // label row of each prediction row, -1 when unmatched
 	label   readers.Column
 	weight  readers.Column
 	cols    []*readers.Column
 	view    readers.Chunk
+	sink    uint32
 }
 
 // join looks up the label row of every row of the prediction chunk ch and
@@ -484,16 +690,24 @@ func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []
 	for _, c := range p.joinCols {
 		j.keyCols = append(j.keyCols, ch.Columns[c])
 	}
-	for i := range ch.Len {
-		var ok bool
-		j.rows[i] = -1
-		if j.key, ok = appendJoinKey(j.key[:0], j.keyCols, i); !ok {
-			continue
-		}
-		if r := st.lookup(j.key); r >= 0 {
-			j.rows[i] = int32(r)
-			if mark {
-				st.markMatched(int32(r))
+	b := &j.keys
+	b.reset()
+	b.add(j.keyCols, ch.Len, st.seed)
+	const group = 16
+	for lo := 0; lo < ch.Len; lo += group {
+		hi := min(lo+group, ch.Len)
+		j.sink += st.touch(b, lo, hi)
+		for i := lo; i < hi; i++ {
+			j.rows[i] = -1
+			key := b.key(i)
+			if len(key) == 0 {
+				continue // a null key value
+			}
+			if r, _ := st.find(key, b.hash[i]); r >= 0 {
+				j.rows[i] = int32(r)
+				if mark {
+					st.markMatched(int32(r))
+				}
 			}
 		}
 	}
@@ -650,6 +864,36 @@ func (v *labelValues) append(c *readers.Column) {
 		v.packed = binary.LittleEndian.AppendUint64(v.packed, uint64(x))[:len(v.packed)+v.width]
 	}
 	v.col.Len += c.Len
+}
+
+// reserve makes room for n scalar values, so that loading the label files
+// does not grow the slices past what they need.
+func (v *labelValues) reserve(n int) {
+	c := &v.col
+	if c.Type == nil {
+		return // no label column: the label files supply only the weight
+	}
+	switch t := c.Type; {
+	case v.width > 0:
+		v.packed = make([]byte, 0, n*v.width)
+	case isBool(t):
+		c.Bools = make([]bool, 0, n)
+	case t.ID() == arrow.FLOAT32:
+		c.F32 = make([]float32, 0, n)
+	case t.ID() == arrow.FLOAT64:
+		c.F64 = make([]float64, 0, n)
+	}
+}
+
+// appendValues appends every row of o, which has v's name, type and width.
+func (v *labelValues) appendValues(o *labelValues) {
+	if v.width == 0 {
+		appendRows(&v.col, &o.col, nil)
+		return
+	}
+	appendValid(&v.col, &o.col, o.col.Len, func(k int) int { return k })
+	v.packed = append(v.packed, o.packed...)
+	v.col.Len += o.col.Len
 }
 
 // gather sets dst to the label rows rows (-1: null).

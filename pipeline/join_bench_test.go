@@ -26,16 +26,15 @@ func benchStore(b *testing.B, n int) (*labelStore, *readers.Column) {
 		keys.Ints[i] = scramble(i, 999_983)*7919 - 1<<40
 		labels.Ints[i] = int64(i & 1)
 	}
-	ch := &readers.Chunk{Path: "labels.parquet", Len: n, Columns: []*readers.Column{keys, labels}}
-	st.chunks = append(st.chunks, labelChunk{})
-	var key []byte
-	for i := range n {
-		key, _ = appendJoinKey(key[:0], ch.Columns[:1], i)
-		if err := st.insert(key, ch, i); err != nil {
-			b.Fatal(err)
-		}
+	st.fileRows = []int64{0}
+	lu := &labelUnit{chunks: []labelChunk{{}}}
+	lu.label.col.Name = "label"
+	lu.label.setType(arrow.PrimitiveTypes.Int64)
+	lu.keys.add([]*readers.Column{keys}, n, st.seed)
+	lu.label.append(labels)
+	if err := st.enter(lu); err != nil {
+		b.Fatal(err)
 	}
-	st.label.append(labels)
 	st.matched = make([]uint64, (n+63)/64)
 	pred := &readers.Column{Name: "id", Type: arrow.PrimitiveTypes.Int64, Len: n, Ints: make([]int64, n)}
 	for i := range n {
@@ -44,8 +43,8 @@ func benchStore(b *testing.B, n int) (*labelStore, *readers.Column) {
 	return st, pred
 }
 
-// BenchmarkJoinBuild: loading label rows into the store (keys encoded and
-// inserted, labels packed), without the file decoding.
+// BenchmarkJoinBuild: loading label rows into the store (keys encoded,
+// hashed and inserted, labels packed), without the file decoding.
 func BenchmarkJoinBuild(b *testing.B) {
 	const n = 1 << 20
 	for b.Loop() {

@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -781,7 +783,6 @@ func TestLabelStoreAgainstMap(t *testing.T) {
 				k, _ := appendJoinKey(nil, []*readers.Column{a, b}, 0)
 				return k
 			}
-			ch := &readers.Chunk{Path: "l"}
 			for i := range 5000 {
 				k := keyOf(int64(r.IntN(3000))-1500, int64(r.Uint64()>>r.IntN(64)))
 				if want, dup := ref[string(k)]; dup {
@@ -791,7 +792,7 @@ func TestLabelStoreAgainstMap(t *testing.T) {
 					}
 					continue
 				}
-				if err := st.insert(k, ch, i); err != nil {
+				if err := st.insert(k, maphash.Bytes(st.seed, k)); err != nil {
 					t.Fatal(err)
 				}
 				ref[string(k)] = st.rows - 1
@@ -813,4 +814,44 @@ func TestLabelStoreAgainstMap(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestJoinErrorStopsLoading: a duplicate key in the first of many label row
+// groups stops the parallel load (no hang, no goroutine left behind), and
+// a null key after a duplicate does not hide it: the first error in input
+// order is reported.
+func TestJoinErrorStopsLoading(t *testing.T) {
+	before := runtime.NumGoroutine()
+	dir := t.TempDir()
+	ids := array.NewInt64Builder(memory.DefaultAllocator)
+	ys := array.NewInt64Builder(memory.DefaultAllocator)
+	for i := range 4000 {
+		switch i {
+		case 10:
+			ids.Append(3) // duplicate of row 3
+		case 11:
+			ids.AppendNull()
+		default:
+			ids.Append(int64(i))
+		}
+		ys.Append(int64(i % 2))
+	}
+	labels := filepath.Join(dir, "labels.parquet") // row groups of 64 rows: 63 units
+	writeRecord(t, labels, array.NewRecord(arrow.NewSchema([]arrow.Field{
+		{Name: "request_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, {Name: "y", Type: arrow.PrimitiveTypes.Int64}}, nil),
+		[]arrow.Array{ids.NewArray(), ys.NewArray()}, 4000))
+	cfg := jobConfig("binary", []string{fixture("join/predictions.parquet")}, "y", "prob")
+	cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"request_id"}}
+	_, _, err := runTo(t, cfg, 2, 0)
+	var ie *evalerr.InputError
+	if !errors.As(err, &ie) || ie.Row != 10 || ie.Value != "3" || !strings.Contains(err.Error(), "row group 0, row 3") {
+		t.Fatalf("got %v, want the duplicate at row 10", err)
+	}
+	for range 100 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
 }
