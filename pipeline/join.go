@@ -8,7 +8,9 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,7 +164,7 @@ func (st *labelStore) read(ctx context.Context) error {
 	for u := range ready {
 		ready[u] = make(chan *labelUnit, 1)
 	}
-	permits := make(chan struct{}, 2*workers) // units decoded but not yet entered
+	permits := make(chan struct{}, workers+1) // units decoded but not yet entered
 	var next atomic.Int64
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -214,13 +216,17 @@ type labelUnit struct {
 	label  labelValues
 	weight labelValues
 	err    error // reported when the unit's turn comes
-	nullAt int   // the row of err when it is a null key: the rows before it are entered first
+	// nullKey: err is a null key at row nullAt; the rows before it are
+	// entered first (one of them may be an earlier duplicate).
+	nullKey bool
+	nullAt  int
 }
 
 // decode reads unit u of a label file: keys encoded and hashed, values
 // copied (a chunk's slices do not outlive the read).
 func (st *labelStore) decode(ctx context.Context, u unitRef) (lu *labelUnit) {
-	lu = &labelUnit{file: u.file, nullAt: -1}
+	lu = &labelUnit{file: u.file}
+	lu.keys.width = st.width
 	defer recoverInternal(&lu.err)
 	lu.label.col.Name, lu.label.width = st.label.col.Name, st.label.width
 	lu.label.col.Type = st.label.col.Type
@@ -232,7 +238,7 @@ func (st *labelStore) decode(ctx context.Context, u unitRef) (lu *labelUnit) {
 		start := len(lu.keys.hash)
 		lu.chunks = append(lu.chunks, labelChunk{start: start, file: u.file, rowGroup: ch.RowGroup, firstRow: ch.FirstRow})
 		if i := lu.keys.add(ch.Columns[:nk], ch.Len, st.seed); i >= 0 {
-			lu.nullAt = start + i
+			lu.nullKey, lu.nullAt = true, start+i
 			c := firstNullKey(ch.Columns[:nk], i)
 			return &evalerr.InputError{Path: ch.Path, RowGroup: ch.RowGroup, Row: ch.FirstRow + int64(i),
 				Column: c.Name, Value: nullValue, Err: errors.New("label key is null")}
@@ -250,7 +256,7 @@ func (st *labelStore) decode(ctx context.Context, u unitRef) (lu *labelUnit) {
 
 // enter adds a decoded unit's rows to the store.
 func (st *labelStore) enter(lu *labelUnit) error {
-	if lu.err != nil && lu.nullAt < 0 {
+	if lu.err != nil && !lu.nullKey {
 		return lu.err
 	}
 	base := st.rows
@@ -260,7 +266,7 @@ func (st *labelStore) enter(lu *labelUnit) error {
 	}
 	b := &lu.keys
 	n := len(b.hash)
-	if lu.nullAt >= 0 {
+	if lu.nullKey {
 		n = lu.nullAt // a duplicate before the null key is the first error
 	}
 	st.fileRows[lu.file] += int64(n)
@@ -344,38 +350,67 @@ func (st *labelStore) touch(b *keyBatch, lo, hi int) uint32 {
 }
 
 // keyBatch holds the encoded keys of a run of rows and their hashes.
+// With fixed-width keys (width > 0, every key column an integer) row k's
+// key is keys[k*width:(k+1)*width], zeros for a null key; otherwise it is
+// keys[ends[k-1]:ends[k]], empty for a null key.
 type keyBatch struct {
-	keys []byte
-	ends []int // keys[ends[k-1]:ends[k]] is row k's key
-	hash []uint64
+	width int
+	keys  []byte
+	ends  []uint32
+	hash  []uint64
+	nulls []bool // fixed width: which rows have a null key; nil while none has
 }
 
-func (b *keyBatch) reset() { b.keys, b.ends, b.hash = b.keys[:0], b.ends[:0], b.hash[:0] }
+func (b *keyBatch) reset() {
+	b.keys, b.ends, b.hash, b.nulls = b.keys[:0], b.ends[:0], b.hash[:0], b.nulls[:0]
+}
 
 // add appends the keys of rows 0..n-1 of the key columns; it returns the
-// first row with a null key value (its key is left empty, hash 0), or -1.
+// first row with a null key value (hash 0), or -1.
 func (b *keyBatch) add(cols []*readers.Column, n int, seed maphash.Seed) int {
 	firstNull := -1
 	for i := range n {
 		start := len(b.keys)
 		var ok bool
-		if b.keys, ok = appendJoinKey(b.keys, cols, i); !ok {
-			b.keys = b.keys[:start]
+		b.keys, ok = appendJoinKey(b.keys, cols, i)
+		var h uint64
+		if ok {
+			h = maphash.Bytes(seed, b.keys[start:])
+		} else {
 			if firstNull < 0 {
 				firstNull = i
 			}
-			b.ends = append(b.ends, start)
-			b.hash = append(b.hash, 0)
-			continue
+			b.keys = b.keys[:start]
+			if b.width > 0 {
+				if b.nulls == nil {
+					b.nulls = make([]bool, len(b.hash), cap(b.hash))
+				}
+				b.keys = append(b.keys, make([]byte, b.width)...)
+			}
 		}
-		b.ends = append(b.ends, len(b.keys))
-		b.hash = append(b.hash, maphash.Bytes(seed, b.keys[start:]))
+		if b.width == 0 {
+			b.ends = append(b.ends, uint32(len(b.keys)))
+		} else if b.nulls != nil {
+			b.nulls = append(b.nulls, !ok)
+		}
+		b.hash = append(b.hash, h)
 	}
 	return firstNull
 }
 
+// null reports whether row k's key is null.
+func (b *keyBatch) null(k int) bool {
+	if b.width > 0 {
+		return b.nulls != nil && b.nulls[k]
+	}
+	return len(b.key(k)) == 0
+}
+
 func (b *keyBatch) key(k int) []byte {
-	start := 0
+	if b.width > 0 {
+		return b.keys[k*b.width : (k+1)*b.width]
+	}
+	start := uint32(0)
 	if k > 0 {
 		start = b.ends[k-1]
 	}
@@ -650,6 +685,39 @@ func columnBytes(c *readers.Column) int {
 	return n
 }
 
+// declaredBytes estimates the store's size from the rows the label files
+// declare, before they are read.
+func (st *labelStore) declaredBytes() int64 {
+	n := int64(0)
+	for _, f := range st.files {
+		n += max(f.NumRows(), 0)
+	}
+	per := int64(max(st.width, 16)) + 6 + int64(max(st.label.width, 8))
+	return n * per
+}
+
+// gcHeadroom is the heap growth the garbage collector allows above a
+// label store: a store is long-lived and pointer-free, so it costs the
+// collector nothing to scan but, under the default GOGC=100, it would
+// double the heap target (a 250 MB store: 500 MB before the next cycle).
+const gcHeadroom = 128 << 20
+
+// gcForStore lowers the collector's target percentage so that the heap may
+// grow about gcHeadroom (at least a fifth) above a label store of the given
+// size, and returns a function restoring the previous setting. It leaves
+// an explicit GOGC alone, and never raises the percentage.
+func gcForStore(bytes int64) (restore func()) {
+	if os.Getenv("GOGC") != "" || bytes <= gcHeadroom {
+		return func() {}
+	}
+	pct := max(int(100*gcHeadroom/bytes), 20)
+	old := debug.SetGCPercent(pct)
+	if old >= 0 && old < pct {
+		debug.SetGCPercent(old)
+	}
+	return func() { debug.SetGCPercent(old) }
+}
+
 // unmatched counts the label rows no prediction row found.
 func (st *labelStore) unmatched() int64 {
 	n := 0
@@ -692,6 +760,7 @@ func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []
 	}
 	b := &j.keys
 	b.reset()
+	b.width = st.width
 	b.add(j.keyCols, ch.Len, st.seed)
 	const group = 16
 	for lo := 0; lo < ch.Len; lo += group {
@@ -699,11 +768,10 @@ func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []
 		j.sink += st.touch(b, lo, hi)
 		for i := lo; i < hi; i++ {
 			j.rows[i] = -1
-			key := b.key(i)
-			if len(key) == 0 {
-				continue // a null key value
+			if b.null(i) {
+				continue
 			}
-			if r, _ := st.find(key, b.hash[i]); r >= 0 {
+			if r, _ := st.find(b.key(i), b.hash[i]); r >= 0 {
 				j.rows[i] = int32(r)
 				if mark {
 					st.markMatched(int32(r))

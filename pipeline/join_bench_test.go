@@ -30,10 +30,14 @@ func benchStore(b *testing.B, n int) (*labelStore, *readers.Column) {
 	lu := &labelUnit{chunks: []labelChunk{{}}}
 	lu.label.col.Name = "label"
 	lu.label.setType(arrow.PrimitiveTypes.Int64)
+	lu.keys.width = st.width
 	lu.keys.add([]*readers.Column{keys}, n, st.seed)
 	lu.label.append(labels)
 	if err := st.enter(lu); err != nil {
 		b.Fatal(err)
+	}
+	if st.rows != n {
+		b.Fatalf("%d label rows in the store, want %d", st.rows, n)
 	}
 	st.matched = make([]uint64, (n+63)/64)
 	pred := &readers.Column{Name: "id", Type: arrow.PrimitiveTypes.Int64, Len: n, Ints: make([]int64, n)}

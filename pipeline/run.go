@@ -120,10 +120,12 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	defer p.close()
 	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task)
 	if p.labels != nil {
+		defer gcForStore(p.labels.declaredBytes())()
 		if err := p.labels.load(ctx); err != nil {
 			return nil, err
 		}
 		log.Info("labels", "files", len(p.labels.files), "rows", p.labels.rows, "bytes", p.labels.bytes())
+		gcForStore(p.labels.bytes())
 	}
 	if opt.Progress != nil {
 		opt.Progress.total.Store(p.declaredRows())
