@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/bits"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -105,9 +104,27 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 	if labelName != "" {
 		st.columns = append(st.columns, labelName)
 	}
-	if weightName != "" && slices.ContainsFunc(st.files[0].Fields(), func(fd readers.Field) bool { return fd.Name == weightName }) {
-		st.columns = append(st.columns, weightName)
-		st.weight = &labelValues{col: readers.Column{Name: weightName}}
+	// The weight comes from the label files when they all have it, from the
+	// predictions when none has it; decided over every file, so that the
+	// order of the label files does not matter. A weight that is the label
+	// column is the label side's, read once.
+	if weightName != "" && weightName != labelName {
+		var with, without []*readers.File
+		for _, f := range st.files {
+			if slices.ContainsFunc(f.Fields(), func(fd readers.Field) bool { return fd.Name == weightName }) {
+				with = append(with, f)
+			} else {
+				without = append(without, f)
+			}
+		}
+		if len(with) > 0 && len(without) > 0 {
+			return nil, &evalerr.InputError{Path: without[0].Path(), RowGroup: -1, Row: -1, Column: weightName,
+				Err: fmt.Errorf("missing column: the weight is in the label file %s, so every label file must have it", with[0].Path())}
+		}
+		if len(with) > 0 {
+			st.columns = append(st.columns, weightName)
+			st.weight = &labelValues{col: readers.Column{Name: weightName}}
+		}
 	}
 	if labelName == "" && st.weight == nil {
 		return nil, evalerr.Configf("config key labels: the label files supply neither columns.label nor columns.weight (%q), so there is nothing to join", weightName)
@@ -130,21 +147,26 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 // load reads every label row into the store, once; later calls return the
 // first call's error. Duplicate and null keys are input errors naming
 // their places.
-func (st *labelStore) load(ctx context.Context) error {
+func (st *labelStore) load(ctx context.Context, workers int) error {
 	if st.loaded {
 		return st.loadErr
 	}
 	st.loaded = true
-	st.loadErr = st.read(ctx)
+	st.loadErr = st.read(ctx, workers)
 	return st.loadErr
 }
 
-func (st *labelStore) read(ctx context.Context) error {
-	total := int64(0)
+func (st *labelStore) read(ctx context.Context, workers int) error {
+	// The rows the files declare are what the store is sized for up front,
+	// but only as many as could plausibly be in the file's bytes: a forged
+	// footer must not reserve gigabytes before its row groups fail to read.
+	// A store that needs more grows as rows arrive.
+	total, reserve := int64(0), int64(0)
 	var units []unitRef
 	for fi, f := range st.files {
 		if n := f.NumRows(); n > 0 {
 			total += n
+			reserve += min(n, rowsPerByte*f.Size())
 		}
 		for u := range f.NumUnits() {
 			units = append(units, unitRef{fi, u})
@@ -153,13 +175,12 @@ func (st *labelStore) read(ctx context.Context) error {
 	if total > maxLabelRows {
 		return evalerr.Inputf("label files: %d rows, more than evaljob joins (%d)", total, maxLabelRows)
 	}
-	st.allocate(int(total))
+	st.allocate(int(reserve))
 	st.fileRows = make([]int64, len(st.files))
 
 	// Units are decoded, their keys encoded and hashed, in parallel; they
 	// are entered into the store one after the other in input order, so
 	// the store and the first error do not depend on the decoding's timing.
-	workers := runtime.GOMAXPROCS(0)
 	ready := make([]chan *labelUnit, len(units))
 	for u := range ready {
 		ready[u] = make(chan *labelUnit, 1)
@@ -207,6 +228,10 @@ func (st *labelStore) read(ctx context.Context) error {
 	st.matched = make([]uint64, (st.rows+63)/64)
 	return nil
 }
+
+// rowsPerByte bounds the rows reserved for a label file by its size. Real
+// files hold far fewer rows per byte (a distinct key costs bytes).
+const rowsPerByte = 16
 
 // labelUnit is one decoded unit of a label file, ready to enter the store.
 type labelUnit struct {

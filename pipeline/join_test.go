@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
@@ -854,4 +857,198 @@ func TestJoinErrorStopsLoading(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Errorf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
+}
+
+// ---- regressions from the review of the join ----
+
+// smallRecord builds a record of the named arrays.
+func smallRecord(names []string, cols ...arrow.Array) arrow.Record {
+	var fields []arrow.Field
+	for i, name := range names {
+		fields = append(fields, arrow.Field{Name: name, Type: cols[i].DataType(), Nullable: true})
+	}
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(cols[0].Len()))
+}
+
+func int64s(v ...int64) arrow.Array {
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	b.AppendValues(v, nil)
+	return b.NewArray()
+}
+
+func float64s(v ...float64) arrow.Array {
+	b := array.NewFloat64Builder(memory.DefaultAllocator)
+	b.AppendValues(v, nil)
+	return b.NewArray()
+}
+
+// TestJoinWeightSide: the weight comes from the label files when all have
+// it (whatever their order), from the predictions when none has it, and
+// some having it is an error naming one without; a weight that is the
+// label column works as it does without labels.
+func TestJoinWeightSide(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string, rec arrow.Record) string {
+		p := filepath.Join(dir, name)
+		writeRecord(t, p, rec)
+		return p
+	}
+	preds := path("p.parquet", smallRecord([]string{"id", "p", "w"}, int64s(1, 2), float64s(0.3, 0.4), float64s(1, 1)))
+	withW := path("a.parquet", smallRecord([]string{"id", "y", "w"}, int64s(1), float64s(1), float64s(2)))
+	withW2 := path("c.parquet", smallRecord([]string{"id", "y", "w"}, int64s(2), float64s(0), float64s(3)))
+	noW := path("b.parquet", smallRecord([]string{"id", "y"}, int64s(2), float64s(0)))
+	noW1 := path("d.parquet", smallRecord([]string{"id", "y"}, int64s(1), float64s(1)))
+	run := func(labels ...string) (float64, error) {
+		cfg := jobConfig("binary", []string{preds}, "y", "p")
+		cfg.Columns.Weight = "w"
+		cfg.Labels = &config.Labels{Inputs: labels, Join: []string{"id"}}
+		_, dir, err := runTo(t, cfg, 2, 0)
+		if err != nil {
+			return 0, err
+		}
+		ws, _ := openTable(t, filepath.Join(dir, SummaryFile)).float("weight_sum", 0)
+		return ws, nil
+	}
+	for _, order := range [][]string{{withW, withW2}, {withW2, withW}} {
+		if ws, err := run(order...); err != nil || ws != 5 {
+			t.Errorf("all label files have w: weight_sum %v, %v; want 5 (the label side's)", ws, err)
+		}
+	}
+	if ws, err := run(noW1, noW); err != nil || ws != 2 {
+		t.Errorf("no label file has w: weight_sum %v, %v; want 2 (the predictions')", ws, err)
+	}
+	for _, order := range [][]string{{withW, noW}, {noW, withW}} {
+		_, err := run(order...)
+		var ie *evalerr.InputError
+		if !errors.As(err, &ie) || ie.Path != noW || ie.Column != "w" {
+			t.Errorf("only some label files have w (%v): %v, want an input error naming %s", order, err, noW)
+		}
+	}
+
+	// columns.weight = columns.label: the same as in one file.
+	combined := path("combined.parquet", smallRecord([]string{"id", "p", "y"}, int64s(1, 2), float64s(0.3, 0.4), float64s(1, 2)))
+	labels := path("y.parquet", smallRecord([]string{"id", "y"}, int64s(2, 1), float64s(2, 1)))
+	ref := jobConfig("regression", []string{combined}, "y", "p")
+	ref.Columns.Weight = "y"
+	_, refDir, err := runTo(t, ref, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := jobConfig("regression", []string{preds}, "y", "p")
+	cfg.Columns.Weight = "y"
+	cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"id"}}
+	_, dir2, err := runTo(t, cfg, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, refDir, dir2, 0)
+}
+
+// TestJoinTypeErrorsNameTheirFile: a label or weight column of the wrong
+// type in the label files is reported against the label file; a join key
+// missing on the prediction side against the prediction file.
+func TestJoinTypeErrorsNameTheirFile(t *testing.T) {
+	dir := t.TempDir()
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	sb.AppendValues([]string{"yes"}, nil)
+	labels := filepath.Join(dir, "l.parquet")
+	writeRecord(t, labels, smallRecord([]string{"request_id", "y", "w"}, int64s(1), sb.NewArray(), float64s(1)))
+	preds := fixture("join/predictions.parquet")
+	for _, c := range []struct {
+		label, weight, join, wantPath, wantCol string
+	}{
+		{"y", "", "request_id", labels, "y"},
+		{"w", "y", "request_id", labels, "y"},
+	} {
+		cfg := jobConfig("binary", []string{preds}, c.label, "prob")
+		cfg.Columns.Weight = c.weight
+		cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{c.join}}
+		_, _, err := runTo(t, cfg, 1, 0)
+		var ie *evalerr.InputError
+		if !errors.As(err, &ie) || ie.Path != c.wantPath || ie.Column != c.wantCol || !strings.Contains(err.Error(), "wrong type utf8") {
+			t.Errorf("label %s weight %s: %v, want a wrong type of %s in %s", c.label, c.weight, err, c.wantCol, c.wantPath)
+		}
+	}
+	// A key the label files have and the predictions do not.
+	keyed := filepath.Join(dir, "k.parquet")
+	writeRecord(t, keyed, smallRecord([]string{"session", "label"}, int64s(1), int64s(1)))
+	cfg := jobConfig("binary", []string{preds}, "label", "prob")
+	cfg.Labels = &config.Labels{Inputs: []string{keyed}, Join: []string{"session"}}
+	_, _, err := runTo(t, cfg, 1, 0)
+	var ie *evalerr.InputError
+	if !errors.As(err, &ie) || !strings.HasSuffix(ie.Path, "predictions.parquet") || ie.Column != "session" || !strings.Contains(err.Error(), "missing join key column") {
+		t.Errorf("key missing in the predictions: %v", err)
+	}
+}
+
+// TestJoinUint64Keys: keys compare by value across integer types: uint64
+// values above MaxInt64 never match negative int64 keys with the same bits.
+func TestJoinUint64Keys(t *testing.T) {
+	dir := t.TempDir()
+	ub := array.NewUint64Builder(memory.DefaultAllocator)
+	ub.AppendValues([]uint64{1<<64 - 1, 1 << 63, 5}, nil)
+	labels := filepath.Join(dir, "l.parquet")
+	writeRecord(t, labels, smallRecord([]string{"id", "y"}, ub.NewArray(), int64s(1, 0, 1)))
+	preds := filepath.Join(dir, "p.parquet")
+	writeRecord(t, preds, smallRecord([]string{"id", "p"}, int64s(-1, -1<<63, 5), float64s(0.5, 0.5, 0.5)))
+	cfg := jobConfig("binary", []string{preds}, "y", "p")
+	cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"id"}, Unmatched: "skip"}
+	_, out, err := runTo(t, cfg, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := openTable(t, filepath.Join(out, SummaryFile))
+	if got := [2]int64{sum.int("rows", 0), sum.int("unlabeled_rows", 0)}; got != [2]int64{1, 2} {
+		t.Errorf("rows, unlabeled_rows = %v, want [1 2]", got)
+	}
+	checkManifestUnmatched(t, out, 2)
+}
+
+// TestJoinForgedRowCount: a label file whose footer declares 7 row groups
+// of 2^28 rows over one real row is an input error, and the store does not
+// reserve memory for the declared rows first (it used to ask for ~40 GB,
+// fatal under a memory limit).
+func TestJoinForgedRowCount(t *testing.T) {
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "forged.parquet")
+	writeRecord(t, labels, smallRecord([]string{"request_id", "label"}, int64s(1), int64s(1)))
+	b, err := os.ReadFile(labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(binary.LittleEndian.Uint32(b[len(b)-8:]))
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), b[len(b)-8-n:len(b)-8], &md); err != nil {
+		t.Fatal(err)
+	}
+	rg := md.RowGroups[0]
+	rg.NumRows = 1 << 28
+	for i := range rg.Columns {
+		rg.Columns[i].MetaData.NumValues = 1 << 28
+	}
+	md.RowGroups = []format.RowGroup{rg, rg, rg, rg, rg, rg, rg}
+	md.NumRows = 7 << 28
+	foot, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := append(append([]byte{}, b[:len(b)-8-n]...), foot...)
+	forged = binary.LittleEndian.AppendUint32(forged, uint32(len(foot)))
+	forged = append(forged, "PAR1"...)
+	if err := os.WriteFile(labels, forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := jobConfig("binary", []string{fixture("join/predictions.parquet")}, "label", "prob")
+	cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"request_id"}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err = runTo(t, cfg, 2, 0)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), "forged.parquet") {
+		t.Errorf("got %v, want an input error naming the file", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+		t.Errorf("allocated %d MB for a %d-byte file", alloc>>20, len(forged))
+	}
 }

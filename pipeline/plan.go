@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -120,7 +121,8 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 	for _, c := range cfg.Columns.Prediction {
 		p.predCols = append(p.predCols, add(c))
 	}
-	if p.labels == nil || p.labels.weight == nil {
+	weightFromLabels := p.labels != nil && (p.labels.weight != nil || (cfg.Columns.Weight != "" && cfg.Columns.Weight == cfg.Columns.Label))
+	if !weightFromLabels {
 		p.weightCol = optional(cfg.Columns.Weight)
 	}
 	p.seqCol = optional(cfg.Columns.Sequence)
@@ -151,9 +153,12 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 			p.labelCol = len(p.columns) - 1
 			p.labelFromLabels = true
 		}
-		if p.labels.weight != nil {
+		switch {
+		case p.labels.weight != nil:
 			p.columns = append(p.columns, cfg.Columns.Weight)
 			p.weightCol = len(p.columns) - 1
+		case weightFromLabels:
+			p.weightCol = p.labelCol // the label column is the weight too
 		}
 	}
 
@@ -174,6 +179,15 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 	}
 	return p, nil
+}
+
+// workers is the number of worker goroutines: workers, or one per CPU (as
+// in execute).
+func (p *plan) workers() int {
+	if p.cfg.Workers > 0 {
+		return p.cfg.Workers
+	}
+	return runtime.NumCPU()
 }
 
 // openAll discovers the files of patterns and opens them; on error the
@@ -238,7 +252,11 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 		types[i] = fd.Type
 	}
 	wrongType := func(col int, want string) error {
-		return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[col],
+		path := f.Path()
+		if col >= p.readCols {
+			path = p.labels.files[0].Path() // every label file has its types
+		}
+		return &evalerr.InputError{Path: path, RowGroup: -1, Row: -1, Column: p.columns[col],
 			Err: fmt.Errorf("wrong type %s, want %s", types[col], want)}
 	}
 
@@ -430,7 +448,7 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 	s := &scorer{p: p}
 	var j joiner
 	if p.labels != nil {
-		if err := p.labels.load(ctx); err != nil {
+		if err := p.labels.load(ctx, p.workers()); err != nil {
 			return err
 		}
 	}

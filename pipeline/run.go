@@ -121,11 +121,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task)
 	if p.labels != nil {
 		defer gcForStore(p.labels.declaredBytes())()
-		if err := p.labels.load(ctx); err != nil {
+		if err := p.labels.load(ctx, p.workers()); err != nil {
 			return nil, err
 		}
 		log.Info("labels", "files", len(p.labels.files), "rows", p.labels.rows, "bytes", p.labels.bytes())
-		gcForStore(p.labels.bytes())
+		defer gcForStore(p.labels.bytes())() // restored before the first call's
 	}
 	if opt.Progress != nil {
 		opt.Progress.total.Store(p.declaredRows())
