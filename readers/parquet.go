@@ -71,7 +71,6 @@ type pqFile struct {
 	rgRows  []int64
 	rgFirst []int64
 	rows    int64
-	scratch sync.Pool // *pqScratch
 }
 
 func (p *pqFile) path() string    { return p.fpath }
@@ -150,7 +149,6 @@ func openParquet(in Input, osf *os.File, size int64) (_ *pqFile, err error) {
 		p.flds = append(p.flds, Field{Name: c.name, Type: c.typ, Nullable: c.nullable})
 	}
 	p.hive, p.flds = hiveFields(in.Partition, have, p.flds)
-	p.scratch.New = func() any { return new(pqScratch) }
 	return p, nil
 }
 
@@ -494,16 +492,18 @@ func chunkRange(m *format.ColumnMetaData) (start, end int64, ok bool) {
 
 // checkPages walks the page headers of one column chunk before parquet-go
 // decodes them, so that no page can make it allocate more than the limits.
-func (p *pqFile) checkPages(rg int, c *pqColumn) error {
+//
+// It returns how many values to make room for (see colBuf.reserve). scratch
+// holds the page buffers, reused from one call to the next.
+func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte) (int64, error) {
 	m := &p.pf.Metadata().RowGroups[rg].Columns[c.leaf].MetaData
 	start, end, _ := chunkRange(m)
 	// parquet-go decompresses every chunk of a column with the codec of its
 	// first row group's chunk.
 	codec := p.pf.Metadata().RowGroups[0].Columns[c.leaf].MetaData.Codec
 	compressed := codec != format.Uncompressed
-	var scratch [2][]byte
 	rows := p.rgRows[rg]
-	var values int64
+	var values, bytesU int64
 	buf := make([]byte, 0, 512)
 	var proto thrift.CompactProtocol
 	for pos, i := start, 0; pos < end; i++ {
@@ -517,30 +517,30 @@ func (p *pqFile) checkPages(rg int, c *pqColumn) error {
 			buf = buf[:w]
 			got, err := p.osf.ReadAt(buf, pos)
 			if err != nil && err != io.EOF {
-				return fmt.Errorf("reading page %d header: %w", i, err)
+				return 0, fmt.Errorf("reading page %d header: %w", i, err)
 			}
 			if int64(got) < w {
-				return fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
+				return 0, fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
 			}
 			n, err = skimThriftStruct(buf)
 			if err == nil {
 				break
 			}
 			if !errors.Is(err, errThriftTruncated) || w == end-pos {
-				return fmt.Errorf("corrupt header of page %d: %w", i, err)
+				return 0, fmt.Errorf("corrupt header of page %d: %w", i, err)
 			}
 		}
 		var h format.PageHeader
 		if err := thrift.NewDecoder(proto.NewReader(bytes.NewReader(buf[:n]))).Decode(&h); err != nil {
-			return fmt.Errorf("corrupt header of page %d: %w", i, err)
+			return 0, fmt.Errorf("corrupt header of page %d: %w", i, err)
 		}
 		body := end - pos - int64(n)
 		if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > body {
-			return fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
+			return 0, fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
 		}
 		u := int64(h.UncompressedPageSize)
 		if u < 0 || u > maxPageBytes || (compressed && u > int64(h.CompressedPageSize)*maxPageRatio+pageSlack) {
-			return fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
+			return 0, fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
 		}
 		var nv int64
 		switch {
@@ -552,33 +552,37 @@ func (p *pqFile) checkPages(rg int, c *pqColumn) error {
 			if v.NumNulls < 0 || v.NumNulls > v.NumValues || v.NumRows < 0 || int64(v.NumRows) > rows ||
 				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
 				int64(v.DefinitionLevelsByteLength)+int64(v.RepetitionLevelsByteLength) > int64(h.CompressedPageSize) {
-				return fmt.Errorf("page %d has an inconsistent data page v2 header", i)
+				return 0, fmt.Errorf("page %d has an inconsistent data page v2 header", i)
 			}
 		case h.DictionaryPageHeader.Valid:
 			d := int64(h.DictionaryPageHeader.V.NumValues)
 			if d < 0 || d > 8*u+8 || d > maxPageValues {
-				return fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
+				return 0, fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
 			}
 		}
 		if nv < 0 || nv > maxPageValues {
-			return fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
+			return 0, fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
 		}
 		values += nv
+		bytesU += u
 		if values > maxUnitValues || (!c.list && values > rows) {
-			return fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", values, rows)
+			return 0, fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", values, rows)
 		}
 		if h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid || h.DictionaryPageHeader.Valid {
 			if !compressed && u > int64(h.CompressedPageSize) {
-				return fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
+				return 0, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
 			}
 			var err error
-			if scratch, err = p.checkPageData(&h, codec, c, pos+int64(n), u, nv, scratch); err != nil {
-				return fmt.Errorf("page %d: %w", i, err)
+			if *scratch, err = p.checkPageData(&h, codec, c, pos+int64(n), u, nv, *scratch); err != nil {
+				return 0, fmt.Errorf("page %d: %w", i, err)
 			}
 		}
 		pos += int64(n) + int64(h.CompressedPageSize)
 	}
-	return nil
+	// What to reserve: the declared values, but no more than one per bit of
+	// page data, so that a small file declaring many values (which its pages
+	// then fail to hold) does not reserve much.
+	return min(values, 8*bytesU), nil
 }
 
 // checkPageData checks what parquet-go would trust inside a page: the
@@ -689,6 +693,13 @@ func bitsLen(x int) int {
 // reading -------------------------------------------------------------------
 
 // pqScratch is the reusable state of one ReadUnit call.
+//
+// Its buffers hold a whole row group per column (64 MB of values for a wide
+// list column), so they are kept on a free list (scratchFree) rather than in
+// a sync.Pool: a pool drops its items at every GC, and each worker would
+// then allocate and grow its buffers again while the dropped ones are still
+// garbage on the heap, for about twice the memory and a memmove per
+// growth. The free list holds at most one scratch per concurrent reader.
 type pqScratch struct {
 	bufs  []colBuf
 	cols  []Column
@@ -717,8 +728,8 @@ func (p *pqFile) readUnit(ctx context.Context, unit int, columns []string, batch
 		}
 		refs[i] = ref
 	}
-	sc := p.scratch.Get().(*pqScratch)
-	defer p.scratch.Put(sc)
+	sc := getScratch()
+	defer putScratch(sc)
 	sc.prepare(len(columns))
 
 	rows := p.rgRows[unit]
@@ -782,6 +793,39 @@ func (p *pqFile) resolve(name string) (colRef, error) {
 	return colRef{}, p.errf(-1, name, "no such column")
 }
 
+// scratchFree is the free list of pqScratch, shared by all files: a scratch
+// holds nothing of a file between ReadUnit calls (colBuf.reset drops the
+// dictionary and strings).
+var scratchFree struct {
+	mu   sync.Mutex
+	list []*pqScratch
+}
+
+// maxFreeScratch bounds the free list: more readers at once than this
+// (workers) leave their scratch to the GC.
+const maxFreeScratch = 64
+
+func getScratch() *pqScratch {
+	scratchFree.mu.Lock()
+	defer scratchFree.mu.Unlock()
+	l := scratchFree.list
+	if len(l) == 0 {
+		return new(pqScratch)
+	}
+	sc := l[len(l)-1]
+	l[len(l)-1] = nil
+	scratchFree.list = l[:len(l)-1]
+	return sc
+}
+
+func putScratch(sc *pqScratch) {
+	scratchFree.mu.Lock()
+	defer scratchFree.mu.Unlock()
+	if len(scratchFree.list) < maxFreeScratch {
+		scratchFree.list = append(scratchFree.list, sc)
+	}
+}
+
 func (sc *pqScratch) prepare(n int) {
 	for len(sc.bufs) < n {
 		sc.bufs = append(sc.bufs, colBuf{})
@@ -810,9 +854,11 @@ func (sc *pqScratch) hiveColumn(col *Column, kv KV, name string, n int) {
 func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf) (err error) {
 	defer recoverInput(&err, p.fpath, unit, &c.name, "decoding column chunk")
 	cb.reset()
-	if err := p.checkPages(unit, c); err != nil {
+	values, err := p.checkPages(unit, c, &cb.check)
+	if err != nil {
 		return p.errf(unit, c.name, "%w", err)
 	}
+	cb.reserve(c, int(values))
 	chunks := p.pf.RowGroups()[unit].ColumnChunks()
 	if c.leaf >= len(chunks) {
 		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
