@@ -205,3 +205,29 @@ func TestSeqUnitCountMatchesPlainSum(t *testing.T) {
 		}
 	}
 }
+
+// TestAddUnitLogprobs: AddUnitLogprobs is AddToken(1, -a) per value.
+func TestAddUnitLogprobs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 3))
+	for trial := range 100 {
+		lps := make([]float64, rng.IntN(50))
+		for i := range lps {
+			lps[i] = -rng.ExpFloat64() * 3
+			if rng.IntN(40) == 0 {
+				lps[i] = math.Inf(-1)
+			}
+		}
+		var got, want SeqStats
+		got.AddToken(0.5, 1) // other tokens before
+		want.AddToken(0.5, 1)
+		got.AddUnitLogprobs(lps)
+		for _, a := range lps {
+			want.AddToken(1, -a)
+		}
+		gt, gce, gppl := got.Final()
+		wt, wce, wppl := want.Final()
+		if gt != wt || gce != wce || gppl != wppl || got.NLL.Float64() != want.NLL.Float64() {
+			t.Fatalf("trial %d: (%d %v %v), want (%d %v %v)", trial, gt, gce, gppl, wt, wce, wppl)
+		}
+	}
+}

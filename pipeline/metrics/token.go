@@ -180,6 +180,16 @@ func (s *SeqStats) AddToken(w, nll float64) {
 	s.NLL.AddProduct(w, nll)
 }
 
+// AddUnitLogprobs adds one scored token of weight 1 per log-probability
+// (each already checked by TokenLogprob): AddToken(1, -a) for each a.
+func (s *SeqStats) AddUnitLogprobs(lps []float64) {
+	s.Tokens += int64(len(lps))
+	s.units += int64(len(lps))
+	for _, a := range lps {
+		s.NLL.Add(-a)
+	}
+}
+
 // AddText adds a row's bytes (UTF-8 bytes of its scored text) and words,
 // weighted like its tokens by w; the caller calls it once per row that
 // carries them, with finite values >= 0. w == 0 adds nothing.
