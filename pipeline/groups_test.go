@@ -73,3 +73,49 @@ func TestAssignDenseMatchesMap(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGrouperAssign assigns chunks of 64k rows with two dictionary key
+// columns (4 x 50 values, as the binary bench workload) to cells, through
+// the table (dense) and through the map.
+func BenchmarkGrouperAssign(b *testing.B) {
+	const n = 1 << 16
+	types := []arrow.DataType{arrow.BinaryTypes.String, arrow.BinaryTypes.String}
+	models, slices := make([]string, 4), make([]string, 50)
+	for i := range models {
+		models[i] = fmt.Sprint("model-", i)
+	}
+	for i := range slices {
+		slices[i] = fmt.Sprint("slice-", i)
+	}
+	cols := []*readers.Column{
+		{Type: types[0], Len: n, Codes: make([]int32, n), Dict: models},
+		{Type: types[1], Len: n, Codes: make([]int32, n), Dict: slices},
+	}
+	for r := range n {
+		cols[0].Codes[r] = int32(r % 4)
+		cols[1].Codes[r] = int32((r / 4) % 50)
+	}
+	cells := make([]int, n)
+	for _, dense := range []bool{true, false} {
+		name := "dense"
+		if !dense {
+			name = "map"
+		}
+		b.Run(name, func(b *testing.B) {
+			g := newGrouper(newCellTable(types, func() *stats { return newStats("binary", 15, false) }))
+			for b.Loop() {
+				if dense {
+					g.assign(cols, n, cells)
+					continue
+				}
+				for j, c := range cols {
+					g.codes[j], g.vals[j] = denseCodes(c, n, g.codes[j][:0], g.vals[j][:0])
+				}
+				clear(g.local)
+				g.localTo = g.localTo[:0]
+				g.assignMap(cols, n, true, cells)
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
