@@ -38,6 +38,7 @@ type scorer struct {
 	lastSeq   *seqEntry
 	lastStats *stats
 	lastValue keyValue
+	fast      fastScratch // score_fast.go
 }
 
 func (s *scorer) grow(n int) {
@@ -109,6 +110,9 @@ func (s *scorer) weightAt(ch *readers.Chunk, i int) (float64, bool) {
 }
 
 func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) error {
+	if s.scoreBinaryFast(ch, tables, eps) {
+		return nil
+	}
 	p, o := s.p, &s.p.cfg.Options
 	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
 	toFloat64(label, s.label)

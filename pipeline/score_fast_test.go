@@ -141,3 +141,108 @@ func TestTokenLongFastPath(t *testing.T) {
 		})
 	}
 }
+
+// TestBinaryFastPath: the binary fast path against the general loop, for
+// each prediction kind, int and soft float labels, with and without
+// (in some chunks) nulls, ignored labels and invalid values, under
+// on_invalid: skip, and with a weight column (where only the general loop
+// runs).
+func TestBinaryFastPath(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		kind             string
+		soft, specials   bool
+		weighted, f32Col bool
+	}{
+		{"prob", "prob", false, false, false, false},
+		{"prob soft f32", "prob", true, false, false, true},
+		{"prob specials", "prob", false, true, false, false},
+		{"logit", "logit", false, false, false, false},
+		{"logprob soft specials", "logprob", true, true, false, false},
+		{"prob weighted", "prob", false, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewPCG(6, uint64(len(tc.name))))
+			labelType := arrow.DataType(arrow.PrimitiveTypes.Int64)
+			if tc.soft {
+				labelType = arrow.PrimitiveTypes.Float64
+			}
+			predType := arrow.DataType(arrow.PrimitiveTypes.Float64)
+			if tc.f32Col {
+				predType = arrow.PrimitiveTypes.Float32
+			}
+			schema := arrow.NewSchema([]arrow.Field{
+				{Name: "model", Type: arrow.BinaryTypes.String},
+				{Name: "slice", Type: arrow.PrimitiveTypes.Int64},
+				{Name: "label", Type: labelType, Nullable: true},
+				{Name: "pred", Type: predType, Nullable: true},
+				{Name: "weight", Type: arrow.PrimitiveTypes.Float64},
+			}, nil)
+			b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+			for i := range 2000 {
+				b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", rng.IntN(3)))
+				b.Field(1).(*array.Int64Builder).Append(int64(rng.IntN(7)))
+				special := tc.specials && i >= 1000 && rng.IntN(40) == 0 // the first half is clean
+				y := float64(rng.IntN(2))
+				switch {
+				case special && rng.IntN(3) == 0:
+					b.Field(2).AppendNull()
+				case tc.soft:
+					if rng.IntN(3) == 0 {
+						y = rng.Float64()
+					}
+					if special && rng.IntN(2) == 0 {
+						y = 3 // invalid
+					}
+					b.Field(2).(*array.Float64Builder).Append(y)
+				default:
+					v := int64(y)
+					if special && rng.IntN(2) == 0 {
+						v = -100 // ignored
+					}
+					b.Field(2).(*array.Int64Builder).Append(v)
+				}
+				var x float64
+				switch tc.kind {
+				case "prob":
+					x = rng.Float64()
+					if rng.IntN(50) == 0 {
+						x = float64(rng.IntN(2)) // clipped
+					}
+				case "logit":
+					x = rng.NormFloat64() * 4
+				case "logprob":
+					x = math.Log(rng.Float64())
+				}
+				if special && rng.IntN(2) == 0 {
+					x = math.NaN()
+				}
+				switch {
+				case special && rng.IntN(4) == 0:
+					b.Field(3).AppendNull()
+				case tc.f32Col:
+					b.Field(3).(*array.Float32Builder).Append(float32(x))
+				default:
+					b.Field(3).(*array.Float64Builder).Append(x)
+				}
+				b.Field(4).(*array.Float64Builder).Append(0.5 + rng.Float64())
+			}
+			rec := b.NewRecord()
+			b.Release()
+			path := filepath.Join(dir, "in.parquet")
+			writeParquet(t, path, rec, 300)
+			rec.Release()
+			runBothPaths(t, func() *config.Config {
+				cfg := jobConfig("binary", []string{path}, "label", "pred")
+				cfg.Columns.PredictionKind = tc.kind
+				if tc.weighted {
+					cfg.Columns.Weight = "weight"
+				}
+				cfg.GroupBy = config.GroupSets{{"model"}, {"model", "slice"}}
+				cfg.Options.OnInvalid = "skip"
+				return cfg
+			})
+		})
+	}
+}
