@@ -62,6 +62,14 @@ type calBin struct {
 	unitOutcome int64 // pairs of weight 1 with outcome 1: terms 1 of outcome
 }
 
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // addCount adds the integer n >= 0 to s exactly: as two float64 parts,
 // each exact, so that any int64 count is exact.
 func addCount(s *Sum, n int64) {
@@ -175,21 +183,21 @@ func (s *ClassStats) addUnit(loss float64, correct bool, brier, confidence, outc
 
 // addUnitCompanions is addCompanions for w == 1.
 func (s *ClassStats) addUnitCompanions(correct bool, brier, confidence, outcome, label float64) {
-	if correct {
-		s.unitCorrect++
-	}
+	// The 0/1 values are counted without a branch on them: they are as
+	// random as the data, and a mispredicted branch costs more than the add.
+	s.unitCorrect += b2i(correct)
 	s.Brier.Add(brier)
 	s.Prediction.Add(confidence)
-	if label == 1 {
-		s.unitLabel++
+	if label == 0 || label == 1 {
+		s.unitLabel += int64(label)
 	} else {
 		s.Label.Add(label)
 	}
 	c := s.bin(Bin(confidence, s.bins))
 	c.units++
 	c.confidence.Add(confidence)
-	if outcome == 1 {
-		c.unitOutcome++
+	if outcome == 0 || outcome == 1 {
+		c.unitOutcome += int64(outcome)
 	} else {
 		c.outcome.Add(outcome)
 	}
