@@ -495,9 +495,11 @@ func chunkRange(m *format.ColumnMetaData) (start, end int64, ok bool) {
 //
 // It returns how many values to make room for (see colBuf.reserve). scratch
 // holds the page buffers, reused from one call to the next.
-func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte) (int64, error) {
+func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) (int64, error) {
 	m := &p.pf.Metadata().RowGroups[rg].Columns[c.leaf].MetaData
 	start, end, _ := chunkRange(m)
+	win := &fileWindow{f: p.osf, buf: *window, end: end}
+	defer func() { *window = win.buf }()
 	// parquet-go decompresses every chunk of a column with the codec of its
 	// first row group's chunk.
 	codec := p.pf.Metadata().RowGroups[0].Columns[c.leaf].MetaData.Codec
@@ -515,7 +517,7 @@ func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte) (int64, err
 				buf = make([]byte, w)
 			}
 			buf = buf[:w]
-			got, err := p.osf.ReadAt(buf, pos)
+			got, err := win.ReadAt(buf, pos)
 			if err != nil && err != io.EOF {
 				return 0, fmt.Errorf("reading page %d header: %w", i, err)
 			}
@@ -573,7 +575,7 @@ func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte) (int64, err
 				return 0, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
 			}
 			var err error
-			if *scratch, err = p.checkPageData(&h, codec, c, pos+int64(n), u, nv, *scratch); err != nil {
+			if *scratch, err = p.checkPageData(win, &h, codec, c, pos+int64(n), u, nv, *scratch); err != nil {
 				return 0, fmt.Errorf("page %d: %w", i, err)
 			}
 		}
@@ -585,14 +587,68 @@ func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte) (int64, err
 	return min(values, 8*bytesU), nil
 }
 
+// fileWindowBytes is how much of a column chunk fileWindow reads at once.
+const fileWindowBytes = 1 << 20
+
+// fileWindow reads a column chunk (up to end) for checkPages through a
+// window of up to fileWindowBytes: one pread per window, not one or two per
+// page (pages are often a few KB; a pread per page cost half of the CPU
+// time of a scan).
+type fileWindow struct {
+	f   *os.File
+	buf []byte // the window's storage, reused; buf[:n] holds the file from off
+	off int64
+	n   int
+	end int64
+}
+
+// ReadAt is os.File.ReadAt, through the window.
+func (w *fileWindow) ReadAt(p []byte, off int64) (int, error) {
+	b, err := w.bytes(off, len(p), nil)
+	return copy(p, b), err
+}
+
+// bytes returns the n bytes of the file at off: an alias into the window
+// when they fit in it, else read into *scratch (a nil scratch: a new slice).
+// Fewer than n bytes come with an error (io.EOF at the end of the file).
+func (w *fileWindow) bytes(off int64, n int, scratch *[]byte) ([]byte, error) {
+	if off >= w.off && off+int64(n) <= w.off+int64(w.n) {
+		i := int(off - w.off)
+		return w.buf[i : i+n], nil
+	}
+	if n > fileWindowBytes/2 || off < 0 || off >= w.end {
+		var dst []byte
+		if scratch != nil {
+			dst = grow((*scratch)[:0], n)
+			*scratch = dst
+		} else {
+			dst = make([]byte, n)
+		}
+		got, err := w.f.ReadAt(dst, off)
+		return dst[:got], err
+	}
+	size := int(min(int64(fileWindowBytes), max(w.end-off, int64(n))))
+	if cap(w.buf) < size {
+		w.buf = make([]byte, fileWindowBytes)
+	}
+	got, err := w.f.ReadAt(w.buf[:size], off)
+	w.off, w.n = off, got
+	if got >= n {
+		return w.buf[:n], nil
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return w.buf[:got], err
+}
+
 // checkPageData checks what parquet-go would trust inside a page: the
 // compressed payload's declared sizes, and the run lengths of the level and
 // dictionary-index RLE streams. It decompresses the page when the streams
 // to check are compressed (v1 levels, dictionary indexes).
-func (p *pqFile) checkPageData(h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
-	raw := grow(scratch[0][:0], int(h.CompressedPageSize))
-	scratch[0] = raw
-	if _, err := p.osf.ReadAt(raw, at); err != nil {
+func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
+	raw, err := win.bytes(at, int(h.CompressedPageSize), &scratch[0])
+	if err != nil {
 		return scratch, err
 	}
 	if h.DictionaryPageHeader.Valid {
@@ -854,7 +910,7 @@ func (sc *pqScratch) hiveColumn(col *Column, kv KV, name string, n int) {
 func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf) (err error) {
 	defer recoverInput(&err, p.fpath, unit, &c.name, "decoding column chunk")
 	cb.reset()
-	values, err := p.checkPages(unit, c, &cb.check)
+	values, err := p.checkPages(unit, c, &cb.check, &cb.window)
 	if err != nil {
 		return p.errf(unit, c.name, "%w", err)
 	}

@@ -47,7 +47,8 @@ type colBuf struct {
 	tmpBools []bool
 	tmpStrs  []string
 
-	check [2][]byte // checkPages' page buffers (raw, decompressed)
+	check  [2][]byte // checkPages' page buffers (raw, decompressed)
+	window []byte    // checkPages' read window
 }
 
 func (cb *colBuf) reset() {
