@@ -93,8 +93,8 @@ type binaryFastRow struct {
 // so the order of the adds does not change them.
 func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64) bool {
 	p, o := s.p, &s.p.cfg.Options
-	if !fastPaths || p.weightCol >= 0 || len(p.classWeights) > 0 {
-		return false
+	if !fastPaths || p.weightCol >= 0 || len(p.classWeights) > 0 || len(tables) > ch.Len {
+		return false // (more cells than rows: grouping by cell gains nothing and costs per cell)
 	}
 	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
 	if label.Valid != nil || pred.Valid != nil {
