@@ -874,6 +874,17 @@ func getScratch() *pqScratch {
 	return sc
 }
 
+// ReleaseBuffers drops the decode buffers kept for reuse between ReadUnit
+// calls (a row group per column per reader: tens of MB), so that their
+// memory serves what a program does after reading. Reading afterwards works
+// and allocates them again. It is safe to call at any time.
+func ReleaseBuffers() {
+	scratchFree.mu.Lock()
+	defer scratchFree.mu.Unlock()
+	clear(scratchFree.list)
+	scratchFree.list = nil
+}
+
 func putScratch(sc *pqScratch) {
 	scratchFree.mu.Lock()
 	defer scratchFree.mu.Unlock()
