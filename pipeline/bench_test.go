@@ -123,6 +123,56 @@ func BenchmarkRunTokenLogits32k(b *testing.B) {
 	}
 }
 
+// BenchmarkRunTokenLong runs the whole job on 1M tokens in the long layout
+// (model, doc_id, float32 logprob; 2k sequences of contiguous rows, grouped
+// by model, per-sequence rows.parquet), with the fast path (fast) and with
+// the general per-row loop (general).
+func BenchmarkRunTokenLong(b *testing.B) {
+	const n, seqLen = 1 << 20, 512
+	dir := b.TempDir()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "doc_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "logprob", Type: arrow.PrimitiveTypes.Float32},
+	}, nil)
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for i := range n {
+		doc := i / seqLen
+		bld.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("model-%d", doc%4))
+		bld.Field(1).(*array.Int64Builder).Append(int64(doc))
+		bld.Field(2).(*array.Float32Builder).Append(-float32(i%1000) / 300)
+	}
+	rec := bld.NewRecord()
+	bld.Release()
+	writeParquet(b, filepath.Join(dir, "in.parquet"), rec, 1<<17)
+	rec.Release()
+	for _, fast := range []bool{true, false} {
+		name := "fast"
+		if !fast {
+			name = "general"
+		}
+		b.Run(name, func(b *testing.B) {
+			defer func() { fastPaths = true }()
+			fastPaths = fast
+			cfg := config.Default()
+			cfg.Inputs = []string{filepath.Join(dir, "in.parquet")}
+			cfg.Task = "token"
+			cfg.Columns.Prediction = config.StringList{"logprob"}
+			cfg.Columns.PredictionKind = "logprob"
+			cfg.Columns.Sequence = "doc_id"
+			cfg.GroupBy = config.GroupSets{{"model"}}
+			cfg.Output = config.Output{Dir: filepath.Join(dir, "out"), Overwrite: true, PerRow: true}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
 // writeLogits writes tokens rows of (doc_id, target, logits list<float32>)
 // in Parquet row groups of rowGroup rows, one row group at a time.
 func writeLogits(b *testing.B, path string, tokens, vocab, rowGroup int) {

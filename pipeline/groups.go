@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/evaljob/evaljob/readers"
 )
@@ -122,6 +124,7 @@ type grouper struct {
 	codes   [][]int32
 	vals    [][]keyValue
 	local   map[uint64]int32
+	dense   []int32 // local as a table indexed by the combined code, when that is small
 	localTo []int
 	key     []keyValue
 	buf     []byte
@@ -154,6 +157,17 @@ func (g *grouper) assign(cols []*readers.Column, n int, cells []int) {
 	}
 	clear(g.local)
 	g.localTo = g.localTo[:0]
+	if fits && radix <= uint64(n)+denseSlack {
+		g.assignDense(cols, n, int(radix), cells)
+		return
+	}
+	g.assignMap(cols, n, fits, cells)
+}
+
+// assignMap is assign through a map from the combined code (fits: the
+// product of the columns' numbers of distinct values fits a uint64) or from
+// the codes' bytes.
+func (g *grouper) assignMap(cols []*readers.Column, n int, fits bool, cells []int) {
 	var composite []byte
 	var byBytes map[string]int32
 	if !fits {
@@ -186,6 +200,40 @@ func (g *grouper) assign(cols []*readers.Column, n int, cells []int) {
 			} else {
 				byBytes[string(composite)] = id
 			}
+		}
+		cells[r] = g.localTo[id]
+	}
+}
+
+// denseSlack is how many more combined codes than rows a chunk may have
+// for assignDense: clearing its table then costs about as much as the rows.
+const denseSlack = 4096
+
+// assignDense is assign when the combined codes of the group columns (the
+// product of their numbers of distinct values, radix) are few, as with
+// dictionary-encoded keys: the code indexes a table instead of a map, which
+// is the same assignment at a fraction of the cost per row.
+func (g *grouper) assignDense(cols []*readers.Column, n, radix int, cells []int) {
+	if cap(g.dense) < radix {
+		g.dense = make([]int32, radix)
+	}
+	dense := g.dense[:radix]
+	for i := range dense {
+		dense[i] = -1
+	}
+	for r := range n {
+		code := 0
+		for j := range cols {
+			code = code*len(g.vals[j]) + int(g.codes[j][r])
+		}
+		id := dense[code]
+		if id < 0 {
+			for j := range cols {
+				g.key[j] = g.vals[j][g.codes[j][r]]
+			}
+			id = int32(len(g.localTo))
+			g.localTo = append(g.localTo, g.table.lookup(g.key, g.buf))
+			dense[code] = id
 		}
 		cells[r] = g.localTo[id]
 	}
@@ -244,47 +292,72 @@ type group struct {
 // cells, in SPEC §4 order: overall first, then each set in config order
 // with keys ascending, nulls last.
 func rollUp(ctx context.Context, cells *cellTable, names []string, sets [][]string, newStats func() *stats) ([]*group, error) {
-	all := &group{set: -1, key: nullKey(len(names)), stats: newStats()}
-	for _, c := range cells.cells {
-		all.stats.merge(c.stats)
-	}
-	out := []*group{all}
-	var buf []byte
-	for si, set := range sets {
-		cols := make([]int, len(set))
-		for k, name := range set {
-			cols[k] = slices.Index(names, name)
-		}
-		index := map[string]*group{}
-		var groups []*group
+	// The overall row and each grouping set are built from the cells,
+	// which they only read, each into its own slot: concurrently, as with
+	// many sequences (token task) each is a pass of map merges.
+	parts := make([][]*group, len(sets)+1)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.Go(func() error {
+		all := &group{set: -1, key: nullKey(len(names)), stats: newStats()}
 		for ci, c := range cells.cells {
 			if ci%4096 == 0 && ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
-			key := nullKey(len(names))
-			for _, j := range cols {
-				key[j] = c.key[j]
-			}
-			buf = encodeKey(buf[:0], cells.types, key)
-			g, ok := index[string(buf)]
-			if !ok {
-				g = &group{set: si, key: key, stats: newStats()}
-				index[string(buf)] = g
-				groups = append(groups, g)
-			}
-			g.stats.merge(c.stats)
+			all.stats.merge(c.stats)
 		}
-		slices.SortFunc(groups, func(a, b *group) int {
-			for _, j := range cols {
-				if c := compareKey(a.key[j], b.key[j], cells.types[j]); c != 0 {
-					return c
-				}
-			}
-			return 0
+		parts[0] = []*group{all}
+		return nil
+	})
+	for si, set := range sets {
+		g.Go(func() error {
+			groups, err := rollUpSet(ctx, cells, names, si, set, newStats)
+			parts[si+1] = groups
+			return err
 		})
-		out = append(out, groups...)
 	}
-	return out, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
+}
+
+// rollUpSet builds the groups of grouping set si (the columns set) from the
+// cells, sorted by key.
+func rollUpSet(ctx context.Context, cells *cellTable, names []string, si int, set []string, newStats func() *stats) ([]*group, error) {
+	var buf []byte
+	cols := make([]int, len(set))
+	for k, name := range set {
+		cols[k] = slices.Index(names, name)
+	}
+	index := map[string]*group{}
+	var groups []*group
+	for ci, c := range cells.cells {
+		if ci%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		key := nullKey(len(names))
+		for _, j := range cols {
+			key[j] = c.key[j]
+		}
+		buf = encodeKey(buf[:0], cells.types, key)
+		g, ok := index[string(buf)]
+		if !ok {
+			g = &group{set: si, key: key, stats: newStats()}
+			index[string(buf)] = g
+			groups = append(groups, g)
+		}
+		g.stats.merge(c.stats)
+	}
+	slices.SortFunc(groups, func(a, b *group) int {
+		for _, j := range cols {
+			if c := compareKey(a.key[j], b.key[j], cells.types[j]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return groups, nil
 }
 
 func nullKey(n int) []keyValue {

@@ -1052,3 +1052,43 @@ func TestJoinForgedRowCount(t *testing.T) {
 		t.Errorf("allocated %d MB for a %d-byte file", alloc>>20, len(forged))
 	}
 }
+
+// TestJoinFastPath: joined chunks take the binary and token fast paths
+// when every row found its label row, and the general loop when one did
+// not; either way the bytes are those of the general loop alone.
+func TestJoinFastPath(t *testing.T) {
+	c := joinCases()[0] // binary
+	base := c.cfg
+	noWeight := func() *config.Config {
+		cfg := base()
+		cfg.Columns.Weight = ""
+		return cfg
+	}
+	c.cfg, c.labelCols = noWeight, []string{"label"}
+	for _, drop := range []int{0, 7} {
+		combined, preds, labels, dropped := splitSides(t, c, c.cfg(), 2, drop, 5)
+		refCfg := c.cfg()
+		refCfg.Inputs = []string{combined}
+		_, refDir, err := runTo(t, refCfg, 2, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outs [2][]byte
+		for k, fast := range []bool{true, false} {
+			fastPaths = fast
+			_, dir, err := runTo(t, joinedConfig(c, preds, labels, "skip"), 2, 100)
+			fastPaths = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameSummary(t, refDir, dir, int64(len(dropped)))
+			for _, name := range []string{SummaryFile, RowsFile} {
+				b, _ := os.ReadFile(filepath.Join(dir, name))
+				outs[k] = append(outs[k], b...)
+			}
+		}
+		if !bytes.Equal(outs[0], outs[1]) {
+			t.Errorf("drop every %d: the fast paths change the output", drop)
+		}
+	}
+}

@@ -148,6 +148,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	}
 	pairs := newPairing(ctx, p)
 	table, fileRows, err := p.execute(ctx, mem, batchRows, cfg.Workers, rowsOut, pairs, opt.Progress)
+	readers.ReleaseBuffers() // the reading is over: their memory serves the roll-up
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ type scorer struct {
 	// labelRows is the label row of each row when labels are in their own
 	// files (-1: unmatched), nil otherwise.
 	labelRows []int32
+	fast      fastScratch // score_fast.go
 }
 
 func (s *scorer) grow(n int) {
@@ -137,6 +138,9 @@ func (s *scorer) weightAt(ch *readers.Chunk, i int) (float64, bool) {
 }
 
 func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) error {
+	if s.scoreBinaryFast(ch, tables, eps) {
+		return nil
+	}
 	p, o := s.p, &s.p.cfg.Options
 	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
 	toFloat64(label, s.label)

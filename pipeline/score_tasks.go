@@ -209,6 +209,9 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 }
 
 func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error {
+	if s.scoreTokenLongFast(ch, unit, tables) {
+		return nil
+	}
 	p := s.p
 	if p.weightCol >= 0 {
 		toFloat64(ch.Columns[p.weightCol], s.weight)

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/evaljob/evaljob/pipeline/metrics"
 )
@@ -117,9 +119,21 @@ func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
 	return e
 }
 
+// merge adds o's sequences to t. A key new to t reuses o's key string, and
+// an empty t is sized for o, so merging (once per grouping set, 100k
+// sequences and more) allocates only the new entries.
 func (t *seqTable) merge(o *seqTable) {
+	if len(t.index) == 0 {
+		t.index = make(map[string]*seqEntry, len(o.index))
+	}
 	for key, oe := range o.index {
-		e := t.get([]byte(key), oe.value, oe.first)
+		e, ok := t.index[key]
+		if !ok {
+			e = &seqEntry{value: oe.value, first: oe.first}
+			t.index[key] = e
+		} else if oe.first.compare(e.first) < 0 {
+			e.first = oe.first
+		}
 		e.stats.Merge(&oe.stats)
 	}
 }
@@ -145,16 +159,29 @@ func sequenceRows(cells *cellTable) []seqRow {
 // group's sequences were merged from its cells by sequence value alone, so
 // within a grouping set a sequence is identified by the set's keys and its
 // sequence value (SPEC §3), and in the overall row by its value only.
+//
+// Groups own their sequences, so they are finished concurrently (a
+// sequence costs an exact quotient and an exp; there may be 100k and more).
 func finishSequences(groups []*group) {
-	for _, g := range groups {
-		if g.stats.seqs == nil {
-			continue
-		}
-		for _, e := range g.stats.seqs.index {
-			g.stats.tok.AddSequence(&e.stats)
-		}
-		g.stats.seqs = nil
+	var wg sync.WaitGroup
+	next := make(chan *group)
+	for range min(runtime.GOMAXPROCS(0), len(groups)) {
+		wg.Go(func() {
+			for g := range next {
+				for _, e := range g.stats.seqs.index {
+					g.stats.tok.AddSequence(&e.stats)
+				}
+				g.stats.seqs = nil
+			}
+		})
 	}
+	for _, g := range groups {
+		if g.stats.seqs != nil {
+			next <- g
+		}
+	}
+	close(next)
+	wg.Wait()
 }
 
 // seqRow is one sequence for rows.parquet.

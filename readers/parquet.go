@@ -71,7 +71,6 @@ type pqFile struct {
 	rgRows  []int64
 	rgFirst []int64
 	rows    int64
-	scratch sync.Pool // *pqScratch
 }
 
 func (p *pqFile) path() string    { return p.fpath }
@@ -150,7 +149,6 @@ func openParquet(in Input, osf *os.File, size int64) (_ *pqFile, err error) {
 		p.flds = append(p.flds, Field{Name: c.name, Type: c.typ, Nullable: c.nullable})
 	}
 	p.hive, p.flds = hiveFields(in.Partition, have, p.flds)
-	p.scratch.New = func() any { return new(pqScratch) }
 	return p, nil
 }
 
@@ -494,16 +492,20 @@ func chunkRange(m *format.ColumnMetaData) (start, end int64, ok bool) {
 
 // checkPages walks the page headers of one column chunk before parquet-go
 // decodes them, so that no page can make it allocate more than the limits.
-func (p *pqFile) checkPages(rg int, c *pqColumn) error {
+//
+// It returns how many values to make room for (see colBuf.reserve). scratch
+// holds the page buffers, reused from one call to the next.
+func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) (int64, error) {
 	m := &p.pf.Metadata().RowGroups[rg].Columns[c.leaf].MetaData
 	start, end, _ := chunkRange(m)
+	win := &fileWindow{f: p.osf, buf: *window, end: end}
+	defer func() { *window = win.buf }()
 	// parquet-go decompresses every chunk of a column with the codec of its
 	// first row group's chunk.
 	codec := p.pf.Metadata().RowGroups[0].Columns[c.leaf].MetaData.Codec
 	compressed := codec != format.Uncompressed
-	var scratch [2][]byte
 	rows := p.rgRows[rg]
-	var values int64
+	var values, bytesU int64
 	buf := make([]byte, 0, 512)
 	var proto thrift.CompactProtocol
 	for pos, i := start, 0; pos < end; i++ {
@@ -515,32 +517,32 @@ func (p *pqFile) checkPages(rg int, c *pqColumn) error {
 				buf = make([]byte, w)
 			}
 			buf = buf[:w]
-			got, err := p.osf.ReadAt(buf, pos)
+			got, err := win.ReadAt(buf, pos)
 			if err != nil && err != io.EOF {
-				return fmt.Errorf("reading page %d header: %w", i, err)
+				return 0, fmt.Errorf("reading page %d header: %w", i, err)
 			}
 			if int64(got) < w {
-				return fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
+				return 0, fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
 			}
 			n, err = skimThriftStruct(buf)
 			if err == nil {
 				break
 			}
 			if !errors.Is(err, errThriftTruncated) || w == end-pos {
-				return fmt.Errorf("corrupt header of page %d: %w", i, err)
+				return 0, fmt.Errorf("corrupt header of page %d: %w", i, err)
 			}
 		}
 		var h format.PageHeader
 		if err := thrift.NewDecoder(proto.NewReader(bytes.NewReader(buf[:n]))).Decode(&h); err != nil {
-			return fmt.Errorf("corrupt header of page %d: %w", i, err)
+			return 0, fmt.Errorf("corrupt header of page %d: %w", i, err)
 		}
 		body := end - pos - int64(n)
 		if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > body {
-			return fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
+			return 0, fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
 		}
 		u := int64(h.UncompressedPageSize)
 		if u < 0 || u > maxPageBytes || (compressed && u > int64(h.CompressedPageSize)*maxPageRatio+pageSlack) {
-			return fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
+			return 0, fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
 		}
 		var nv int64
 		switch {
@@ -552,43 +554,101 @@ func (p *pqFile) checkPages(rg int, c *pqColumn) error {
 			if v.NumNulls < 0 || v.NumNulls > v.NumValues || v.NumRows < 0 || int64(v.NumRows) > rows ||
 				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
 				int64(v.DefinitionLevelsByteLength)+int64(v.RepetitionLevelsByteLength) > int64(h.CompressedPageSize) {
-				return fmt.Errorf("page %d has an inconsistent data page v2 header", i)
+				return 0, fmt.Errorf("page %d has an inconsistent data page v2 header", i)
 			}
 		case h.DictionaryPageHeader.Valid:
 			d := int64(h.DictionaryPageHeader.V.NumValues)
 			if d < 0 || d > 8*u+8 || d > maxPageValues {
-				return fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
+				return 0, fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
 			}
 		}
 		if nv < 0 || nv > maxPageValues {
-			return fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
+			return 0, fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
 		}
 		values += nv
+		bytesU += u
 		if values > maxUnitValues || (!c.list && values > rows) {
-			return fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", values, rows)
+			return 0, fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", values, rows)
 		}
 		if h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid || h.DictionaryPageHeader.Valid {
 			if !compressed && u > int64(h.CompressedPageSize) {
-				return fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
+				return 0, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
 			}
 			var err error
-			if scratch, err = p.checkPageData(&h, codec, c, pos+int64(n), u, nv, scratch); err != nil {
-				return fmt.Errorf("page %d: %w", i, err)
+			if *scratch, err = p.checkPageData(win, &h, codec, c, pos+int64(n), u, nv, *scratch); err != nil {
+				return 0, fmt.Errorf("page %d: %w", i, err)
 			}
 		}
 		pos += int64(n) + int64(h.CompressedPageSize)
 	}
-	return nil
+	// What to reserve: the declared values, but no more than one per bit of
+	// page data, so that a small file declaring many values (which its pages
+	// then fail to hold) does not reserve much.
+	return min(values, 8*bytesU), nil
+}
+
+// fileWindowBytes is how much of a column chunk fileWindow reads at once.
+const fileWindowBytes = 1 << 20
+
+// fileWindow reads a column chunk (up to end) for checkPages through a
+// window of up to fileWindowBytes: one pread per window, not one or two per
+// page (pages are often a few KB; a pread per page cost half of the CPU
+// time of a scan).
+type fileWindow struct {
+	f   *os.File
+	buf []byte // the window's storage, reused; buf[:n] holds the file from off
+	off int64
+	n   int
+	end int64
+}
+
+// ReadAt is os.File.ReadAt, through the window.
+func (w *fileWindow) ReadAt(p []byte, off int64) (int, error) {
+	b, err := w.bytes(off, len(p), nil)
+	return copy(p, b), err
+}
+
+// bytes returns the n bytes of the file at off: an alias into the window
+// when they fit in it, else read into *scratch (a nil scratch: a new slice).
+// Fewer than n bytes come with an error (io.EOF at the end of the file).
+func (w *fileWindow) bytes(off int64, n int, scratch *[]byte) ([]byte, error) {
+	if off >= w.off && off+int64(n) <= w.off+int64(w.n) {
+		i := int(off - w.off)
+		return w.buf[i : i+n], nil
+	}
+	if n > fileWindowBytes/2 || off < 0 || off >= w.end {
+		var dst []byte
+		if scratch != nil {
+			dst = grow((*scratch)[:0], n)
+			*scratch = dst
+		} else {
+			dst = make([]byte, n)
+		}
+		got, err := w.f.ReadAt(dst, off)
+		return dst[:got], err
+	}
+	size := int(min(int64(fileWindowBytes), max(w.end-off, int64(n))))
+	if cap(w.buf) < size {
+		w.buf = make([]byte, fileWindowBytes)
+	}
+	got, err := w.f.ReadAt(w.buf[:size], off)
+	w.off, w.n = off, got
+	if got >= n {
+		return w.buf[:n], nil
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return w.buf[:got], err
 }
 
 // checkPageData checks what parquet-go would trust inside a page: the
 // compressed payload's declared sizes, and the run lengths of the level and
 // dictionary-index RLE streams. It decompresses the page when the streams
 // to check are compressed (v1 levels, dictionary indexes).
-func (p *pqFile) checkPageData(h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
-	raw := grow(scratch[0][:0], int(h.CompressedPageSize))
-	scratch[0] = raw
-	if _, err := p.osf.ReadAt(raw, at); err != nil {
+func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
+	raw, err := win.bytes(at, int(h.CompressedPageSize), &scratch[0])
+	if err != nil {
 		return scratch, err
 	}
 	if h.DictionaryPageHeader.Valid {
@@ -689,6 +749,13 @@ func bitsLen(x int) int {
 // reading -------------------------------------------------------------------
 
 // pqScratch is the reusable state of one ReadUnit call.
+//
+// Its buffers hold a whole row group per column (64 MB of values for a wide
+// list column), so they are kept on a free list (scratchFree) rather than in
+// a sync.Pool: a pool drops its items at every GC, and each worker would
+// then allocate and grow its buffers again while the dropped ones are still
+// garbage on the heap, for about twice the memory and a memmove per
+// growth. The free list holds at most one scratch per concurrent reader.
 type pqScratch struct {
 	bufs  []colBuf
 	cols  []Column
@@ -717,8 +784,8 @@ func (p *pqFile) readUnit(ctx context.Context, unit int, columns []string, batch
 		}
 		refs[i] = ref
 	}
-	sc := p.scratch.Get().(*pqScratch)
-	defer p.scratch.Put(sc)
+	sc := getScratch()
+	defer putScratch(sc)
 	sc.prepare(len(columns))
 
 	rows := p.rgRows[unit]
@@ -782,6 +849,50 @@ func (p *pqFile) resolve(name string) (colRef, error) {
 	return colRef{}, p.errf(-1, name, "no such column")
 }
 
+// scratchFree is the free list of pqScratch, shared by all files: a scratch
+// holds nothing of a file between ReadUnit calls (colBuf.reset drops the
+// dictionary and strings).
+var scratchFree struct {
+	mu   sync.Mutex
+	list []*pqScratch
+}
+
+// maxFreeScratch bounds the free list: more readers at once than this
+// (workers) leave their scratch to the GC.
+const maxFreeScratch = 64
+
+func getScratch() *pqScratch {
+	scratchFree.mu.Lock()
+	defer scratchFree.mu.Unlock()
+	l := scratchFree.list
+	if len(l) == 0 {
+		return new(pqScratch)
+	}
+	sc := l[len(l)-1]
+	l[len(l)-1] = nil
+	scratchFree.list = l[:len(l)-1]
+	return sc
+}
+
+// ReleaseBuffers drops the decode buffers kept for reuse between ReadUnit
+// calls (a row group per column per reader: tens of MB), so that their
+// memory serves what a program does after reading. Reading afterwards works
+// and allocates them again. It is safe to call at any time.
+func ReleaseBuffers() {
+	scratchFree.mu.Lock()
+	defer scratchFree.mu.Unlock()
+	clear(scratchFree.list)
+	scratchFree.list = nil
+}
+
+func putScratch(sc *pqScratch) {
+	scratchFree.mu.Lock()
+	defer scratchFree.mu.Unlock()
+	if len(scratchFree.list) < maxFreeScratch {
+		scratchFree.list = append(scratchFree.list, sc)
+	}
+}
+
 func (sc *pqScratch) prepare(n int) {
 	for len(sc.bufs) < n {
 		sc.bufs = append(sc.bufs, colBuf{})
@@ -810,9 +921,11 @@ func (sc *pqScratch) hiveColumn(col *Column, kv KV, name string, n int) {
 func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf) (err error) {
 	defer recoverInput(&err, p.fpath, unit, &c.name, "decoding column chunk")
 	cb.reset()
-	if err := p.checkPages(unit, c); err != nil {
+	values, err := p.checkPages(unit, c, &cb.check, &cb.window)
+	if err != nil {
 		return p.errf(unit, c.name, "%w", err)
 	}
+	cb.reserve(c, int(values))
 	chunks := p.pf.RowGroups()[unit].ColumnChunks()
 	if c.leaf >= len(chunks) {
 		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)

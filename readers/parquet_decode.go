@@ -46,6 +46,9 @@ type colBuf struct {
 	tmpF64   []float64
 	tmpBools []bool
 	tmpStrs  []string
+
+	check  [2][]byte // checkPages' page buffers (raw, decompressed)
+	window []byte    // checkPages' read window
 }
 
 func (cb *colBuf) reset() {
@@ -56,6 +59,27 @@ func (cb *colBuf) reset() {
 	cb.strs, cb.codes, cb.dict = cb.strs[:0], cb.codes[:0], nil
 	cb.codesMode = true
 	cb.dictObj, cb.dictLen, cb.dictStrs = nil, 0, nil
+}
+
+// reserve makes room for the values of a column chunk whose pages declare
+// values values in all (checked against the limits by checkPages), so that
+// the buffers are allocated once at their final size, not grown by doubling
+// (which copies them and leaves the smaller ones as garbage: for a 64 MB row
+// group of list values, as much again). Only the slice of c's kind is
+// reserved; byte arrays reserve their dictionary codes.
+func (cb *colBuf) reserve(c *pqColumn, values int) {
+	switch c.kind {
+	case kBytes:
+		cb.codes = slices.Grow(cb.codes, values)
+	case kBool:
+		cb.bools = slices.Grow(cb.bools, values)
+	case kInt32, kUint32, kInt64:
+		cb.ints = slices.Grow(cb.ints, values)
+	case kFloat:
+		cb.f32 = slices.Grow(cb.f32, values)
+	case kDouble:
+		cb.f64 = slices.Grow(cb.f64, values)
+	}
 }
 
 // grow extends s by n elements.

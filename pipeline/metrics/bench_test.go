@@ -131,6 +131,22 @@ func BenchmarkSeqStatsAddToken(b *testing.B) {
 	}
 }
 
+// BenchmarkSeqStatsAddUnitLogprobs adds runs of 64 unit-weight tokens, as
+// the long-layout token fast path does (rows/s is tokens/s).
+func BenchmarkSeqStatsAddUnitLogprobs(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	lps := make([]float64, 1024)
+	for i := range lps {
+		lps[i] = math.Log(rng.Float64())
+	}
+	var s SeqStats
+	for i := 0; i < b.N; i += 64 {
+		k := i & 1023
+		s.AddUnitLogprobs(lps[k : k+min(64, b.N-i)])
+	}
+	reportRows(b)
+}
+
 // BenchmarkTokenStatsAddSequence adds finished sequences of 16 tokens whose
 // sums are float64 values exactly (float32 nlls, unit weights: the fast
 // path) or not (float64 nlls: the exact big-integer quotient).

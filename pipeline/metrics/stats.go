@@ -19,14 +19,25 @@ import (
 type ClassStats struct {
 	Rows, InvalidRows, IgnoredRows, ClippedRows int64
 
-	Weight     Sum // sum w
-	WeightSq   Sum // sum w^2
+	// The exact sums. Terms that are exactly 1 (those of rows with weight 1:
+	// their weight, its square, a correct row's weight, a label or outcome of
+	// 1) are not in the Sums but counted in the unit counters below, as an
+	// integer add is ~10x cheaper than Sum.Add; the sum's value is the Sum
+	// plus its counter, folded together exactly (units) when statistics are
+	// summarised. Read them through Summary.
+	Weight     Sum // sum w (+ units)
+	WeightSq   Sum // sum w^2 (+ units)
 	Loss       Sum // sum w·loss
 	LossSq     Sum // sum w·loss^2
-	Correct    Sum // sum w over correct rows
+	Correct    Sum // sum w over correct rows (+ unitCorrect)
 	Brier      Sum // sum w·brier
 	Prediction Sum // sum w·confidence
-	Label      Sum // sum w·label
+	Label      Sum // sum w·label (+ unitLabel)
+
+	units       int64 // rows of weight 1 (AddLoss, Add): terms 1 of Weight and WeightSq
+	unitCorrect int64 // correct pairs of weight 1: terms 1 of Correct
+	unitLabel   int64 // pairs of weight 1 with label 1: terms 1 of Label
+	unitPairs   int64 // pairs of weight 1 once pair is materialised: terms 1 of pair
 
 	// pair is the companion denominator, the sum of the pair weights, once it
 	// differs from Weight. While every row has exactly one pair (Add) it is nil
@@ -43,9 +54,50 @@ type ClassStats struct {
 
 // calBin holds the sums of one calibration bin.
 type calBin struct {
-	weight     Sum // sum w
+	weight     Sum // sum w (+ units)
 	confidence Sum // sum w·confidence
-	outcome    Sum // sum w·outcome
+	outcome    Sum // sum w·outcome (+ unitOutcome)
+
+	units       int64 // pairs of weight 1: terms 1 of weight
+	unitOutcome int64 // pairs of weight 1 with outcome 1: terms 1 of outcome
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// addCount adds the integer n >= 0 to s exactly: as two float64 parts,
+// each exact, so that any int64 count is exact.
+func addCount(s *Sum, n int64) {
+	if n == 0 {
+		return
+	}
+	s.Add(float64(n &^ (1<<32 - 1)))
+	s.Add(float64(n & (1<<32 - 1)))
+}
+
+// fold moves the unit counters into the Sums (the value does not change),
+// so that the Sums alone hold the statistics.
+func (s *ClassStats) fold() {
+	addCount(&s.Weight, s.units)
+	addCount(&s.WeightSq, s.units)
+	addCount(&s.Correct, s.unitCorrect)
+	addCount(&s.Label, s.unitLabel)
+	if s.pair != nil {
+		addCount(s.pair, s.unitPairs)
+	}
+	s.units, s.unitCorrect, s.unitLabel, s.unitPairs = 0, 0, 0, 0
+	for _, c := range s.cal {
+		if c != nil {
+			addCount(&c.weight, c.units)
+			addCount(&c.outcome, c.unitOutcome)
+			c.units, c.unitOutcome = 0, 0
+		}
+	}
 }
 
 // NewClassStats returns empty statistics with bins calibration bins.
@@ -120,28 +172,35 @@ func (s *ClassStats) addCompanions(w float64, correct bool, brier, confidence, o
 
 // addUnit is Add for w == 1, where every product is the value itself.
 func (s *ClassStats) addUnit(loss float64, correct bool, brier, confidence, outcome, label float64) {
-	s.Weight.Add(1)
-	s.WeightSq.Add(1)
+	s.units++
 	s.Loss.Add(loss)
 	addSquare(&s.LossSq, loss)
 	if s.pair != nil {
-		s.pair.Add(1)
+		s.unitPairs++
 	}
 	s.addUnitCompanions(correct, brier, confidence, outcome, label)
 }
 
 // addUnitCompanions is addCompanions for w == 1.
 func (s *ClassStats) addUnitCompanions(correct bool, brier, confidence, outcome, label float64) {
-	if correct {
-		s.Correct.Add(1)
-	}
+	// The 0/1 values are counted without a branch on them: they are as
+	// random as the data, and a mispredicted branch costs more than the add.
+	s.unitCorrect += b2i(correct)
 	s.Brier.Add(brier)
 	s.Prediction.Add(confidence)
-	s.Label.Add(label)
+	if label == 0 || label == 1 {
+		s.unitLabel += int64(label)
+	} else {
+		s.Label.Add(label)
+	}
 	c := s.bin(Bin(confidence, s.bins))
-	c.weight.Add(1)
+	c.units++
 	c.confidence.Add(confidence)
-	c.outcome.Add(outcome)
+	if outcome == 0 || outcome == 1 {
+		c.unitOutcome += int64(outcome)
+	} else {
+		c.outcome.Add(outcome)
+	}
 }
 
 // AddLoss adds a row's loss only (multilabel: the mean over its labels of the
@@ -159,8 +218,7 @@ func (s *ClassStats) AddLoss(w, loss float64, clipped bool) {
 		return
 	case 1:
 		s.split()
-		s.Weight.Add(1)
-		s.WeightSq.Add(1)
+		s.units++
 		s.Loss.Add(loss)
 		addSquare(&s.LossSq, loss)
 		return
@@ -188,7 +246,7 @@ func (s *ClassStats) AddPair(w float64, correct bool, brier, confidence, outcome
 		return
 	case 1:
 		s.split()
-		s.pair.Add(1)
+		s.unitPairs++
 		s.addUnitCompanions(correct, brier, confidence, outcome, label)
 		return
 	}
@@ -197,22 +255,23 @@ func (s *ClassStats) AddPair(w float64, correct bool, brier, confidence, outcome
 	s.addCompanions(w, correct, brier, confidence, outcome, label)
 }
 
-// split materialises the pair-weight sum as a copy of Weight, if it is not
-// there yet, so that rows and pairs can diverge.
+// split materialises the pair-weight sum as a copy of Weight (and of its
+// unit counter), if it is not there yet, so that rows and pairs can diverge.
 func (s *ClassStats) split() {
 	if s.pair == nil {
 		p := new(Sum)
 		p.Merge(&s.Weight)
 		s.pair = p
+		s.unitPairs = s.units
 	}
 }
 
-// pairWeight is the companion denominator.
-func (s *ClassStats) pairWeight() *Sum {
+// pairWeight is the companion denominator: a Sum and its unit counter.
+func (s *ClassStats) pairWeight() (*Sum, int64) {
 	if s.pair != nil {
-		return s.pair
+		return s.pair, s.unitPairs
 	}
-	return &s.Weight
+	return &s.Weight, s.units
 }
 
 // addSquare adds x^2 exactly as hi + lo (lo = FMA(x, x, -hi)).
@@ -251,8 +310,13 @@ func (s *ClassStats) Merge(o *ClassStats) {
 	if s.pair != nil || o.pair != nil {
 		// Before Weight changes: s's pairs so far are its rows.
 		s.split()
-		s.pair.Merge(o.pairWeight())
+		op, on := o.pairWeight()
+		s.pair.Merge(op)
+		s.unitPairs += on
 	}
+	s.units += o.units
+	s.unitCorrect += o.unitCorrect
+	s.unitLabel += o.unitLabel
 	s.Weight.Merge(&o.Weight)
 	s.WeightSq.Merge(&o.WeightSq)
 	s.Loss.Merge(&o.Loss)
@@ -267,6 +331,8 @@ func (s *ClassStats) Merge(o *ClassStats) {
 			c.weight.Merge(&oc.weight)
 			c.confidence.Merge(&oc.confidence)
 			c.outcome.Merge(&oc.outcome)
+			c.units += oc.units
+			c.unitOutcome += oc.unitOutcome
 		}
 	}
 }
@@ -308,7 +374,9 @@ type ClassSummary struct {
 
 // Summary finalises the statistics. Every mean is the correctly rounded
 // quotient of the exact sums; the reported sums are the exact sums rounded.
+// It folds the unit counters into the Sums first (s keeps its value).
 func (s *ClassStats) Summary() ClassSummary {
+	s.fold()
 	out := ClassSummary{
 		WeightSum:     s.Weight.Float64(),
 		LossSum:       s.Loss.Float64(),

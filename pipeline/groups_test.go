@@ -1,0 +1,121 @@
+package pipeline
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/evaljob/evaljob/readers"
+)
+
+// TestAssignDenseMatchesMap: the table-indexed assignment (assignDense) gives
+// every row the same cell, and creates the cells in the same order, as the
+// map-based one, over chunks of dictionary, integer and string key columns
+// with nulls.
+func TestAssignDenseMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	types := []arrow.DataType{arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int64, arrow.BinaryTypes.String}
+	newStats := func() *stats { return newStats("binary", 3, false) }
+	dense, byMap := newGrouper(newCellTable(types, newStats)), newGrouper(newCellTable(types, newStats))
+	for chunk := range 40 {
+		n := rng.IntN(300)
+		dict := []string{"a", "b", "c", "d", "e"}[:1+rng.IntN(5)]
+		cols := []*readers.Column{
+			{Type: types[0], Len: n, Codes: make([]int32, n), Dict: dict},
+			{Type: types[1], Len: n, Ints: make([]int64, n)},
+			{Type: types[2], Len: n, Strs: make([]string, n)},
+		}
+		for _, c := range cols {
+			if rng.IntN(2) == 0 {
+				c.Valid = make([]bool, n)
+			}
+		}
+		for r := range n {
+			cols[0].Codes[r] = int32(rng.IntN(len(dict)))
+			cols[1].Ints[r] = int64(rng.IntN(1 + chunk))
+			cols[2].Strs[r] = fmt.Sprint("s", rng.IntN(4))
+			for _, c := range cols {
+				if c.Valid != nil {
+					c.Valid[r] = rng.IntN(8) != 0
+				}
+			}
+		}
+		got, want := make([]int, n), make([]int, n)
+		radix := 1
+		for j, c := range cols {
+			dense.codes[j], dense.vals[j] = denseCodes(c, n, dense.codes[j][:0], dense.vals[j][:0])
+			byMap.codes[j], byMap.vals[j] = denseCodes(c, n, byMap.codes[j][:0], byMap.vals[j][:0])
+			radix *= len(dense.vals[j])
+		}
+		dense.localTo, byMap.localTo = dense.localTo[:0], byMap.localTo[:0]
+		clear(byMap.local)
+		dense.assignDense(cols, n, radix, got)
+		byMap.assignMap(cols, n, true, want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("chunk %d: cells %v, want %v", chunk, got, want)
+		}
+		// and through assign, which picks one of them
+		assigned := make([]int, n)
+		dense.assign(cols, n, assigned)
+		if !slices.Equal(assigned, want) {
+			t.Fatalf("chunk %d: assign gives %v, want %v", chunk, assigned, want)
+		}
+	}
+	if len(dense.table.cells) != len(byMap.table.cells) {
+		t.Fatalf("%d cells, want %d", len(dense.table.cells), len(byMap.table.cells))
+	}
+	for i, c := range dense.table.cells {
+		if !slices.Equal(c.key, byMap.table.cells[i].key) {
+			t.Fatalf("cell %d: key %v, want %v", i, c.key, byMap.table.cells[i].key)
+		}
+	}
+}
+
+// BenchmarkGrouperAssign assigns chunks of 64k rows with two dictionary key
+// columns (4 x 50 values, as the binary bench workload) to cells, through
+// the table (dense) and through the map.
+func BenchmarkGrouperAssign(b *testing.B) {
+	const n = 1 << 16
+	types := []arrow.DataType{arrow.BinaryTypes.String, arrow.BinaryTypes.String}
+	models, slices := make([]string, 4), make([]string, 50)
+	for i := range models {
+		models[i] = fmt.Sprint("model-", i)
+	}
+	for i := range slices {
+		slices[i] = fmt.Sprint("slice-", i)
+	}
+	cols := []*readers.Column{
+		{Type: types[0], Len: n, Codes: make([]int32, n), Dict: models},
+		{Type: types[1], Len: n, Codes: make([]int32, n), Dict: slices},
+	}
+	for r := range n {
+		cols[0].Codes[r] = int32(r % 4)
+		cols[1].Codes[r] = int32((r / 4) % 50)
+	}
+	cells := make([]int, n)
+	for _, dense := range []bool{true, false} {
+		name := "dense"
+		if !dense {
+			name = "map"
+		}
+		b.Run(name, func(b *testing.B) {
+			g := newGrouper(newCellTable(types, func() *stats { return newStats("binary", 15, false) }))
+			for b.Loop() {
+				if dense {
+					g.assign(cols, n, cells)
+					continue
+				}
+				for j, c := range cols {
+					g.codes[j], g.vals[j] = denseCodes(c, n, g.codes[j][:0], g.vals[j][:0])
+				}
+				clear(g.local)
+				g.localTo = g.localTo[:0]
+				g.assignMap(cols, n, true, cells)
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

@@ -1,0 +1,248 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/evaljob/evaljob/config"
+)
+
+// runBothPaths runs cfg with the fast paths on and off, for a grid of
+// workers x batch sizes, and fails unless summary.parquet and rows.parquet
+// are the same bytes every time.
+func runBothPaths(t *testing.T, newConfig func() *config.Config) {
+	t.Helper()
+	defer func() { fastPaths = true }()
+	var first []byte
+	for _, fast := range []bool{false, true} {
+		fastPaths = fast
+		for _, workers := range []int{1, 3} {
+			for _, batch := range []int{0, 1, 13, 500} {
+				cfg := newConfig()
+				cfg.Workers = workers
+				cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}
+				if _, err := Run(context.Background(), cfg, Options{BatchRows: batch}); err != nil {
+					t.Fatalf("fast=%v workers=%d batch=%d: %v", fast, workers, batch, err)
+				}
+				var got []byte
+				for _, name := range []string{SummaryFile, RowsFile} {
+					b, err := os.ReadFile(filepath.Join(cfg.Output.Dir, name))
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, b...)
+				}
+				if first == nil {
+					first = got
+				} else if !bytes.Equal(got, first) {
+					t.Fatalf("fast=%v workers=%d batch=%d: outputs differ from the general path", fast, workers, batch)
+				}
+			}
+		}
+	}
+}
+
+// TestTokenLongFastPath: the long-layout token fast path against the general
+// loop, on sequences in runs that cross chunks and files, interleaved
+// sequences, integer and dictionary sequence values, float32 and float64
+// log-probabilities, and (in some files) nulls, invalid values, values in
+// (0, 1e-6] and -Inf, under on_invalid: skip.
+func TestTokenLongFastPath(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		stringSeq     bool
+		f32, specials bool
+	}{
+		{"int seq f64", false, false, false},
+		{"int seq f32", false, true, false},
+		{"dict seq f64", true, false, false},
+		{"int seq specials", false, false, true},
+		{"dict seq f32 specials", true, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewPCG(5, uint64(len(tc.name))))
+			seqType := arrow.DataType(arrow.PrimitiveTypes.Int64)
+			if tc.stringSeq {
+				seqType = arrow.BinaryTypes.String
+			}
+			predType := arrow.DataType(arrow.PrimitiveTypes.Float64)
+			if tc.f32 {
+				predType = arrow.PrimitiveTypes.Float32
+			}
+			schema := arrow.NewSchema([]arrow.Field{
+				{Name: "model", Type: arrow.BinaryTypes.String},
+				{Name: "doc_id", Type: seqType, Nullable: true},
+				{Name: "logprob", Type: predType, Nullable: true},
+			}, nil)
+			var paths []string
+			doc := 0
+			for f := range 3 {
+				b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+				for range 300 + rng.IntN(300) {
+					if rng.IntN(8) == 0 { // a new sequence, or back to an earlier one
+						doc = rng.IntN(doc + 2)
+					}
+					b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", doc%3))
+					switch {
+					case tc.specials && rng.IntN(200) == 0:
+						b.Field(1).AppendNull()
+					case tc.stringSeq:
+						b.Field(1).(*array.StringBuilder).Append(fmt.Sprint("doc-", doc))
+					default:
+						b.Field(1).(*array.Int64Builder).Append(int64(doc))
+					}
+					a := -rng.ExpFloat64() * 2
+					if tc.specials {
+						switch rng.IntN(100) {
+						case 0:
+							a = math.Inf(-1)
+						case 1:
+							a = 5e-7 // counts as 0
+						case 2:
+							a = 0.5 // invalid
+						case 3:
+							a = math.NaN()
+						}
+					}
+					if tc.specials && rng.IntN(150) == 0 {
+						b.Field(2).AppendNull()
+					} else if tc.f32 {
+						b.Field(2).(*array.Float32Builder).Append(float32(a))
+					} else {
+						b.Field(2).(*array.Float64Builder).Append(a)
+					}
+				}
+				rec := b.NewRecord()
+				b.Release()
+				path := filepath.Join(dir, fmt.Sprintf("t-%d.parquet", f))
+				writeParquet(t, path, rec, 97)
+				rec.Release()
+				paths = append(paths, path)
+			}
+			runBothPaths(t, func() *config.Config {
+				cfg := jobConfig("token", paths, "", "logprob")
+				cfg.Columns.PredictionKind = "logprob"
+				cfg.Columns.Sequence = "doc_id"
+				cfg.GroupBy = config.GroupSets{{"model"}, {}}
+				cfg.Options.OnInvalid = "skip"
+				return cfg
+			})
+		})
+	}
+}
+
+// TestBinaryFastPath: the binary fast path against the general loop, for
+// each prediction kind, int and soft float labels, with and without
+// (in some chunks) nulls, ignored labels and invalid values, under
+// on_invalid: skip, and with a weight column (where only the general loop
+// runs).
+func TestBinaryFastPath(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		kind             string
+		soft, specials   bool
+		weighted, f32Col bool
+	}{
+		{"prob", "prob", false, false, false, false},
+		{"prob soft f32", "prob", true, false, false, true},
+		{"prob specials", "prob", false, true, false, false},
+		{"logit", "logit", false, false, false, false},
+		{"logprob soft specials", "logprob", true, true, false, false},
+		{"prob weighted", "prob", false, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewPCG(6, uint64(len(tc.name))))
+			labelType := arrow.DataType(arrow.PrimitiveTypes.Int64)
+			if tc.soft {
+				labelType = arrow.PrimitiveTypes.Float64
+			}
+			predType := arrow.DataType(arrow.PrimitiveTypes.Float64)
+			if tc.f32Col {
+				predType = arrow.PrimitiveTypes.Float32
+			}
+			schema := arrow.NewSchema([]arrow.Field{
+				{Name: "model", Type: arrow.BinaryTypes.String},
+				{Name: "slice", Type: arrow.PrimitiveTypes.Int64},
+				{Name: "label", Type: labelType, Nullable: true},
+				{Name: "pred", Type: predType, Nullable: true},
+				{Name: "weight", Type: arrow.PrimitiveTypes.Float64},
+			}, nil)
+			b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+			for i := range 2000 {
+				b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", rng.IntN(3)))
+				b.Field(1).(*array.Int64Builder).Append(int64(rng.IntN(7)))
+				special := tc.specials && i >= 1000 && rng.IntN(40) == 0 // the first half is clean
+				y := float64(rng.IntN(2))
+				switch {
+				case special && rng.IntN(3) == 0:
+					b.Field(2).AppendNull()
+				case tc.soft:
+					if rng.IntN(3) == 0 {
+						y = rng.Float64()
+					}
+					if special && rng.IntN(2) == 0 {
+						y = 3 // invalid
+					}
+					b.Field(2).(*array.Float64Builder).Append(y)
+				default:
+					v := int64(y)
+					if special && rng.IntN(2) == 0 {
+						v = -100 // ignored
+					}
+					b.Field(2).(*array.Int64Builder).Append(v)
+				}
+				var x float64
+				switch tc.kind {
+				case "prob":
+					x = rng.Float64()
+					if rng.IntN(50) == 0 {
+						x = float64(rng.IntN(2)) // clipped
+					}
+				case "logit":
+					x = rng.NormFloat64() * 4
+				case "logprob":
+					x = math.Log(rng.Float64())
+				}
+				if special && rng.IntN(2) == 0 {
+					x = math.NaN()
+				}
+				switch {
+				case special && rng.IntN(4) == 0:
+					b.Field(3).AppendNull()
+				case tc.f32Col:
+					b.Field(3).(*array.Float32Builder).Append(float32(x))
+				default:
+					b.Field(3).(*array.Float64Builder).Append(x)
+				}
+				b.Field(4).(*array.Float64Builder).Append(0.5 + rng.Float64())
+			}
+			rec := b.NewRecord()
+			b.Release()
+			path := filepath.Join(dir, "in.parquet")
+			writeParquet(t, path, rec, 300)
+			rec.Release()
+			runBothPaths(t, func() *config.Config {
+				cfg := jobConfig("binary", []string{path}, "label", "pred")
+				cfg.Columns.PredictionKind = tc.kind
+				if tc.weighted {
+					cfg.Columns.Weight = "weight"
+				}
+				cfg.GroupBy = config.GroupSets{{"model"}, {"model", "slice"}}
+				cfg.Options.OnInvalid = "skip"
+				return cfg
+			})
+		})
+	}
+}
