@@ -173,7 +173,7 @@ func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassR
 	for k, zk := range z {
 		e := 1.0
 		if k != best {
-			e = math.Exp(zk - m)
+			e = expFast(zk - m)
 			rest += e
 		}
 		scratch[k] = e
@@ -202,7 +202,7 @@ func multiclassLogprob(a []float64, g classTarget, scratch []float64) (Multiclas
 	best := 0
 	for k, ak := range a {
 		ak = min(ak, 0)
-		scratch[k] = math.Exp(ak)
+		scratch[k] = expFast(ak)
 		sum += scratch[k]
 		if ak > min(a[best], 0) {
 			best = k

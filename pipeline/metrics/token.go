@@ -85,7 +85,7 @@ func TokenLogitNLL(z []float64, y int) (float64, Invalid) {
 		case zk <= m:
 			// A term below e^-746 is 0 (so is that of -Inf).
 			if d := zk - r; d > -746 {
-				e := math.Exp(d)
+				e := expFast(d)
 				s := rest + e
 				bb := s - rest
 				corr += e*subError(zk, r, d) + ((rest - (s - bb)) + (e - bb))
@@ -132,7 +132,7 @@ func expDiff(a, b float64) float64 {
 	if !(d > -746) {
 		return 0 // also for a - b overflowing to -Inf
 	}
-	e := math.Exp(d)
+	e := expFast(d)
 	if math.IsInf(e, 0) {
 		return e
 	}

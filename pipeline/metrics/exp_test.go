@@ -1,0 +1,103 @@
+package metrics
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+)
+
+// bigExp is e^x to 256 bits (refExp of ref_test.go).
+func bigExp(x float64) *big.Float { return refExp(new(big.Float).SetPrec(256).SetFloat64(x)) }
+
+// ulpErr is |got - want| in units of the last place of want (a float64
+// rounding of the exact value).
+func ulpErr(got float64, want *big.Float) float64 {
+	w, _ := want.Float64()
+	d := new(big.Float).SetPrec(256).SetFloat64(got)
+	d.Sub(d, want)
+	df, _ := d.Float64()
+	ulp := math.Nextafter(math.Abs(w), math.Inf(1)) - math.Abs(w)
+	return math.Abs(df) / ulp
+}
+
+// TestExpFast: within 1 ulp of the exact value over the whole range where it
+// computes (random arguments, arguments at the reduction's boundaries, the
+// range ends), and exactly math.Exp outside it: subnormal results,
+// overflow, ±Inf, NaN.
+func TestExpFast(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var xs []float64
+	for range 20000 {
+		xs = append(xs, -708+r.Float64()*(709+708))
+	}
+	for range 5000 {
+		xs = append(xs, (r.Float64()*2-1)*math.Pow(2, float64(-r.IntN(60))))
+	}
+	for k := -65000; k <= 65000; k += 997 {
+		mid := float64(k) * math.Ln2 / 64
+		xs = append(xs, mid, math.Nextafter(mid, 0), mid+math.Ln2/128, mid-math.Ln2/128)
+	}
+	// The reference, pinned: e, and e^x at a large |x| whose value was
+	// checked with Python's decimal module (60 digits).
+	if e := ulpErr(math.E, bigExp(1)); e > 0.5 {
+		t.Fatalf("the reference is wrong: e is %.2f ulp from bigExp(1)", e)
+	}
+	if e := ulpErr(8.60410862730669476468289439524336197e-290, bigExp(-665.5974371317375)); e > 0.5 {
+		t.Fatalf("the reference is wrong at -665.5974371317375: %.2f ulp", e)
+	}
+	xs = append(xs, 0, math.Copysign(0, -1), 5e-324, -5e-324, 1e-300, -708, 709, 1, -1, 0.5, -745.1)
+	worst, worstMath := 0.0, 0.0
+	for _, x := range xs {
+		if x < -708 || x > 709 {
+			continue
+		}
+		ref := bigExp(x)
+		e := ulpErr(expFast(x), ref)
+		worst = max(worst, e)
+		if e > 1 {
+			t.Errorf("expFast(%v) = %v: %.2f ulp from e^x", x, expFast(x), e)
+		}
+		// math.Exp as a second reference: the two differ by no more than
+		// their errors against the exact value add up to.
+		m := math.Exp(x)
+		em := ulpErr(m, ref)
+		worstMath = max(worstMath, em)
+		if d := math.Abs(expFast(x)-m) / (math.Nextafter(m, math.Inf(1)) - m); d > e+em+0.01 {
+			t.Errorf("expFast(%v) = %v, math.Exp %v: %.2f ulp apart", x, expFast(x), m, d)
+		}
+	}
+	t.Logf("worst error over %d arguments: expFast %.3f ulp, math.Exp %.3f ulp", len(xs), worst, worstMath)
+	for _, x := range []float64{-708.0000001, -720, -745.13, -746, -1e300, 709.0000001, 709.78, 710, 1e300,
+		math.Inf(-1), math.Inf(1), math.NaN(), -math.MaxFloat64} {
+		got, want := expFast(x), math.Exp(x)
+		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("expFast(%v) = %v, want math.Exp's %v", x, got, want)
+		}
+	}
+}
+
+func BenchmarkExp(b *testing.B) {
+	xs := make([]float64, 1024)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range xs {
+		xs[i] = -30 * r.Float64()
+	}
+	for _, f := range []struct {
+		name string
+		exp  func(float64) float64
+	}{{"math.Exp", math.Exp}, {"expFast", expFast}} {
+		b.Run(f.name, func(b *testing.B) {
+			s := 0.0
+			for b.Loop() {
+				for _, x := range xs {
+					s += f.exp(x)
+				}
+			}
+			b.ReportMetric(float64(len(xs))*float64(b.N)/b.Elapsed().Seconds(), "exps/s")
+			if s == 0 {
+				b.Fatal("no sum")
+			}
+		})
+	}
+}
