@@ -8,6 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # (golang/go#75804). The counts take ~10 s per target on a 2-core machine.
 FUZZ_READERS ?= 4000x
 FUZZ_METRICS ?= 100000x
+FUZZ_PIPELINE ?= 20000x
 
 .PHONY: build run test bench bench-go fuzz lint testdata baseline interop clean
 
@@ -36,7 +37,7 @@ bench-go:
 
 ## fuzz: a short run of every fuzz target
 fuzz:
-	@for spec in ./readers:$(FUZZ_READERS) ./pipeline/metrics:$(FUZZ_METRICS); do \
+	@for spec in ./readers:$(FUZZ_READERS) ./pipeline/metrics:$(FUZZ_METRICS) ./pipeline:$(FUZZ_PIPELINE); do \
 	  pkg=$${spec%%:*}; budget=$${spec##*:}; \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($$budget)"; \

@@ -101,3 +101,24 @@ func BenchmarkExp(b *testing.B) {
 		})
 	}
 }
+
+// FuzzExpFast: on any argument expFast is within 2 ulp of math.Exp (they
+// are within 0.52 and 1.5 ulp of e^x) and is math.Exp bit for bit outside
+// [-708, 709].
+func FuzzExpFast(f *testing.F) {
+	for _, x := range []float64{0, 1, -1, 709, -708, -745, 710, 1e-300, -0.5} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		got, want := expFast(x), math.Exp(x)
+		if !(x >= -708 && x <= 709) {
+			if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("expFast(%v) = %v, math.Exp %v", x, got, want)
+			}
+			return
+		}
+		if d := math.Abs(got-want) / (math.Nextafter(want, math.Inf(1)) - want); d > 2.02 {
+			t.Fatalf("expFast(%v) = %v, math.Exp %v: %.2f ulp apart", x, got, want, d)
+		}
+	})
+}
