@@ -16,8 +16,9 @@ import (
 // a double-double and e^r - 1 as its degree-6 Taylor polynomial (truncation
 // below 3e-20 relative). r is reduced with a two-part ln2/64 and FMA, so its
 // error stays below 1e-18 absolute for every k in range.
-// Measured in exp_test.go against a 256-bit exp: expFast within 0.52 ulp,
-// math.Exp within 1.5 ulp.
+// Measured against a 256-bit exp (exp_test.go) and independently against
+// Python's decimal module on 200k arguments: expFast within 0.515 ulp,
+// math.Exp (its FMA path on amd64) within 1.66 ulp.
 func expFast(x float64) float64 {
 	if !(x >= -708 && x <= 709) {
 		return math.Exp(x)
@@ -26,11 +27,14 @@ func expFast(x float64) float64 {
 		invLn2x64 = 64 / math.Ln2
 		round     = 0x1.8p52 // adding and subtracting it rounds to an integer
 	)
-	kf := (x*invLn2x64 + round) - round
+	// The float64 conversions forbid the compiler to fuse a product and a
+	// sum into an FMA (the Go spec allows it; arm64 and GOAMD64=v3 builds
+	// do it), so every build computes the same bits.
+	kf := (float64(x*invLn2x64) + round) - round
 	k := int64(kf)
 	r := math.FMA(-kf, ln2By64Hi, x)
 	r = math.FMA(-kf, ln2By64Lo, r)
-	p := r * (1 + r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	p := r * (1 + float64(r*(1.0/2+float64(r*(1.0/6+float64(r*(1.0/24+float64(r*(1.0/120+float64(r*(1.0/720)))))))))))
 	t := &expTable[k&63]
 	s := math.FMA(t.hi, p, t.lo) + t.hi // T·(1 + p), T as hi + lo
 	return s * math.Float64frombits(uint64(k>>6+1023)<<52)
