@@ -582,9 +582,13 @@ func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]b
 		pos += int64(n) + int64(h.CompressedPageSize)
 	}
 	// What to reserve: the declared values, but no more than one per bit of
-	// page data, so that a small file declaring many values (which its pages
-	// then fail to hold) does not reserve much.
-	return min(values, 8*bytesU), nil
+	// declared page data, nor one per bit of the column chunk's bytes in
+	// the file: a small file whose headers declare many values (which its
+	// pages then fail to hold) must not reserve much, and the declared
+	// uncompressed sizes are the forger's to choose. A real chunk that
+	// holds more values than that (long runs compress well) grows its
+	// buffers as it decodes instead.
+	return min(values, 8*bytesU, 8*(end-start)), nil
 }
 
 // fileWindowBytes is how much of a column chunk fileWindow reads at once.
