@@ -969,6 +969,15 @@ func TestJoinTypeErrorsNameTheirFile(t *testing.T) {
 			t.Errorf("label %s weight %s: %v, want a wrong type of %s in %s", c.label, c.weight, err, c.wantCol, c.wantPath)
 		}
 	}
+	// A weight column on neither side: the error names both.
+	cfgW := jobConfig("binary", []string{preds}, "label", "prob")
+	cfgW.Columns.Weight = "importance"
+	cfgW.Labels = &config.Labels{Inputs: []string{fixture("join/labels.parquet")}, Join: []string{"request_id"}}
+	_, _, errW := runTo(t, cfgW, 1, 0)
+	var ieW *evalerr.InputError
+	if !errors.As(errW, &ieW) || ieW.Column != "importance" || !strings.Contains(errW.Error(), "join/labels.parquet") {
+		t.Errorf("weight on neither side: %v, want an input error naming the label file too", errW)
+	}
 	// A key the label files have and the predictions do not.
 	keyed := filepath.Join(dir, "k.parquet")
 	writeRecord(t, keyed, smallRecord([]string{"session", "label"}, int64s(1), int64s(1)))

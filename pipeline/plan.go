@@ -242,8 +242,11 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 	for i, name := range p.columns[:p.readCols] {
 		fd, ok := fields[name]
 		if !ok {
-			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name,
-				Err: errors.New("missing column")}
+			why := errors.New("missing column")
+			if p.labels != nil && name == p.cfg.Columns.Weight {
+				why = fmt.Errorf("missing column: the weight is in neither the prediction files nor the label files (%s)", p.labels.files[0].Path())
+			}
+			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name, Err: why}
 		}
 		if fd.Type == nil {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name,

@@ -71,6 +71,23 @@ var campaignJobs = []campaignJob{
 	{"list-stream", "multiclass/list_f64.arrows", multiclassFlags},
 	{"large-file", "multiclass/largelist_f32.arrow", multiclassFlags},
 	{"large-stream", "multiclass/largelist_f32.arrows", multiclassFlags},
+	// The mutant is the label file, joined to join/predictions.parquet
+	// (see campaignArgs).
+	{"join-labels", "join/labels.parquet", []string{"--task", "binary", "--label", "label", "--prediction", "prob",
+		"--weight", "weight", "--join", "request_id", "--unmatched", "skip", "--group-by", "model", "--per-row"}},
+}
+
+// joinPredictions is the prediction file of the campaign jobs whose
+// fixture is a label file.
+var joinPredictions = map[string]string{"join-labels": "join/predictions.parquet"}
+
+// campaignArgs is the command line of job j reading in (the fixture or a
+// mutant of it) into out.
+func campaignArgs(j *campaignJob, in, out string) []string {
+	if preds, ok := joinPredictions[j.name]; ok {
+		return append([]string{"run", "--input", fixture(preds), "--labels", in, "--out", out}, j.args...)
+	}
+	return append([]string{"run", "--input", in, "--out", out}, j.args...)
 }
 
 // mutant is one hostile input file.
@@ -396,7 +413,7 @@ func TestCorruptionCampaign(t *testing.T) {
 	// The unmutated fixtures must pass, or the campaign tests nothing.
 	for i := range campaignJobs {
 		j := &campaignJobs[i]
-		args := append([]string{"run", "--input", fixture(j.fixture), "--out", filepath.Join(work, "base-"+j.name)}, j.args...)
+		args := campaignArgs(j, fixture(j.fixture), filepath.Join(work, "base-"+j.name))
 		if o := runLimited(bin, args, fixture(j.fixture)); o.kind != "ok" {
 			t.Fatalf("unmutated %s: %s\n%s", j.fixture, o.kind, o.detail)
 		}
@@ -474,7 +491,7 @@ func TestCorruptionCampaign(t *testing.T) {
 					results <- result{m, i, outcome{kind: "setup", fail: true, detail: err.Error()}}
 					continue
 				}
-				args := append([]string{"run", "--input", in, "--out", out}, m.job.args...)
+				args := campaignArgs(m.job, in, out)
 				o := runLimited(bin, args, in)
 				if !o.fail {
 					if err := checkOutputFolder(out, o.kind == "ok"); err != nil {
