@@ -50,7 +50,7 @@ func (p *plan) join(ch *readers.Chunk, j *joiner, mark bool) (*readers.Chunk, []
 			if b.null(i) {
 				continue
 			}
-			if r, _ := st.find(b.key(i), b.hash[i]); r >= 0 {
+			if r, _ := st.find(b.at(i), b.hash[i]); r >= 0 {
 				j.rows[i] = int32(r)
 				if mark {
 					st.markMatched(int32(r))

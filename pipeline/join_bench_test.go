@@ -13,7 +13,7 @@ import (
 // an int64 label, as loadLabels would from files, and the keys in
 // prediction order (another scramble).
 func benchStore(b *testing.B, n int) (*labelStore, *readers.Column) {
-	st := &labelStore{join: []string{"id"}, seed: maphash.MakeSeed(), width: intKeyBytes,
+	st := &labelStore{join: []string{"id"}, seed: maphash.MakeSeed(), keyArena: keyArena{width: intKeyBytes},
 		keyTypes: []arrow.DataType{arrow.PrimitiveTypes.Int64}}
 	st.files = []*readers.File{nil}
 	st.label.col.Name = "label"

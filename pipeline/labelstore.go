@@ -47,13 +47,11 @@ type labelStore struct {
 	label  labelValues  // every label row, in load order
 	weight *labelValues // nil when the weight is read from the predictions
 
-	width   int      // bytes per key when every key column is an integer; 0: variable
-	keys    []byte   // the encoded keys, row after row
-	ends    []uint32 // variable width: keys[ends[r-1]:ends[r]] is row r's key
-	slots   []uint32 // open addressing: fingerprint | label row + 1, 0 when empty (see resize)
-	rowBits uint     // bits of a slot that hold the row
-	seed    maphash.Seed
-	rows    int
+	keyArena          // the encoded keys, row after row
+	slots    []uint32 // open addressing: fingerprint | label row + 1, 0 when empty (see resize)
+	rowBits  uint     // bits of a slot that hold the row
+	seed     maphash.Seed
+	rows     int
 
 	// where each loaded chunk starts, to name a label row's place
 	chunks []labelChunk
@@ -302,14 +300,14 @@ func (st *labelStore) enter(lu *labelUnit) error {
 		}
 		touch += st.touch(b, lo, hi)
 		for k := lo; k < hi; k++ {
-			if err := st.insert(b.key(k), b.hash[k]); err != nil {
+			if err := st.insert(b.at(k), b.hash[k]); err != nil {
 				if err != errDuplicate {
 					return err
 				}
-				path, rg, row := st.place(st.rowOf(b.key(k)))
+				path, rg, row := st.place(st.lookup(b.at(k)))
 				c := lu.chunks[chunkOf(lu.chunks, k)]
 				return &evalerr.InputError{Path: st.files[lu.file].Path(), RowGroup: c.rowGroup, Row: c.firstRow + int64(k-c.start),
-					Column: strings.Join(st.join, ","), Value: st.keyText(b.key(k)),
+					Column: strings.Join(st.join, ","), Value: st.keyText(b.at(k)),
 					Err: fmt.Errorf("duplicate label key: also in %s, row group %d, row %d", path, rg, row)}
 			}
 		}
@@ -327,7 +325,8 @@ func (st *labelStore) enter(lu *labelUnit) error {
 	return nil
 }
 
-// chunkOf returns the index of the chunk holding unit row k.
+// chunkOf returns the index of the chunk holding row k (chunks in order of
+// their start rows).
 func chunkOf(chunks []labelChunk, k int) int {
 	i, _ := slices.BinarySearchFunc(chunks, k, func(c labelChunk, k int) int {
 		if c.start > k {
@@ -336,12 +335,6 @@ func chunkOf(chunks []labelChunk, k int) int {
 		return -1
 	})
 	return i - 1
-}
-
-// rowOf returns the label row holding key (which is in the store).
-func (st *labelStore) rowOf(key []byte) int {
-	r, _ := st.find(key, maphash.Bytes(st.seed, key))
-	return r
 }
 
 // touch reads the slots of keys lo..hi of b, then the first byte of the key
@@ -373,15 +366,32 @@ func (st *labelStore) touch(b *keyBatch, lo, hi int) uint32 {
 }
 
 // keyBatch holds the encoded keys of a run of rows and their hashes.
-// With fixed-width keys (width > 0, every key column an integer) row k's
-// key is keys[k*width:(k+1)*width], zeros for a null key; otherwise it is
-// keys[ends[k-1]:ends[k]], empty for a null key.
+// A null key is zeros with fixed-width keys, empty otherwise.
 type keyBatch struct {
+	keyArena
+	hash  []uint64
+	nulls []bool // fixed width: which rows have a null key; nil while none has
+}
+
+// keyArena holds encoded keys one after another. With a fixed width (width
+// > 0: every key column is an integer) key i is keys[i*width:(i+1)*width];
+// otherwise it is keys[ends[i-1]:ends[i]].
+type keyArena struct {
 	width int
 	keys  []byte
 	ends  []uint32
-	hash  []uint64
-	nulls []bool // fixed width: which rows have a null key; nil while none has
+}
+
+// at returns key i.
+func (a *keyArena) at(i int) []byte {
+	if a.width > 0 {
+		return a.keys[i*a.width : (i+1)*a.width]
+	}
+	start := uint32(0)
+	if i > 0 {
+		start = a.ends[i-1]
+	}
+	return a.keys[start:a.ends[i]]
 }
 
 func (b *keyBatch) reset() {
@@ -426,17 +436,7 @@ func (b *keyBatch) null(k int) bool {
 	if b.width > 0 {
 		return b.nulls != nil && b.nulls[k]
 	}
-	return len(b.key(k)) == 0
-}
-func (b *keyBatch) key(k int) []byte {
-	if b.width > 0 {
-		return b.keys[k*b.width : (k+1)*b.width]
-	}
-	start := uint32(0)
-	if k > 0 {
-		start = b.ends[k-1]
-	}
-	return b.keys[start:b.ends[k]]
+	return len(b.at(k)) == 0
 }
 
 // checkFile checks that label file f has the columns with the types of the
@@ -534,8 +534,8 @@ func (st *labelStore) resize(n int) {
 	st.rowBits = uint(bits.Len(uint(max(n, st.rows, 1))))
 	st.slots = make([]uint32, 1<<bits.Len(uint(max(n+n/3+1, 16)-1)))
 	for r := range st.rows {
-		h := maphash.Bytes(st.seed, st.keyAt(r))
-		_, slot := st.find(st.keyAt(r), h)
+		h := maphash.Bytes(st.seed, st.at(r))
+		_, slot := st.find(st.at(r), h)
 		st.slots[slot] = st.fingerprint(h) | uint32(r+1)
 	}
 }
@@ -547,18 +547,6 @@ func (st *labelStore) fingerprint(h uint64) uint32 {
 		return 0
 	}
 	return uint32(h>>32) >> st.rowBits << st.rowBits
-}
-
-// keyAt returns label row r's encoded key.
-func (st *labelStore) keyAt(r int) []byte {
-	if st.width > 0 {
-		return st.keys[r*st.width : (r+1)*st.width]
-	}
-	start := uint32(0)
-	if r > 0 {
-		start = st.ends[r-1]
-	}
-	return st.keys[start:st.ends[r]]
 }
 
 // lookup returns the label row with key, or -1.
@@ -581,7 +569,7 @@ func (st *labelStore) find(key []byte, h uint64) (int, int) {
 			return -1, i
 		}
 		if v&^rowMask == fp {
-			if r := int(v&rowMask) - 1; string(st.keyAt(r)) == string(key) {
+			if r := int(v&rowMask) - 1; string(st.at(r)) == string(key) {
 				return r, i
 			}
 		}
@@ -618,13 +606,7 @@ var errDuplicate = errors.New("duplicate label key")
 
 // place returns the file, row group and row of label row r.
 func (st *labelStore) place(r int) (string, int, int64) {
-	k, _ := slices.BinarySearchFunc(st.chunks, r, func(c labelChunk, r int) int {
-		if c.start > r {
-			return 1
-		}
-		return -1
-	})
-	c := st.chunks[k-1]
+	c := st.chunks[chunkOf(st.chunks, r)]
 	return st.files[c.file].Path(), c.rowGroup, c.firstRow + int64(r-c.start)
 }
 

@@ -74,3 +74,28 @@ json() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { num = "^[0-9.]+([eE][-+]?[0-9]+)?$"; if (a !~ num || b !~ num || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
 fmt_rows() { awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%.3gM\n", n / 1e6; else if (n >= 1e3) printf "%.3gk\n", n / 1e3; else print n }'; }
+
+# run_duckdb PREFIX LOGS ARGS...: one timed run of $here/duckdb.mjs ARGS...
+# (logs under LOGS/duckdb.*). Appends its seconds and peak RSS to dd_t and
+# dd_r and sets duckdb_version and agree; on a failure sets dd_ok=0.
+# Problems go to the problems array, each after PREFIX.
+run_duckdb() {
+  local prefix=$1 logs=$2 rc=0
+  shift 2
+  timed "$logs/duckdb" node "$here/duckdb.mjs" "$@" || rc=$?
+  cp "$logs/duckdb.out" "$logs/duckdb.json"
+  if [[ $rc -le 1 && -s "$logs/duckdb.json" ]]; then
+    dd_t+=("$(json "$logs/duckdb.json" this.seconds)") dd_r+=("$(rss "$logs/duckdb.time")")
+    duckdb_version=$(json "$logs/duckdb.json" this.duckdb_version)
+    if [[ "$(json "$logs/duckdb.json" this.compare.ok)" == true ]]; then
+      agree="yes (max rel $(json "$logs/duckdb.json" 'this.compare.max_rel.toExponential(1)'))"
+    else
+      agree="NO"
+      problems+=("${prefix}numbers disagree: $(json "$logs/duckdb.json" "this.compare.failures.slice(0, 5).join('; ')")")
+    fi
+  else
+    dd_ok=0
+    log "${prefix}DuckDB FAILED (exit $rc): $(tail -3 "$logs/duckdb.err" | tr '\n' ' ')"
+    problems+=("${prefix}DuckDB failed (see $logs/duckdb.err)")
+  fi
+}

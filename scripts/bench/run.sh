@@ -166,23 +166,7 @@ for w in $WORKLOADS; do
 
     if [[ "$DUCKDB" != 0 ]]; then
       log "$w: run $i/$REPEAT: DuckDB"
-      rc=0
-      timed "$logs/duckdb" node "$here/duckdb.mjs" "$w" "$input" "$BENCH_DIR" "$out" || rc=$?
-      cp "$logs/duckdb.out" "$logs/duckdb.json"
-      if [[ $rc -le 1 && -s "$logs/duckdb.json" ]]; then
-        dd_t+=("$(json "$logs/duckdb.json" this.seconds)") dd_r+=("$(rss "$logs/duckdb.time")")
-        duckdb_version=$(json "$logs/duckdb.json" this.duckdb_version)
-        if [[ "$(json "$logs/duckdb.json" this.compare.ok)" == true ]]; then
-          agree="yes (max rel $(json "$logs/duckdb.json" 'this.compare.max_rel.toExponential(1)'))"
-        else
-          agree="NO"
-          problems+=("$w: numbers disagree: $(json "$logs/duckdb.json" "this.compare.failures.slice(0, 5).join('; ')")")
-        fi
-      else
-        dd_ok=0
-        log "$w: DuckDB FAILED (exit $rc): $(tail -3 "$logs/duckdb.err" | tr '\n' ' ')"
-        problems+=("$w: DuckDB failed (see $logs/duckdb.err)")
-      fi
+      run_duckdb "$w: " "$logs" "$w" "$input" "$BENCH_DIR" "$out"
     fi
   done
   [[ "$agree" == NO || $ej_ok == 0 || $sc_ok == 0 || $dd_ok == 0 ]] && status=1
