@@ -193,7 +193,7 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) er
 			}
 			continue
 		}
-		st.class.Add(w, row.Loss, row.Correct, row.Brier, row.P, t, t, row.Clipped)
+		st.class.Add(w, row.Loss, row.Correct, metrics.BinaryBrier(row.P, t), row.P, t, t, row.Clipped)
 		s.loss[i], s.scored[i] = row.Loss, true
 	}
 	return nil

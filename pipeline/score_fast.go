@@ -142,7 +142,11 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		c := s.cells[i]
 		k := f.start[c]
 		f.start[c]++
-		rows[k] = binaryFastRow{loss: row.Loss, brier: row.Brier, p: row.P, t: t, correct: row.Correct, clipped: row.Clipped}
+		// Field by field: a composite literal is built on the stack and
+		// copied with 16-byte moves that stall on its 8-byte stores.
+		r := &rows[k]
+		r.loss, r.brier, r.p, r.t = row.Loss, metrics.BinaryBrier(row.P, t), row.P, t
+		r.correct, r.clipped = row.Correct, row.Clipped
 		byCell[k] = int32(c)
 		s.loss[i] = row.Loss
 	}

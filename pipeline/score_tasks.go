@@ -32,7 +32,7 @@ func (s *scorer) scoreMultilabel(ch *readers.Chunk, tables []*stats, eps float64
 		st.class.AddLoss(w, loss, clipped)
 		for k, r := range s.pairs[:p.numClasses] {
 			t := s.targetRow[k]
-			st.class.AddPair(w, r.Correct, r.Brier, r.P, t, t)
+			st.class.AddPair(w, r.Correct, metrics.BinaryBrier(r.P, t), r.P, t, t)
 		}
 		s.loss[i], s.scored[i] = loss, true
 	}

@@ -40,7 +40,7 @@ func ExampleClassStats_Summary() {
 	s := metrics.NewClassStats(15)
 	for _, p := range []float64{0.9, 0.8, 0.3} {
 		row, _ := metrics.Binary(metrics.Prob, p, 1, 0x1p-52, 0.5)
-		s.Add(1, row.Loss, row.Correct, row.Brier, row.P, 1, 1, row.Clipped)
+		s.Add(1, row.Loss, row.Correct, metrics.BinaryBrier(row.P, 1), row.P, 1, 1, row.Clipped)
 	}
 	sum := s.Summary()
 	fmt.Printf("cross_entropy %.4f accuracy %.4f stderr %.4f\n", sum.CrossEntropy.V, sum.Accuracy.V, sum.Stderr.V)

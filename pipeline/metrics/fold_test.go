@@ -132,12 +132,12 @@ func TestUnitCountersMatchPlainSums(t *testing.T) {
 				for range rng.IntN(3) {
 					q := rng.Float64()
 					pr, _ := Binary(Prob, q, y, eps64, 0.5)
-					ref.addPair(w, pr.Correct, pr.Brier, pr.P, y, y)
-					st.AddPair(w, pr.Correct, pr.Brier, pr.P, y, y)
+					ref.addPair(w, pr.Correct, BinaryBrier(pr.P, y), pr.P, y, y)
+					st.AddPair(w, pr.Correct, BinaryBrier(pr.P, y), pr.P, y, y)
 				}
 				continue
 			}
-			outcome := y
+			outcome, brier := y, BinaryBrier(row.P, y)
 			if trial%2 == 1 { // multiclass-like: outcome is correctness, label unused
 				outcome = 0
 				if row.Correct {
@@ -146,8 +146,8 @@ func TestUnitCountersMatchPlainSums(t *testing.T) {
 				y = 0
 			}
 			ref.addLoss(w, row.Loss, row.Clipped)
-			ref.addPair(w, row.Correct, row.Brier, row.P, outcome, y)
-			st.Add(w, row.Loss, row.Correct, row.Brier, row.P, outcome, y, row.Clipped)
+			ref.addPair(w, row.Correct, brier, row.P, outcome, y)
+			st.Add(w, row.Loss, row.Correct, brier, row.P, outcome, y, row.Clipped)
 			if rng.IntN(50) == 0 {
 				st.Summary() // folds the counters half way
 			}

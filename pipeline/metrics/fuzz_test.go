@@ -47,7 +47,7 @@ func checkBinary(t *testing.T, kind Kind, pred, label, eps float64) {
 		}
 		return
 	}
-	if math.IsNaN(row.Loss) || row.Loss < 0 || math.IsNaN(row.P) || row.P < 0 || row.P > 1 || !(row.Brier >= 0 && row.Brier <= 1) {
+	if math.IsNaN(row.Loss) || row.Loss < 0 || math.IsNaN(row.P) || row.P < 0 || row.P > 1 || !(BinaryBrier(row.P, tgt) >= 0 && BinaryBrier(row.P, tgt) <= 1) {
 		t.Fatalf("Binary(%v, %v, %v, eps %v) = %+v", kind, pred, tgt, eps, row)
 	}
 	mustBeFinite := (kind == Prob && eps > 0) || kind == Logit

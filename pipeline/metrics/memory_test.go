@@ -67,7 +67,7 @@ func typicalRow(rng *rand.Rand, s *ClassStats, weighted bool) {
 	if weighted {
 		w = 0.5 + rng.Float64()
 	}
-	s.Add(w, row.Loss, row.Correct, row.Brier, row.P, y, y, row.Clipped)
+	s.Add(w, row.Loss, row.Correct, BinaryBrier(row.P, y), row.P, y, y, row.Clipped)
 }
 
 // wideRow adds a row whose loss spans 1e-6 .. 1e3 (log-uniform).

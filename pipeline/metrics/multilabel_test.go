@@ -262,12 +262,12 @@ func TestMultilabelRandom(t *testing.T) {
 				t.Fatal(inv)
 			}
 			r.loss += row.Loss
-			r.pairs[k] = pairRow{row.Correct, row.Brier, row.P, y, y}
+			r.pairs[k] = pairRow{row.Correct, BinaryBrier(row.P, y), row.P, y, y}
 			c := 0.0
 			if row.Correct {
 				c = 1
 			}
-			pairW, corrects, briers, confs, lbls = append(pairW, r.w), append(corrects, c), append(briers, row.Brier), append(confs, row.P), append(lbls, y)
+			pairW, corrects, briers, confs, lbls = append(pairW, r.w), append(corrects, c), append(briers, BinaryBrier(row.P, y)), append(confs, row.P), append(lbls, y)
 		}
 		r.loss /= labels
 		rowW, rowL = append(rowW, r.w), append(rowL, r.loss)

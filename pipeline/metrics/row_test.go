@@ -181,8 +181,8 @@ func TestBinary(t *testing.T) {
 			if ulps(row.P, wantP) > 2 || row.Correct != tc.correct || row.Clipped != tc.clipped {
 				t.Errorf("P, Correct, Clipped = %v, %v, %v; want %v, %v, %v", row.P, row.Correct, row.Clipped, wantP, tc.correct, tc.clipped)
 			}
-			if d := row.P - tc.t; row.Brier != d*d {
-				t.Errorf("Brier = %v, want (%v - %v)^2", row.Brier, row.P, tc.t)
+			if d := row.P - tc.t; BinaryBrier(row.P, tc.t) != d*d {
+				t.Errorf("Brier = %v, want (%v - %v)^2", BinaryBrier(row.P, tc.t), row.P, tc.t)
 			}
 		})
 	}

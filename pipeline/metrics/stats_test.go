@@ -306,8 +306,9 @@ func TestClassStatsFromRows(t *testing.T) {
 		if inv != Valid {
 			t.Fatal(inv)
 		}
-		s.Add(w, row.Loss, row.Correct, row.Brier, row.P, tgt, tgt, row.Clipped)
-		ws[i], losses[i], briers[i], confs[i], outcomes[i], labels[i] = w, row.Loss, row.Brier, row.P, tgt, tgt
+		brier := BinaryBrier(row.P, tgt)
+		s.Add(w, row.Loss, row.Correct, brier, row.P, tgt, tgt, row.Clipped)
+		ws[i], losses[i], briers[i], confs[i], outcomes[i], labels[i] = w, row.Loss, brier, row.P, tgt, tgt
 		if row.Correct {
 			corrects[i] = 1
 		}
