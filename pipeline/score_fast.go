@@ -82,15 +82,11 @@ func (s *scorer) someUnlabeled() bool {
 
 // fastScratch is the fast paths' scratch space, part of a worker's scorer.
 type fastScratch struct {
-	start  []int32         // per cell: where its rows begin in rows, then a cursor
-	rows   []binaryFastRow // the chunk's scored rows, grouped by cell
-	byCell []int32         // per position in rows: its cell
-}
-
-// binaryFastRow is one scored binary row of unit weight.
-type binaryFastRow struct {
-	loss, brier, p, t float64
-	correct, clipped  bool
+	start []int32 // per cell: where its rows begin in the columns below, then a cursor
+	// The chunk's scored rows as columns, grouped by cell.
+	loss, brier, p, t []float64
+	// Per cell: its correct and clipped rows.
+	correct, clipped []int64
 }
 
 // scoreBinaryFast is scoreBinary for chunks without a weight column or
@@ -109,22 +105,24 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	if label.Valid != nil || pred.Valid != nil {
 		return false
 	}
-	n := ch.Len
+	n, cells := ch.Len, len(tables)
 	f := &s.fast
 	// Count the rows of each cell; start[c] becomes where cell c's rows go.
-	f.start = slices.Grow(f.start[:0], len(tables)+1)[:len(tables)+1]
+	f.start = slices.Grow(f.start[:0], cells+1)[:cells+1]
 	clear(f.start)
 	for _, c := range s.cells[:n] {
 		f.start[c+1]++
 	}
-	for c := 1; c <= len(tables); c++ {
+	for c := 1; c <= cells; c++ {
 		f.start[c] += f.start[c-1]
 	}
-	if cap(f.rows) < n {
-		f.rows = make([]binaryFastRow, n)
-		f.byCell = make([]int32, n)
+	if cap(f.loss) < n {
+		f.loss, f.brier, f.p, f.t = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	}
-	rows, byCell := f.rows[:n], f.byCell[:n]
+	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
+	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
+	clear(f.correct)
+	clear(f.clipped)
 	toFloat64(label, s.label)
 	toFloat64(pred, s.pred)
 	for i := range n {
@@ -142,25 +140,31 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		c := s.cells[i]
 		k := f.start[c]
 		f.start[c]++
-		// Field by field: a composite literal is built on the stack and
-		// copied with 16-byte moves that stall on its 8-byte stores.
-		r := &rows[k]
-		r.loss, r.brier, r.p, r.t = row.Loss, metrics.BinaryBrier(row.P, t), row.P, t
-		r.correct, r.clipped = row.Correct, row.Clipped
-		byCell[k] = int32(c)
+		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, metrics.BinaryBrier(row.P, t), row.P, t
+		f.correct[c] += b2i(row.Correct)
+		f.clipped[c] += b2i(row.Clipped)
 		s.loss[i] = row.Loss
 	}
-	// Every row is valid: now, and only now, add them.
-	for k := 0; k < n; {
-		c := byCell[k]
-		cs := tables[c].class
-		for ; k < n && byCell[k] == c; k++ {
-			r := &rows[k]
-			cs.Add(1, r.loss, r.correct, r.brier, r.p, r.t, r.t, r.clipped)
+	// Every row is valid: now, and only now, add them. start[c] is now
+	// where cell c's rows end.
+	from := int32(0)
+	for c, st := range tables {
+		to := f.start[c]
+		if to > from {
+			st.class.AddBinaryUnits(f.loss[from:to], f.brier[from:to], f.p[from:to], f.t[from:to], f.correct[c], f.clipped[c])
 		}
+		from = to
 	}
 	for i := range n {
 		s.scored[i] = true
 	}
 	return true
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -10,18 +10,39 @@ func reportRows(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-func BenchmarkSumAdd(b *testing.B) {
+// expFloats returns 1024 exponentially distributed values (mean 1).
+func expFloats() []float64 {
 	rng := rand.New(rand.NewPCG(1, 1))
 	xs := make([]float64, 1024)
 	for i := range xs {
 		xs[i] = rng.ExpFloat64()
 	}
+	return xs
+}
+
+func BenchmarkSumAdd(b *testing.B) {
+	xs := expFloats()
 	var s Sum
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.Add(xs[i&1023])
 	}
 	reportRows(b)
+	if math.IsNaN(s.Float64()) {
+		b.Fatal("NaN")
+	}
+}
+
+// BenchmarkSumAddSlice adds runs of 1024 values: values/s is comparable
+// with BenchmarkSumAdd's rows/s.
+func BenchmarkSumAddSlice(b *testing.B) {
+	xs := expFloats()
+	var s Sum
+	b.ResetTimer()
+	for b.Loop() {
+		s.AddSlice(xs)
+	}
+	b.ReportMetric(float64(b.N)*float64(len(xs))/b.Elapsed().Seconds(), "rows/s")
 	if math.IsNaN(s.Float64()) {
 		b.Fatal("NaN")
 	}
@@ -77,6 +98,27 @@ func BenchmarkClassStatsAdd(b *testing.B) {
 			reportRows(b)
 		})
 	}
+}
+
+// BenchmarkClassStatsAddBinaryUnits adds runs of 512 binary rows of weight 1
+// as columns, as the binary fast path does per cell.
+func BenchmarkClassStatsAddBinaryUnits(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n = 512
+	loss, brier, conf, tgt := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	var correct int64
+	for i := range n {
+		y := float64(rng.IntN(2))
+		row, _ := Binary(Prob, rng.Float64(), y, eps64, 0.5)
+		loss[i], brier[i], conf[i], tgt[i] = row.Loss, BinaryBrier(row.P, y), row.P, y
+		correct += b2i(row.Correct)
+	}
+	s := NewClassStats(15)
+	b.ResetTimer()
+	for b.Loop() {
+		s.AddBinaryUnits(loss, brier, conf, tgt, correct, 0)
+	}
+	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "rows/s")
 }
 
 func BenchmarkSummary(b *testing.B) {

@@ -291,6 +291,7 @@ func checkSum(t *testing.T, xs []float64, cut1, cut2 int) {
 	if one.Inf() != merged.Inf() || one.IsNaN() != merged.IsNaN() || one.IsFinite() != merged.IsFinite() {
 		t.Fatalf("flags differ")
 	}
+	checkSliceSums(t, xs, one)
 	finite, nan, pos, neg := true, false, false, false
 	for _, x := range xs {
 		finite = finite && !math.IsNaN(x) && !math.IsInf(x, 0)
@@ -317,6 +318,82 @@ func checkSum(t *testing.T, xs []float64, cut1, cut2 int) {
 	}
 	if one.Big(0).Cmp(want) != 0 || merged.Big(0).Cmp(want) != 0 {
 		t.Fatalf("Big differs from the exact sum")
+	}
+}
+
+// checkSliceSums: AddSlice of xs, onto an empty sum and onto one that
+// already holds a value, is Add of each value in turn (one is the sum of xs
+// by Add), and SubSlice is Add of each negated value: the same exact value
+// and flags.
+func checkSliceSums(t *testing.T, xs []float64, one *Sum) {
+	t.Helper()
+	var sliced, sub Sum
+	sliced.AddSlice(xs)
+	sub.SubSlice(xs)
+	neg := make([]float64, len(xs))
+	for i, x := range xs {
+		neg[i] = -x
+	}
+	sameSum(t, "AddSlice", &sliced, one)
+	sameSum(t, "SubSlice", &sub, sumOf(neg))
+	// Onto a sum whose window is elsewhere: 1e300 is far above most values.
+	pre := sumOf([]float64{1e300})
+	pre.AddSlice(xs)
+	sameSum(t, "AddSlice after 1e300", pre, sumOf(append([]float64{1e300}, xs...)))
+}
+
+// sameSum fails unless got and want hold the same exact value and flags.
+func sameSum(t *testing.T, what string, got, want *Sum) {
+	t.Helper()
+	if got.Inf() != want.Inf() || got.IsNaN() != want.IsNaN() || got.IsFinite() != want.IsFinite() {
+		t.Fatalf("%s: flags differ", what)
+	}
+	if got.IsFinite() && got.Big(0).Cmp(want.Big(0)) != 0 {
+		t.Fatalf("%s = %v, want %v", what, got.Big(0), want.Big(0))
+	}
+	if a, b := got.Float64(), want.Float64(); math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
+		t.Fatalf("%s: Float64 %v, want %v", what, a, b)
+	}
+}
+
+// TestSumSliceLong: AddSlice over slices longer than its 1024-value flush,
+// with the largest significands at one exponent (where the per-exponent
+// int64 sums come closest to overflowing), both signs, and zeros,
+// subnormals and infinities among them, against the exact sum.
+func TestSumSliceLong(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	top := math.Nextafter(2, 0) // significand 2^53-1
+	for trial := range 40 {
+		xs := make([]float64, 1000+rng.IntN(4000))
+		for i := range xs {
+			switch {
+			case trial%4 == 0:
+				xs[i] = top
+			case trial%4 == 1:
+				xs[i] = -top * 0x1p-600
+			default:
+				xs[i] = []float64{top, -top, rng.ExpFloat64(), rng.Float64() * 1e-300}[rng.IntN(4)]
+			}
+		}
+		if trial%2 == 1 {
+			for range 5 {
+				xs[rng.IntN(len(xs))] = []float64{0, math.Copysign(0, -1), 0x1p-1074, -0x1p-1060}[rng.IntN(4)]
+			}
+		}
+		var s Sum
+		s.AddSlice(xs)
+		if s.Big(0).Cmp(refSum(xs)) != 0 {
+			t.Fatalf("trial %d: AddSlice = %v, want %v", trial, s.Big(0), refSum(xs))
+		}
+		sameSum(t, "AddSlice", &s, sumOf(xs))
+		if trial == 3 {
+			xs[len(xs)/2] = math.Inf(-1)
+			s.Reset()
+			s.AddSlice(xs)
+			if s.Inf() != -1 {
+				t.Fatalf("AddSlice with -Inf: Inf() = %d", s.Inf())
+			}
+		}
 	}
 }
 

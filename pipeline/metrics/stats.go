@@ -203,6 +203,63 @@ func (s *ClassStats) addUnitCompanions(correct bool, brier, confidence, outcome,
 	}
 }
 
+// AddBinaryUnits adds binary rows of weight 1 given as columns: the same
+// bits as Add(1, loss[i], correct_i, brier[i], confidence[i], target[i],
+// target[i], clipped_i) for each i, where correct and clipped count the
+// rows that are correct and clipped. The columns have one length. It adds
+// each column with Sum.AddSlice, where Add pays a call per term.
+func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, correct, clipped int64) {
+	n := int64(len(loss))
+	s.Rows += n
+	s.ClippedRows += clipped
+	s.units += n
+	if s.pair != nil {
+		s.unitPairs += n
+	}
+	s.unitCorrect += correct
+	s.Loss.AddSlice(loss)
+	addSquares(&s.LossSq, loss)
+	s.Brier.AddSlice(brier)
+	s.Prediction.AddSlice(confidence)
+	target = target[:len(confidence)]
+	for i, c := range confidence {
+		t := target[i]
+		b := s.bin(Bin(c, s.bins))
+		b.units++
+		b.confidence.Add(c)
+		if t == 0 || t == 1 {
+			s.unitLabel += int64(t)
+			b.unitOutcome += int64(t)
+		} else {
+			s.Label.Add(t)
+			b.outcome.Add(t)
+		}
+	}
+}
+
+// addSquares is addSquare of each value of xs, through AddSlice.
+func addSquares(s *Sum, xs []float64) {
+	var buf [256]float64 // pairs hi, lo
+	for len(xs) > 0 {
+		k := 0
+		for _, x := range xs[:min(len(xs), len(buf)/2)] {
+			hi := x * x
+			buf[k] = hi
+			if math.IsInf(hi, 0) || math.IsNaN(hi) {
+				k++ // hi alone, which sets the flag (as addSquare)
+				continue
+			}
+			k++
+			if lo := math.FMA(x, x, -hi); lo != 0 { // often exactly 0; AddSlice sends zeros to Add
+				buf[k] = lo
+				k++
+			}
+		}
+		s.AddSlice(buf[:k])
+		xs = xs[min(len(xs), len(buf)/2):]
+	}
+}
+
 // AddLoss adds a row's loss only (multilabel: the mean over its labels of the
 // binary loss): Rows, ClippedRows when clipped, and the sums Weight,
 // WeightSq, Loss and LossSq, by the same exact rules as Add. A row with

@@ -447,3 +447,58 @@ func TestAllocs(t *testing.T) {
 	}
 	_ = sink
 }
+
+// TestAddBinaryUnitsMatchesAdd: AddBinaryUnits of columns gives the same
+// summary bits as Add of each row with weight 1: hard and soft targets,
+// clipped rows, runs longer than AddSlice's 1024-value flush, statistics
+// that already hold weighted rows or a materialised pair sum, and a loss of
+// +Inf.
+func TestAddBinaryUnitsMatchesAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for trial := range 60 {
+		bins := 1 + rng.IntN(20)
+		byRow, byCols := NewClassStats(bins), NewClassStats(bins)
+		switch trial % 3 {
+		case 1: // earlier weighted rows
+			for _, s := range []*ClassStats{byRow, byCols} {
+				s.Add(0.5, 0.7, true, 0.09, 0.7, 1, 1, false)
+			}
+		case 2: // a materialised pair-weight sum
+			for _, s := range []*ClassStats{byRow, byCols} {
+				s.AddLoss(1, 0.2, false)
+				s.AddPair(2, false, 0.25, 0.5, 0, 0)
+			}
+		}
+		n := rng.IntN(3000)
+		loss, brier, conf, tgt := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		var correct, clipped int64
+		for i := range n {
+			p := rng.Float64()
+			if rng.IntN(50) == 0 {
+				p = []float64{0, 1, 1e-300, 0.5}[rng.IntN(4)]
+			}
+			y := []float64{0, 1, rng.Float64()}[rng.IntN(3)]
+			if trial%5 == 0 {
+				y = float64(rng.IntN(2))
+			}
+			row, inv := Binary(Prob, p, y, eps64, 0.5)
+			if inv != Valid {
+				t.Fatal(inv)
+			}
+			if trial == 7 && i == n/2 {
+				row.Loss = math.Inf(1)
+			}
+			loss[i], brier[i], conf[i], tgt[i] = row.Loss, BinaryBrier(row.P, y), row.P, y
+			correct += b2i(row.Correct)
+			clipped += b2i(row.Clipped)
+			byRow.Add(1, row.Loss, row.Correct, brier[i], row.P, y, y, row.Clipped)
+		}
+		byCols.AddBinaryUnits(loss, brier, conf, tgt, correct, clipped)
+		if byRow.Rows != byCols.Rows || byRow.ClippedRows != byCols.ClippedRows {
+			t.Fatalf("trial %d: rows %d/%d clipped %d/%d", trial, byCols.Rows, byRow.Rows, byCols.ClippedRows, byRow.ClippedRows)
+		}
+		if got, want := summaryText(byCols.Summary()), summaryText(byRow.Summary()); got != want {
+			t.Fatalf("trial %d (n %d): AddBinaryUnits summary %s\nAdd summary %s", trial, n, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"sync"
 )
 
 // Layout of the superaccumulator. Every finite float64 is an integer multiple
@@ -105,9 +106,116 @@ func (s *Sum) Add(x float64) {
 		s.addGrow(idx, x) // a call with nothing live after it keeps this path lean
 		return
 	}
-	l := (*[3]int64)(s.l[i : i+3])
+	addDigits((*[3]int64)(s.l[i:i+3]), lo, hi, b>>63 != 0)
+	s.adds++
+	if s.adds >= sumCarryEvery {
+		s.normalize()
+	}
+}
+
+// AddSlice adds every value of xs exactly: the same bits as Add of each in
+// turn, at about a third of the cost.
+func (s *Sum) AddSlice(xs []float64) { s.addSlice(xs, 0) }
+
+// SubSlice subtracts every value of xs exactly: Add(-x) for each x.
+func (s *Sum) SubSlice(xs []float64) { s.addSlice(xs, 1<<63) }
+
+// binSums is AddSlice's scratch: per biased exponent e, the sum of the
+// signed 53-bit significands of the values with that exponent, whose weight
+// is 2^(max(e,1)-1075). An int64 takes 1024 of them without overflow.
+type binSums [2048]int64
+
+var binSumsPool = sync.Pool{New: func() any { return new(binSums) }}
+
+// binSumsEvery is the values per flush of binSums: |sum| <= 1024·(2^53-1) < 2^63.
+const binSumsEvery = 1024
+
+// addSlice adds the values of xs with their sign bits flipped by flip (0 or
+// 1<<63). It sums the significands of each exponent in an int64 (one add
+// per value, no carry chain through the limbs) and adds those sums to the
+// limbs every binSumsEvery values. Zeros, subnormals, ±Inf and NaN go to Add.
+func (s *Sum) addSlice(xs []float64, flip uint64) {
+	if len(xs) < 8 {
+		for _, x := range xs {
+			s.Add(math.Float64frombits(math.Float64bits(x) ^ flip))
+		}
+		return
+	}
+	acc := binSumsPool.Get().(*binSums)
+	for len(xs) > 0 {
+		run := xs[:min(len(xs), binSumsEvery)]
+		n, lo, hi := acc.add(run, flip)
+		for e := lo; e <= hi; e++ {
+			if v := acc[e]; v != 0 {
+				s.addInt(v, uint(e-1))
+				acc[e] = 0
+			}
+		}
+		if n < len(run) {
+			s.Add(math.Float64frombits(math.Float64bits(run[n]) ^ flip))
+			n++
+		}
+		xs = xs[n:]
+	}
+	binSumsPool.Put(acc)
+}
+
+// add adds the significands of xs's values (sign bits flipped by flip) to
+// a up to the first zero, subnormal, infinite or NaN value, and returns how
+// many it added and the lowest and highest exponent it touched (lo > hi if
+// none).
+func (a *binSums) add(xs []float64, flip uint64) (n int, lo, hi uint64) {
+	lo, hi = 0x7ff, 0
+	for i, x := range xs {
+		b := math.Float64bits(x) ^ flip
+		e := b >> 52 & 0x7ff
+		if e-1 >= 0x7fe { // e == 0 or 0x7ff
+			return i, lo, hi
+		}
+		// The significand, negated for a negative value without a branch:
+		// sign is 0 or -1, and (m ^ sign) - sign is m or -m.
+		m := int64(b&(1<<52-1) | 1<<52)
+		sign := int64(b) >> 63
+		a[e] += (m ^ sign) - sign
+		lo, hi = min(lo, e), max(hi, e)
+	}
+	return len(xs), lo, hi
+}
+
+// b2u is 1 for true, 0 for false.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// addInt adds v·2^(pos-1074) exactly (|v| < 2^63, pos <= 2045): like Add,
+// whose values are this with |v| < 2^53, it touches three limbs by less than
+// 2^32 each.
+func (s *Sum) addInt(v int64, pos uint) {
+	u := uint64(v)
+	if v < 0 {
+		u = -u
+	}
+	idx := int(pos / digitBits)
+	shift := pos % digitBits
+	lo := u << shift
+	hi := u >> (64 - shift) // 0 when shift == 0; below 2^31 as u < 2^63
+	s.cover(idx, idx+3)
+	i := idx - int(s.base)
+	addDigits((*[3]int64)(s.l[i:i+3]), lo, hi, v < 0)
+	s.adds++
+	if s.adds >= sumCarryEvery {
+		s.normalize()
+	}
+}
+
+// addDigits adds lo + hi·2^64 (hi < 2^32), negated when neg, to the three
+// limbs l as base-2^32 digits.
+func addDigits(l *[3]int64, lo, hi uint64, neg bool) {
 	d0, d1, d2 := int64(lo&digitMask), int64(lo>>digitBits), int64(hi)
-	if b>>63 != 0 {
+	if neg {
 		l[0] -= d0
 		l[1] -= d1
 		l[2] -= d2
@@ -115,10 +223,6 @@ func (s *Sum) Add(x float64) {
 		l[0] += d0
 		l[1] += d1
 		l[2] += d2
-	}
-	s.adds++
-	if s.adds >= sumCarryEvery {
-		s.normalize()
 	}
 }
 

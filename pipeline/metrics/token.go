@@ -185,9 +185,7 @@ func (s *SeqStats) AddToken(w, nll float64) {
 func (s *SeqStats) AddUnitLogprobs(lps []float64) {
 	s.Tokens += int64(len(lps))
 	s.units += int64(len(lps))
-	for _, a := range lps {
-		s.NLL.Add(-a)
-	}
+	s.NLL.SubSlice(lps)
 }
 
 // AddText adds a row's bytes (UTF-8 bytes of its scored text) and words,
