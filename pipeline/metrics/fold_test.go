@@ -74,7 +74,7 @@ func (r *refClassStats) summary() ClassSummary {
 	s := NewClassStats(len(r.cal))
 	s.Rows, s.ClippedRows = r.rows, r.clipped
 	for _, p := range [][2]*Sum{{&s.Weight, &r.weight}, {&s.WeightSq, &r.weightSq}, {&s.Loss, &r.loss},
-		{&s.LossSq, &r.lossSq}, {&s.Correct, &r.correct}, {&s.Brier, &r.brier}, {&s.Prediction, &r.pred}, {&s.Label, &r.label}} {
+		{&s.LossSq, &r.lossSq}, {&s.Correct, &r.correct}, {&s.Brier, &r.brier}, {&s.Label, &r.label}} {
 		p[0].Merge(p[1])
 	}
 	if r.pair != nil {
@@ -86,6 +86,11 @@ func (r *refClassStats) summary() ClassSummary {
 		c.weight.Merge(&r.cal[b][0])
 		c.confidence.Merge(&r.cal[b][1])
 		c.outcome.Merge(&r.cal[b][2])
+	}
+	// ClassStats takes the sum of w·confidence from its bins; the reference
+	// keeps its own, which must be the same number.
+	if p := s.prediction(); r.pred.IsFinite() != p.IsFinite() || (p.IsFinite() && r.pred.Big(0).Cmp(p.Big(0)) != 0) {
+		panic(fmt.Sprintf("reference prediction sum %v, its bins' %v", r.pred.Float64(), p.Float64()))
 	}
 	return s.Summary()
 }

@@ -39,7 +39,7 @@ func (s *Sum) footprintBytes() int { return allocBytes(8 * cap(s.l)) }
 // size class.
 func (s *ClassStats) footprintBytes() int {
 	n := allocBytes(int(unsafe.Sizeof(*s))) + allocBytes(8*cap(s.cal))
-	for _, sum := range []*Sum{&s.Weight, &s.WeightSq, &s.Loss, &s.LossSq, &s.Correct, &s.Brier, &s.Prediction, &s.Label} {
+	for _, sum := range []*Sum{&s.Weight, &s.WeightSq, &s.Loss, &s.LossSq, &s.Correct, &s.Brier, &s.Label} {
 		n += sum.footprintBytes()
 	}
 	for _, c := range s.cal {

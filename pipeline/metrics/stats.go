@@ -10,12 +10,12 @@ import (
 // exact, so partials merge in any order to the same bits.
 //
 // Its memory grows with the data it saw, not with the number of bins: about
-// 320 bytes; once a row with a non-zero weight arrives, 8 bytes per bin for
+// 330 bytes; once a row with a non-zero weight arrives, 8 bytes per bin for
 // the bin table and 96 bytes for each bin that a row reached; and 8 bytes per
 // limb of each Sum's window (3 to 8 limbs for typical data). A group that saw
-// a handful of rows costs 0.9 to 1.1 KB, one that saw many rows of typical
-// values (losses, weights and probabilities within a few powers of ten) 3 to
-// 4 KB with 15 bins (measured in memory_test.go).
+// a handful of rows costs 0.85 to 1.2 KB, one that saw many rows of typical
+// values (losses, weights and probabilities within a few powers of ten) 2.6
+// to 3.9 KB with 15 bins (measured in memory_test.go).
 type ClassStats struct {
 	Rows, InvalidRows, IgnoredRows, ClippedRows int64
 
@@ -31,8 +31,10 @@ type ClassStats struct {
 	LossSq     Sum // sum w·loss^2
 	Correct    Sum // sum w over correct rows (+ unitCorrect)
 	Brier      Sum // sum w·brier
-	Prediction Sum // sum w·confidence
 	Label      Sum // sum w·label (+ unitLabel)
+	// The sum of w·confidence is not kept apart: every pair adds
+	// w·confidence to exactly one calibration bin, so it is the sum of the
+	// bins' confidence sums (prediction).
 
 	units       int64 // rows of weight 1 (AddLoss, Add): terms 1 of Weight and WeightSq
 	unitCorrect int64 // correct pairs of weight 1: terms 1 of Correct
@@ -162,7 +164,6 @@ func (s *ClassStats) addCompanions(w float64, correct bool, brier, confidence, o
 		s.Correct.Add(w)
 	}
 	s.Brier.AddProduct(w, brier)
-	s.Prediction.AddProduct(w, confidence)
 	s.Label.AddProduct(w, label)
 	c := s.bin(Bin(confidence, s.bins))
 	c.weight.Add(w)
@@ -187,7 +188,6 @@ func (s *ClassStats) addUnitCompanions(correct bool, brier, confidence, outcome,
 	// random as the data, and a mispredicted branch costs more than the add.
 	s.unitCorrect += b2i(correct)
 	s.Brier.Add(brier)
-	s.Prediction.Add(confidence)
 	if label == 0 || label == 1 {
 		s.unitLabel += int64(label)
 	} else {
@@ -220,7 +220,6 @@ func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, c
 	s.Loss.AddSlice(loss)
 	addSquares(&s.LossSq, loss)
 	s.Brier.AddSlice(brier)
-	s.Prediction.AddSlice(confidence)
 	target = target[:len(confidence)]
 	for i, c := range confidence {
 		t := target[i]
@@ -289,7 +288,7 @@ func (s *ClassStats) AddLoss(w, loss float64, clipped bool) {
 
 // AddPair adds the companion terms of one (row, label) pair, a binary
 // prediction weighted by its row's weight w: Correct (w if correct), Brier
-// (w·brier), Prediction (w·confidence), Label (w·label), the calibration bin
+// (w·brier), Label (w·label), the calibration bin
 // of confidence (weight w, confidence w·confidence, outcome w·outcome), and w
 // to the companion denominator, the pair-weight sum. It does not count a row.
 // w == 0 adds nothing.
@@ -380,7 +379,6 @@ func (s *ClassStats) Merge(o *ClassStats) {
 	s.LossSq.Merge(&o.LossSq)
 	s.Correct.Merge(&o.Correct)
 	s.Brier.Merge(&o.Brier)
-	s.Prediction.Merge(&o.Prediction)
 	s.Label.Merge(&o.Label)
 	for b, oc := range o.cal {
 		if oc != nil {
@@ -429,11 +427,24 @@ type ClassSummary struct {
 	CalWeight, CalConfidence, CalOutcome []float64 // per bin, len = bins
 }
 
+// prediction returns the sum of w·confidence over the pairs: the sum of
+// the calibration bins' confidence sums.
+func (s *ClassStats) prediction() *Sum {
+	var p Sum
+	for _, c := range s.cal {
+		if c != nil {
+			p.Merge(&c.confidence)
+		}
+	}
+	return &p
+}
+
 // Summary finalises the statistics. Every mean is the correctly rounded
 // quotient of the exact sums; the reported sums are the exact sums rounded.
 // It folds the unit counters into the Sums first (s keeps its value).
 func (s *ClassStats) Summary() ClassSummary {
 	s.fold()
+	pred := s.prediction()
 	out := ClassSummary{
 		WeightSum:     s.Weight.Float64(),
 		LossSum:       s.Loss.Float64(),
@@ -441,7 +452,7 @@ func (s *ClassStats) Summary() ClassSummary {
 		WeightSqSum:   s.WeightSq.Float64(),
 		CorrectSum:    s.Correct.Float64(),
 		BrierSum:      s.Brier.Float64(),
-		PredictionSum: s.Prediction.Float64(),
+		PredictionSum: pred.Float64(),
 		LabelSum:      s.Label.Float64(),
 		CalWeight:     make([]float64, s.bins),
 		CalConfidence: make([]float64, s.bins),
@@ -472,7 +483,7 @@ func (s *ClassStats) Summary() ClassSummary {
 	}
 	out.Accuracy = mean(&s.Correct, w)
 	out.Brier = mean(&s.Brier, w)
-	out.MeanPrediction = mean(&s.Prediction, w)
+	out.MeanPrediction = mean(pred, w)
 	out.LabelRate = mean(&s.Label, w)
 	out.ECE = s.ece(w)
 	return out
