@@ -323,8 +323,8 @@ func checkSum(t *testing.T, xs []float64, cut1, cut2 int) {
 
 // checkSliceSums: AddSlice of xs, onto an empty sum and onto one that
 // already holds a value, is Add of each value in turn (one is the sum of xs
-// by Add), and SubSlice is Add of each negated value: the same exact value
-// and flags.
+// by Add), SubSlice is Add of each negated value, and addSquares is
+// addSquare of each value: the same exact value and flags.
 func checkSliceSums(t *testing.T, xs []float64, one *Sum) {
 	t.Helper()
 	var sliced, sub Sum
@@ -336,6 +336,12 @@ func checkSliceSums(t *testing.T, xs []float64, one *Sum) {
 	}
 	sameSum(t, "AddSlice", &sliced, one)
 	sameSum(t, "SubSlice", &sub, sumOf(neg))
+	var sq, sqRef Sum
+	sq.addSquares(xs)
+	for _, x := range xs {
+		addSquare(&sqRef, x)
+	}
+	sameSum(t, "addSquares", &sq, &sqRef)
 	// Onto a sum whose window is elsewhere: 1e300 is far above most values.
 	pre := sumOf([]float64{1e300})
 	pre.AddSlice(xs)
@@ -356,7 +362,7 @@ func sameSum(t *testing.T, what string, got, want *Sum) {
 	}
 }
 
-// TestSumSliceLong: AddSlice over slices longer than its 1024-value flush,
+// TestSumSliceLong: AddSlice (and addSquares) over slices longer than their flush,
 // with the largest significands at one exponent (where the per-exponent
 // int64 sums come closest to overflowing), both signs, and zeros,
 // subnormals and infinities among them, against the exact sum.
@@ -380,7 +386,12 @@ func TestSumSliceLong(t *testing.T) {
 				xs[rng.IntN(len(xs))] = []float64{0, math.Copysign(0, -1), 0x1p-1074, -0x1p-1060}[rng.IntN(4)]
 			}
 		}
-		var s Sum
+		var s, sq, sqRef Sum
+		sq.addSquares(xs)
+		for _, x := range xs {
+			addSquare(&sqRef, x)
+		}
+		sameSum(t, "addSquares", &sq, &sqRef)
 		s.AddSlice(xs)
 		if s.Big(0).Cmp(refSum(xs)) != 0 {
 			t.Fatalf("trial %d: AddSlice = %v, want %v", trial, s.Big(0), refSum(xs))

@@ -25,13 +25,13 @@ type ClassStats struct {
 	// integer add is ~10x cheaper than Sum.Add; the sum's value is the Sum
 	// plus its counter, folded together exactly (units) when statistics are
 	// summarised. Read them through Summary.
-	Weight     Sum // sum w (+ units)
-	WeightSq   Sum // sum w^2 (+ units)
-	Loss       Sum // sum w·loss
-	LossSq     Sum // sum w·loss^2
-	Correct    Sum // sum w over correct rows (+ unitCorrect)
-	Brier      Sum // sum w·brier
-	Label      Sum // sum w·label (+ unitLabel)
+	Weight   Sum // sum w (+ units)
+	WeightSq Sum // sum w^2 (+ units)
+	Loss     Sum // sum w·loss
+	LossSq   Sum // sum w·loss^2
+	Correct  Sum // sum w over correct rows (+ unitCorrect)
+	Brier    Sum // sum w·brier
+	Label    Sum // sum w·label (+ unitLabel)
 	// The sum of w·confidence is not kept apart: every pair adds
 	// w·confidence to exactly one calibration bin, so it is the sum of the
 	// bins' confidence sums (prediction).
@@ -218,7 +218,7 @@ func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, c
 	}
 	s.unitCorrect += correct
 	s.Loss.AddSlice(loss)
-	addSquares(&s.LossSq, loss)
+	s.LossSq.addSquares(loss)
 	s.Brier.AddSlice(brier)
 	target = target[:len(confidence)]
 	for i, c := range confidence {
@@ -233,29 +233,6 @@ func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, c
 			s.Label.Add(t)
 			b.outcome.Add(t)
 		}
-	}
-}
-
-// addSquares is addSquare of each value of xs, through AddSlice.
-func addSquares(s *Sum, xs []float64) {
-	var buf [256]float64 // pairs hi, lo
-	for len(xs) > 0 {
-		k := 0
-		for _, x := range xs[:min(len(xs), len(buf)/2)] {
-			hi := x * x
-			buf[k] = hi
-			if math.IsInf(hi, 0) || math.IsNaN(hi) {
-				k++ // hi alone, which sets the flag (as addSquare)
-				continue
-			}
-			k++
-			if lo := math.FMA(x, x, -hi); lo != 0 { // often exactly 0; AddSlice sends zeros to Add
-				buf[k] = lo
-				k++
-			}
-		}
-		s.AddSlice(buf[:k])
-		xs = xs[min(len(xs), len(buf)/2):]
 	}
 }
 

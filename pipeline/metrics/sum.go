@@ -145,12 +145,7 @@ func (s *Sum) addSlice(xs []float64, flip uint64) {
 	for len(xs) > 0 {
 		run := xs[:min(len(xs), binSumsEvery)]
 		n, lo, hi := acc.add(run, flip)
-		for e := lo; e <= hi; e++ {
-			if v := acc[e]; v != 0 {
-				s.addInt(v, uint(e-1))
-				acc[e] = 0
-			}
-		}
+		s.flush(acc, lo, hi)
 		if n < len(run) {
 			s.Add(math.Float64frombits(math.Float64bits(run[n]) ^ flip))
 			n++
@@ -158,6 +153,66 @@ func (s *Sum) addSlice(xs []float64, flip uint64) {
 		xs = xs[n:]
 	}
 	binSumsPool.Put(acc)
+}
+
+// addSquares adds x·x exactly for each value x of xs, the same bits as
+// addSquare of each: hi = x·x and lo = FMA(x, x, -hi), or hi alone when it
+// is not finite, through binSums as AddSlice does.
+func (s *Sum) addSquares(xs []float64) {
+	acc := binSumsPool.Get().(*binSums)
+	for len(xs) > 0 {
+		run := xs[:min(len(xs), binSumsEvery)] // each x puts at most one value at an exponent (lo is below hi)
+		n, lo, hi := acc.addSquares(run)
+		s.flush(acc, lo, hi)
+		if n < len(run) {
+			s.addSpecial(run[n] * run[n])
+			n++
+		}
+		xs = xs[n:]
+	}
+	binSumsPool.Put(acc)
+}
+
+// flush adds a's sums for exponents lo to hi to the limbs and zeroes them.
+func (s *Sum) flush(a *binSums, lo, hi uint64) {
+	for e := lo; e <= hi; e++ {
+		if v := a[e]; v != 0 {
+			s.addInt(v, uint(max(e, 1)-1))
+			a[e] = 0
+		}
+	}
+}
+
+// put adds the significand of the finite value with bits b to a, negated
+// for a negative value without a branch (sign is 0 or -1, and (m ^ sign) -
+// sign is m or -m), and returns its exponent field e. A zero or subnormal
+// value (e == 0) has no implicit bit and the weight of e == 1.
+func (a *binSums) put(b uint64) uint64 {
+	e := b >> 52 & 0x7ff
+	m := int64(b&(1<<52-1) | b2u(e != 0)<<52)
+	sign := int64(b) >> 63
+	a[e] += (m ^ sign) - sign
+	return e
+}
+
+// addSquares puts hi and lo (when not zero) of the square of each value of
+// xs into a, up to the first whose square is not finite, and returns how
+// many values it took and the lowest and highest exponent it touched (lo >
+// hi if none).
+func (a *binSums) addSquares(xs []float64) (n int, lo, hi uint64) {
+	lo, hi = 0x7ff, 0
+	for i, x := range xs {
+		h := x * x
+		if math.Float64bits(h)>>52&0x7ff == 0x7ff {
+			return i, lo, hi
+		}
+		e := a.put(math.Float64bits(h))
+		lo, hi = min(lo, e), max(hi, e)
+		if l := math.FMA(x, x, -h); l != 0 { // often exactly 0; below h's exponent
+			lo = min(lo, a.put(math.Float64bits(l)))
+		}
+	}
+	return len(xs), lo, hi
 }
 
 // add adds the significands of xs's values (sign bits flipped by flip) to
