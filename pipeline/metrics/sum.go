@@ -133,7 +133,8 @@ const binSumsEvery = 1024
 // addSlice adds the values of xs with their sign bits flipped by flip (0 or
 // 1<<63). It sums the significands of each exponent in an int64 (one add
 // per value, no carry chain through the limbs) and adds those sums to the
-// limbs every binSumsEvery values. Zeros, subnormals, ±Inf and NaN go to Add.
+// limbs every binSumsEvery values. Zeros, subnormals, ±Inf and NaN go to Add
+// one by one, without a flush.
 func (s *Sum) addSlice(xs []float64, flip uint64) {
 	if len(xs) < 8 {
 		for _, x := range xs {
@@ -144,13 +145,16 @@ func (s *Sum) addSlice(xs []float64, flip uint64) {
 	acc := binSumsPool.Get().(*binSums)
 	for len(xs) > 0 {
 		run := xs[:min(len(xs), binSumsEvery)]
-		n, lo, hi := acc.add(run, flip)
-		s.flush(acc, lo, hi)
-		if n < len(run) {
-			s.Add(math.Float64frombits(math.Float64bits(run[n]) ^ flip))
-			n++
+		lo, hi := uint64(0x7ff), uint64(0)
+		for k := 0; k < len(run); k++ { // k++: past the value add stopped at
+			n, l, h := acc.add(run[k:], flip)
+			lo, hi = min(lo, l), max(hi, h)
+			if k += n; k < len(run) {
+				s.Add(math.Float64frombits(math.Float64bits(run[k]) ^ flip))
+			}
 		}
-		xs = xs[n:]
+		s.flush(acc, lo, hi)
+		xs = xs[len(run):]
 	}
 	binSumsPool.Put(acc)
 }
@@ -162,13 +166,16 @@ func (s *Sum) addSquares(xs []float64) {
 	acc := binSumsPool.Get().(*binSums)
 	for len(xs) > 0 {
 		run := xs[:min(len(xs), binSumsEvery)] // each x puts at most one value at an exponent (lo is below hi)
-		n, lo, hi := acc.addSquares(run)
-		s.flush(acc, lo, hi)
-		if n < len(run) {
-			s.addSpecial(run[n] * run[n])
-			n++
+		lo, hi := uint64(0x7ff), uint64(0)
+		for k := 0; k < len(run); k++ { // k++: past the value addSquares stopped at
+			n, l, h := acc.addSquares(run[k:])
+			lo, hi = min(lo, l), max(hi, h)
+			if k += n; k < len(run) {
+				s.addSpecial(run[k] * run[k])
+			}
 		}
-		xs = xs[n:]
+		s.flush(acc, lo, hi)
+		xs = xs[len(run):]
 	}
 	binSumsPool.Put(acc)
 }
