@@ -220,6 +220,8 @@ func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, c
 	s.Loss.AddSlice(loss)
 	s.LossSq.addSquares(loss)
 	s.Brier.AddSlice(brier)
+	// addUnitCompanions' label and bin terms, inline with outcome = label
+	// = t (a call per row here measured 13 -> 20 ns per row).
 	target = target[:len(confidence)]
 	for i, c := range confidence {
 		t := target[i]

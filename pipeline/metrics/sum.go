@@ -142,36 +142,35 @@ func (s *Sum) addSlice(xs []float64, flip uint64) {
 		}
 		return
 	}
-	acc := binSumsPool.Get().(*binSums)
-	for len(xs) > 0 {
-		run := xs[:min(len(xs), binSumsEvery)]
-		lo, hi := uint64(0x7ff), uint64(0)
-		for k := 0; k < len(run); k++ { // k++: past the value add stopped at
-			n, l, h := acc.add(run[k:], flip)
-			lo, hi = min(lo, l), max(hi, h)
-			if k += n; k < len(run) {
-				s.Add(math.Float64frombits(math.Float64bits(run[k]) ^ flip))
-			}
-		}
-		s.flush(acc, lo, hi)
-		xs = xs[len(run):]
-	}
-	binSumsPool.Put(acc)
+	s.perExponent(xs,
+		func(a *binSums, xs []float64) (int, uint64, uint64) { return a.add(xs, flip) },
+		func(x float64) { s.Add(math.Float64frombits(math.Float64bits(x) ^ flip)) })
 }
 
 // addSquares adds x·x exactly for each value x of xs, the same bits as
 // addSquare of each: hi = x·x and lo = FMA(x, x, -hi), or hi alone when it
-// is not finite, through binSums as AddSlice does.
+// is not finite, through binSums as AddSlice does. Each x puts at most one
+// value at an exponent (lo is below hi), so runs of binSumsEvery values
+// keep the int64s from overflowing.
 func (s *Sum) addSquares(xs []float64) {
+	s.perExponent(xs, (*binSums).addSquares, func(x float64) { s.addSpecial(x * x) })
+}
+
+// perExponent is the loop of addSlice and addSquares: in runs of
+// binSumsEvery values, take puts values of xs into the per-exponent sums
+// up to one it leaves (returning how many it took and the exponents it
+// touched), which goes to slow one by one; the sums go to the limbs after
+// each run.
+func (s *Sum) perExponent(xs []float64, take func(*binSums, []float64) (n int, lo, hi uint64), slow func(float64)) {
 	acc := binSumsPool.Get().(*binSums)
 	for len(xs) > 0 {
-		run := xs[:min(len(xs), binSumsEvery)] // each x puts at most one value at an exponent (lo is below hi)
+		run := xs[:min(len(xs), binSumsEvery)]
 		lo, hi := uint64(0x7ff), uint64(0)
-		for k := 0; k < len(run); k++ { // k++: past the value addSquares stopped at
-			n, l, h := acc.addSquares(run[k:])
+		for k := 0; k < len(run); k++ { // k++: past the value take left
+			n, l, h := take(acc, run[k:])
 			lo, hi = min(lo, l), max(hi, h)
 			if k += n; k < len(run) {
-				s.addSpecial(run[k] * run[k])
+				slow(run[k])
 			}
 		}
 		s.flush(acc, lo, hi)
@@ -196,7 +195,7 @@ func (s *Sum) flush(a *binSums, lo, hi uint64) {
 // value (e == 0) has no implicit bit and the weight of e == 1.
 func (a *binSums) put(b uint64) uint64 {
 	e := b >> 52 & 0x7ff
-	m := int64(b&(1<<52-1) | b2u(e != 0)<<52)
+	m := int64(b&(1<<52-1) | uint64(b2i(e != 0))<<52)
 	sign := int64(b) >> 63
 	a[e] += (m ^ sign) - sign
 	return e
@@ -242,14 +241,6 @@ func (a *binSums) add(xs []float64, flip uint64) (n int, lo, hi uint64) {
 		lo, hi = min(lo, e), max(hi, e)
 	}
 	return len(xs), lo, hi
-}
-
-// b2u is 1 for true, 0 for false.
-func b2u(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // addInt adds v·2^(pos-1074) exactly (|v| < 2^63, pos <= 2045): like Add,
