@@ -29,6 +29,7 @@ type scorer struct {
 	targetRow []float64
 	probs     []float64
 	pairs     []metrics.BinaryRow
+	pairBrier []float64 // multilabel: the Brier score of each pair
 	// token
 	bytes, words []float64
 	logits       []float64
@@ -193,7 +194,7 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) er
 			}
 			continue
 		}
-		st.class.Add(w, row.Loss, row.Correct, metrics.BinaryBrier(row.P, t), row.P, t, t, row.Clipped)
+		st.class.Add(w, row.Loss, row.Correct, metrics.BinaryBrierOf(p.kind, s.pred[i], row.P, t), row.P, t, t, row.Clipped)
 		s.loss[i], s.scored[i] = row.Loss, true
 	}
 	return nil

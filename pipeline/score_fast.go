@@ -140,7 +140,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		c := s.cells[i]
 		k := f.start[c]
 		f.start[c]++
-		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, metrics.BinaryBrier(row.P, t), row.P, t
+		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, metrics.BinaryBrierOf(p.kind, s.pred[i], row.P, t), row.P, t
 		f.correct[c] += b2i(row.Correct)
 		f.clipped[c] += b2i(row.Clipped)
 		s.loss[i] = row.Loss

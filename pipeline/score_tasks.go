@@ -32,7 +32,7 @@ func (s *scorer) scoreMultilabel(ch *readers.Chunk, tables []*stats, eps float64
 		st.class.AddLoss(w, loss, clipped)
 		for k, r := range s.pairs[:p.numClasses] {
 			t := s.targetRow[k]
-			st.class.AddPair(w, r.Correct, metrics.BinaryBrier(r.P, t), r.P, t, t)
+			st.class.AddPair(w, r.Correct, s.pairBrier[k], r.P, t, t)
 		}
 		s.loss[i], s.scored[i] = loss, true
 	}
@@ -41,12 +41,12 @@ func (s *scorer) scoreMultilabel(ch *readers.Chunk, tables []*stats, eps float64
 
 // multilabelRow checks and scores row i with l labels: its loss is the mean
 // of the labels' binary losses; the labels' own results are left in s.pairs
-// and their targets in s.targetRow.
+// and s.pairBrier, and their targets in s.targetRow.
 func (s *scorer) multilabelRow(ch *readers.Chunk, i, l int, eps float64) (float64, bool, float64, verdict) {
 	p := s.p
 	if len(s.predRow) < l {
 		s.predRow, s.targetRow, s.probs = make([]float64, l), make([]float64, l), make([]float64, l)
-		s.pairs = make([]metrics.BinaryRow, l)
+		s.pairs, s.pairBrier = make([]metrics.BinaryRow, l), make([]float64, l)
 	}
 	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
 	if label.Null(i) {
@@ -81,7 +81,7 @@ func (s *scorer) multilabelRow(ch *readers.Chunk, i, l int, eps float64) (float6
 		if inv != metrics.Valid {
 			return 0, false, 0, entryFault(p.predCols[0], k, formatFloat(x), inv.String())
 		}
-		s.pairs[k] = r
+		s.pairs[k], s.pairBrier[k] = r, metrics.BinaryBrierOf(p.kind, x, r.P, s.targetRow[k])
 		sum += r.Loss
 		clipped = clipped || r.Clipped
 	}

@@ -38,6 +38,27 @@ func BinaryBrier(p, t float64) float64 {
 	return d * d
 }
 
+// BinaryBrierOf is the Brier score of the row Binary scored from pred of the
+// given kind, whose probability is p, against the target t. For a logit or
+// logprob and t >= 1/2 it is ((1-t) - (1-p))^2 with 1-p computed from pred
+// (sigmoid(-pred), -expm1(pred)) and 1-t exact: p - t, with p rounded near
+// 1, would keep few digits of a confident positive row's score (a logit of
+// 10: about 1e-11 relative). Otherwise it is BinaryBrier(p, t).
+func BinaryBrierOf(kind Kind, pred, p, t float64) float64 {
+	if t < 0.5 || kind == Prob {
+		return BinaryBrier(p, t)
+	}
+	var q float64 // 1 - p
+	switch kind {
+	case Logit:
+		q = sigmoid(-pred)
+	case Logprob:
+		q = -math.Expm1(min(pred, 0)) // a logprob in (0, 1e-6] counts as 0
+	}
+	d := q - (1 - t)
+	return d * d
+}
+
 // Binary scores one binary prediction pred of the given kind against the target
 // probability t (from BinaryTarget; a t outside [0, 1] is LabelDomain).
 // eps is the probability clip (prob kind only); threshold decides Correct.

@@ -226,6 +226,12 @@ func checkMulticlass(t *testing.T, kind Kind, pred []float64, y int, target []fl
 	if !closeTo(row.Loss, want, 1e-13) {
 		t.Fatalf("Multiclass(%v, %v, y %d, t %v, e %v) loss %v, reference %v", kind, pred, y, target, smoothing, row.Loss, want)
 	}
+	// A hard label's Brier score is accurate relative to itself, however
+	// small; against a soft target p_k - t_k cancels (absolute accuracy).
+	_, brier := refConfidenceBrier(kind, pred, y, target)
+	if target == nil && !closeTo(row.Brier, brier, 1e-13) || math.Abs(row.Brier-brier) > 1e-14 {
+		t.Fatalf("Multiclass(%v, %v, y %d, t %v) Brier %v, reference %v", kind, pred, y, target, row.Brier, brier)
+	}
 }
 
 var fuzzSmoothing = [...]float64{0, 0.1, 0.5, 1}

@@ -153,43 +153,77 @@ func multiclassProb(p []float64, g classTarget, eps float64) (MulticlassRow, Inv
 // multiclassLogit uses ln p_k = -((m - z_k) + log1p(rest)) with m the largest
 // logit and rest = sum over the other classes of e^(z_j - m), which keeps both
 // the loss of a confident correct prediction and logits of ±1000 accurate.
+//
+// A hard label's Brier score comes from sums kept in the exp loop (see
+// hardBrier), so it needs neither a division per class nor a second pass;
+// soft targets take the general loop.
 func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassRow, Invalid) {
-	best := 0
+	best, m := 0, z[0]
 	for k, zk := range z {
-		switch {
-		case math.IsNaN(zk):
-			return MulticlassRow{}, NaNValue
-		case math.IsInf(zk, 1):
+		if !(zk < math.Inf(1)) { // NaN or +Inf: the first one decides
+			if math.IsNaN(zk) {
+				return MulticlassRow{}, NaNValue
+			}
 			return MulticlassRow{}, InfiniteLogit
-		case zk > z[best]:
-			best = k
+		}
+		if zk > m {
+			best, m = k, zk
 		}
 	}
-	m := z[best]
 	if math.IsInf(m, -1) {
 		return MulticlassRow{}, InfiniteLogit
 	}
-	rest := 0.0
+	// e_k = e^(z_k - m), 1 for best; rest and sq are the sums of e_k and
+	// e_k^2 over the other classes.
+	rest, sq := 0.0, 0.0
 	for k, zk := range z {
 		e := 1.0
 		if k != best {
 			e = expFast(zk - m)
 			rest += e
+			sq += float64(e * e)
 		}
 		scratch[k] = e
 	}
 	logSum, sum := math.Log1p(rest), 1+rest
-	var r MulticlassRow
+	r := MulticlassRow{Confidence: 1 / sum, Correct: best == g.y}
+	if g.t == nil {
+		r.Brier = hardBrier(scratch[g.y], g.y == best, rest, sq, sum)
+		if g.spread == 0 {
+			r.Loss = (m - z[g.y]) + logSum
+			return r, Valid
+		}
+	}
 	for k, zk := range z {
 		if w := g.weight(k); w > 0 {
 			r.Loss += w * ((m - zk) + logSum)
 		}
-		d := scratch[k]/sum - g.base(k)
-		r.Brier += d * d
+		if g.t != nil {
+			d := scratch[k]/sum - g.t[k]
+			r.Brier += d * d
+		}
 	}
-	r.Confidence = 1 / sum
-	r.Correct = best == g.y
 	return r, Valid
+}
+
+// hardBrier is the Brier score sum_k (p_k - [k = y])^2 of p_k = e_k / sum
+// against a hard label y, from the sums over the classes other than the
+// largest logit's (whose e_k is 1): rest of e_k and sq of e_k^2. It is
+//
+//	(sum_{k≠y} e_k^2 + (sum_{k≠y} e_k)^2) / sum^2,
+//
+// since 1 - p_y = sum_{k≠y} e_k / sum. Computing p_y - 1 instead loses the
+// low digits of a confident correct row to cancellation (logits [20, 0]:
+// about 1e-7 relative). The subtractions below lose nothing comparable:
+// when y is not the largest, sum_{k≠y} e_k >= 1 holds the largest's 1, and
+// the error of rest - e_y or sq - e_y^2 is a few ulps of rest, which is at
+// most sum_{k≠y} e_k + 1.
+func hardBrier(ey float64, yBest bool, rest, sq, sum float64) float64 {
+	if yBest {
+		return (sq + float64(rest*rest)) / float64(sum*sum)
+	}
+	other := 1 + (rest - ey)
+	return (1 + (sq - float64(ey*ey)) + float64(other*other)) / float64(sum*sum)
 }
 
 func multiclassLogprob(a []float64, g classTarget, scratch []float64) (MulticlassRow, Invalid) {
@@ -216,8 +250,18 @@ func multiclassLogprob(a []float64, g classTarget, scratch []float64) (Multiclas
 		if w := g.weight(k); w > 0 {
 			r.Loss -= w * min(ak, 0)
 		}
-		d := scratch[k] - g.base(k)
-		r.Brier += d * d
+		switch {
+		case g.t != nil:
+			d := scratch[k] - g.t[k]
+			r.Brier += d * d
+		case k != g.y:
+			r.Brier += float64(scratch[k] * scratch[k])
+		}
+	}
+	if g.t == nil {
+		// 1 - p_y as -expm1(a_y): e^a_y - 1 cancels when p_y is close to 1.
+		d := math.Expm1(min(a[g.y], 0))
+		r.Brier += float64(d * d)
 	}
 	r.Confidence = scratch[best]
 	r.Correct = best == g.y

@@ -130,12 +130,25 @@ func refLog1mExp(a float64) *big.Float {
 		}
 		return sum
 	}
-	oneMinusExp, term := bfInt(0), bfInt(1)
+	return refLn(refOneMinusExp(a))
+}
+
+// refOneMinusExp is 1 - e^a for a <= 0: 1 - refExp(a) for a < -1, else the
+// series -(a + a^2/2! + ...), which keeps a tiny |a| precise.
+// (refExp takes arguments of at most about 1e6.)
+func refOneMinusExp(a float64) *big.Float {
+	if a < -800 { // e^a < 1e-347: 1 to far more than 256 bits
+		return bfInt(1)
+	}
+	if a < -1 {
+		return sub(bfInt(1), refExp(bf(a)))
+	}
+	sum, term := bfInt(0), bfInt(1)
 	for n := int64(1); n <= 80; n++ {
 		term = quo(mul(term, bf(a)), bfInt(n))
-		oneMinusExp = sub(oneMinusExp, term)
+		sum = sub(sum, term)
 	}
-	return refLn(oneMinusExp)
+	return sum
 }
 
 // oneMinus is 1 - x exactly (a float64 needs at most 1100 bits for it).

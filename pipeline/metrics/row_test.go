@@ -188,6 +188,55 @@ func TestBinary(t *testing.T) {
 	}
 }
 
+// TestBinaryBrierOf checks the Brier score of logit and logprob rows
+// against (p - t)^2 in 256-bit arithmetic, where a confident positive row's
+// score (a logit of 10 and up) is far below p's rounding error.
+func TestBinaryBrierOf(t *testing.T) {
+	// refBrier is (p - t)^2, with p - t as (1-t) - (1-p) for t >= 1/2 so
+	// that 1 - p, down to 1e-304, keeps its digits in 256 bits.
+	refBrier := func(kind Kind, pred, tgt float64) float64 {
+		var p, q *big.Float // p and 1 - p
+		switch kind {
+		case Logit:
+			e := refExp(bf(-pred))
+			p, q = quo(bfInt(1), add(bfInt(1), e)), quo(e, add(bfInt(1), e))
+		case Logprob:
+			a := math.Min(pred, 0)
+			p, q = refExp(bf(a)), refOneMinusExp(a)
+		}
+		d := sub(p, bf(tgt))
+		if tgt >= 0.5 {
+			d = sub(oneMinus(tgt), q)
+		}
+		return round64(mul(d, d))
+	}
+	for _, kind := range []Kind{Logit, Logprob} {
+		preds := []float64{0, 0.5, -0.5, 2, -2, 10, -10, 20, -20, 36.7, -36.7, 40, 100, -100, 700, -700}
+		if kind == Logprob {
+			preds = []float64{0, -1e-300, -1e-20, -1e-9, -4.5e-5, -0.01, -0.5, -2, -10, -100, -700, 5e-7}
+		}
+		for _, pred := range preds {
+			for _, tgt := range []float64{1, 0, 0.9, 0.25} {
+				row, inv := Binary(kind, pred, tgt, 0, 0.5)
+				if inv != Valid {
+					t.Fatalf("Binary(%v, %v, %v): %v", kind, pred, tgt, inv)
+				}
+				got, want := BinaryBrierOf(kind, pred, row.P, tgt), refBrier(kind, pred, tgt)
+				// Against a hard target the score is accurate to a few ulps
+				// however small; against a soft one, p - t cancels: a few
+				// ulps of p (or 1 - p) times 2|p - t| more.
+				slack := 0x1p-1070
+				if tgt != 0 && tgt != 1 {
+					slack = 0x1p-51 * math.Sqrt(want)
+				}
+				if d := ulps(got, want); d > 4 && math.Abs(got-want) > slack {
+					t.Errorf("BinaryBrierOf(%v, %v, p %v, t %v) = %v, want %v (%d ulps)", kind, pred, row.P, tgt, got, want, d)
+				}
+			}
+		}
+	}
+}
+
 func TestBinaryInvalid(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	tests := []struct {
@@ -280,6 +329,10 @@ func TestMulticlass(t *testing.T) {
 		{name: "logprob -inf target", kind: Logprob, pred: []float64{0, ninf}, y: 1, lit: math.Inf(1), conf: 1, brier: 2},
 		// 1e-7 counts as 0: exp = 1, ties with nothing; loss 0.
 		{name: "logprob slack", kind: Logprob, pred: []float64{ninf, 1e-7}, y: 1, conf: 1, correct: true, brier: 0},
+		// p = [1 - 1e-9, 1e-9]: Brier 2e-18, which e^a - 1 gets wrong from the 8th digit.
+		{name: "logprob confident", kind: Logprob, pred: []float64{math.Log1p(-1e-9), math.Log(1e-9)}, y: 0, conf: -1, correct: true, brier: -1},
+		// A logprob of -1.6e308 is p = 0 (the reference must not overflow on it).
+		{name: "logprob huge negative", kind: Logprob, pred: []float64{-1.5835561585037165e+308, 1.398043286095289e-76}, y: 1, lit: 0, conf: 1, correct: true, brier: 0},
 		{name: "logprob smoothing", kind: Logprob, pred: []float64{math.Log(0.5), math.Log(0.25), math.Log(0.25)}, y: 0, smoothing: 0.3, conf: 0.5, correct: true, brier: -1},
 	}
 	scratch := make([]float64, 16)
@@ -308,8 +361,10 @@ func TestMulticlass(t *testing.T) {
 			if d := ulps(row.Confidence, conf); d > 2 {
 				t.Errorf("confidence = %v, want %v", row.Confidence, conf)
 			}
-			if d := ulps(row.Brier, brier); d > 8 && math.Abs(row.Brier-brier) > 1e-15 {
-				t.Errorf("brier = %v, want %v", row.Brier, brier)
+			// A hard label's Brier score is accurate to a few ulps; against a
+			// soft target, p_k - t_k cancels and only its absolute error is small.
+			if d := ulps(row.Brier, brier); d > 8 && (tc.target == nil || math.Abs(row.Brier-brier) > 1e-15) {
+				t.Errorf("brier = %v, want %v (%d ulps)", row.Brier, brier, d)
 			}
 			if row.Correct != tc.correct || row.Clipped != tc.clipped {
 				t.Errorf("Correct, Clipped = %v, %v; want %v, %v", row.Correct, row.Clipped, tc.correct, tc.clipped)
@@ -319,18 +374,35 @@ func TestMulticlass(t *testing.T) {
 }
 
 // refConfidenceBrier is max_k p_k and sum_k (p_k - t_k)^2 with p the
-// unclipped probabilities (softmax in 256-bit arithmetic for logits).
+// unclipped probabilities, in 256-bit arithmetic (softmax for logits, exp
+// for logprobs); conf is rounded to float64, the Brier score is rounded
+// once at the end. For a hard label y, 1 - p_y is computed without
+// subtracting from 1 (the other classes' share of the softmax, or the
+// series of 1 - e^a), which 256 bits would not hold for p_y within 1e-77
+// of 1.
 func refConfidenceBrier(kind Kind, pred []float64, y int, target []float64) (conf, brier float64) {
-	p := make([]float64, len(pred))
+	p := make([]*big.Float, len(pred))
+	var oneMinusPy *big.Float // 1 - p_y for a hard label
 	switch kind {
 	case Prob:
-		copy(p, pred)
+		for k, pk := range pred {
+			p[k] = bf(pk)
+		}
+		if target == nil {
+			oneMinusPy = sub(bfInt(1), p[y])
+		}
 	case Logprob:
 		for k, a := range pred {
-			p[k] = math.Exp(math.Min(a, 0))
+			p[k] = bfInt(0)
+			if a >= -800 { // e^a below 1e-347 is 0 here: its square is far below any Brier score's ulp
+				p[k] = refExp(bf(math.Min(a, 0)))
+			}
+		}
+		if target == nil {
+			oneMinusPy = refOneMinusExp(math.Min(pred[y], 0))
 		}
 	case Logit:
-		total := bfInt(0)
+		total, others := bfInt(0), bfInt(0)
 		e := make([]*big.Float, len(pred))
 		for k, z := range pred {
 			e[k] = bfInt(0)
@@ -338,22 +410,29 @@ func refConfidenceBrier(kind Kind, pred []float64, y int, target []float64) (con
 				e[k] = refExp(bf(z))
 			}
 			total = add(total, e[k])
+			if k != y {
+				others = add(others, e[k])
+			}
 		}
 		for k := range p {
-			p[k] = round64(quo(e[k], total))
+			p[k] = quo(e[k], total)
+		}
+		if target == nil {
+			oneMinusPy = quo(others, total)
 		}
 	}
 	b := bfInt(0)
 	for k, pk := range p {
-		conf = math.Max(conf, pk)
-		tk := 0.0
+		conf = math.Max(conf, round64(pk))
+		var d *big.Float
 		switch {
 		case target != nil:
-			tk = target[k]
+			d = sub(pk, bf(target[k]))
 		case k == y:
-			tk = 1
+			d = oneMinusPy
+		default:
+			d = pk
 		}
-		d := sub(bf(pk), bf(tk))
 		b = add(b, mul(d, d))
 	}
 	return conf, round64(b)
