@@ -87,3 +87,95 @@ func TestSqrtRatioFloat64(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat64Pair checks hi + lo against the exact sum: hi is the sum
+// rounded, lo the rest rounded (the rest minus lo within half an ulp of lo).
+func TestFloat64Pair(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for i := 0; i < 20000; i++ {
+		n := 1 + rng.IntN(40)
+		xs := make([]float64, n)
+		for k := range xs {
+			xs[k] = rng.NormFloat64() * math.Ldexp(1, rng.IntN(120)-60)
+			if i%4 == 0 {
+				xs[k] = math.Ldexp(rng.Float64(), rng.IntN(2000)-1070) // the whole range, subnormals too
+			}
+			if rng.IntN(3) == 0 {
+				xs[k] = -xs[k]
+			}
+		}
+		s := sumOf(xs)
+		hi, lo, ok := s.float64Pair()
+		exact := s.Big(0)
+		if math.IsInf(hi, 0) {
+			if ok {
+				t.Fatalf("%v: hi %v with ok", xs, hi)
+			}
+			continue
+		}
+		if !ok || hi != s.Float64() {
+			t.Fatalf("%v: hi %v (ok %v), Float64 %v", xs, hi, ok, s.Float64())
+		}
+		rest := new(big.Float).SetPrec(4000).Sub(exact, big.NewFloat(hi))
+		if want, _ := rest.Float64(); lo != want {
+			t.Fatalf("%v: lo %v, rest rounds to %v", xs, lo, want)
+		}
+	}
+}
+
+// TestQuotientPair checks quotient against the exact integers' division,
+// bit for bit, on sums that are not float64 values over denominators that
+// are (token counts, and other values), and on quotients placed at and
+// next to rounding boundaries, where quotientPair must decline. The fast
+// path must decide nearly all of the random cases.
+func TestQuotientPair(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	decided, total := 0, 0
+	check := func(num *Sum, d float64) {
+		t.Helper()
+		var den Sum
+		den.Add(d)
+		want := ratioFloat64(num.bigInt(), den.bigInt(), 0)
+		if got := quotient(num, &den); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("quotient(%v, %v) = %v, exact %v", num.Big(0), d, got, want)
+		}
+		if q, ok := quotientPair(num, d); ok {
+			decided++
+			if math.Float64bits(q) != math.Float64bits(want) {
+				t.Fatalf("quotientPair(%v, %v) = %v, exact %v", num.Big(0), d, q, want)
+			}
+		}
+		total++
+	}
+	for i := 0; i < 20000; i++ {
+		xs := make([]float64, 2+rng.IntN(500))
+		for k := range xs {
+			xs[k] = -math.Log(rng.Float64()) * math.Ldexp(1, rng.IntN(40)-20)
+		}
+		d := float64(1 + rng.IntN(5000)) // a token count
+		if i%3 == 0 {
+			d = rng.ExpFloat64() * math.Ldexp(1, rng.IntN(200)-100)
+		}
+		check(sumOf(xs), d)
+	}
+	if decided < total*999/1000 {
+		t.Errorf("quotientPair decided %d of %d random quotients", decided, total)
+	}
+	// num = d·(q + (f + g)·ulp(q)) exactly: f = 1/2 is a tie, and g moves
+	// the quotient off it by less than a float64 correction can show, which
+	// quotientPair must notice (f = 1: an exact float64 quotient).
+	for i := 0; i < 2000; i++ {
+		q := 1 + rng.Float64()
+		d := float64(3 + 2*rng.IntN(1000)) // odd, so d·q·2^-53 is not a float64 sum
+		u := math.Nextafter(q, 2) - q
+		for _, f := range []float64{0.5, 1, 0.25} {
+			for _, g := range []float64{0, 0x1p-40, -0x1p-40, 0x1p-60, -0x1p-60, 0x1p-100, -0x1p-100} {
+				var num Sum
+				num.AddProduct(q, d)
+				num.AddProduct(f*u, d)
+				num.AddProduct(g*u, d)
+				check(&num, d)
+			}
+		}
+	}
+}

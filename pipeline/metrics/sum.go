@@ -456,6 +456,58 @@ func (s *Sum) float64Exact() (float64, bool) {
 	return v, exact
 }
 
+// float64Pair returns a finite sum as hi + lo + d: hi is the sum rounded to
+// the nearest float64 and lo the rest, sum - hi, rounded likewise, so |d| is
+// at most half an ulp of lo (half the smallest subnormal when lo is one).
+// ok is false when hi overflows. It does not allocate.
+func (s *Sum) float64Pair() (hi, lo float64, ok bool) {
+	var buf [sumLimbs + 5]int64
+	neg, mag, base := s.magnitude(buf[:0])
+	hi = roundDigits(mag, base)
+	if hi == 0 || math.IsInf(hi, 0) {
+		return hi, 0, hi == 0
+	}
+	// hi as sig·2^p in units of 2^-1074, sig odd: its lowest bit lies in the
+	// window, since the window holds every bit of the sum and hi is either
+	// the sum itself or has no bit below the sum's 53rd.
+	b := math.Float64bits(hi)
+	sig, p := b&(1<<52-1), 0
+	if e := int(b >> 52); e != 0 {
+		sig, p = sig|1<<52, e-1
+	}
+	tz := bits.TrailingZeros64(sig)
+	sig, p = sig>>uint(tz), p+tz
+	lp := p - digitBits*base
+	if lp < 0 {
+		return hi, 0, false // cannot happen (see above); the caller takes the slow path
+	}
+	i, off := lp/digitBits, uint(lp%digitBits)
+	for len(mag) < i+3 {
+		mag = append(mag, 0)
+	}
+	// Subtract sig << off, at most 84 bits, from digits i, i+1, i+2.
+	low, high := sig<<off, sig>>(64-off) // high is 0 when off is 0 (a shift by 64)
+	mag[i] -= int64(low & (1<<digitBits - 1))
+	mag[i+1] -= int64(low >> digitBits)
+	mag[i+2] -= int64(high)
+	mag = carryAll(mag)
+	restNeg := mag[len(mag)-1] < 0
+	if restNeg {
+		for j := range mag {
+			mag[j] = -mag[j]
+		}
+		mag = carryAll(mag)
+	}
+	lo = roundDigits(mag, base)
+	if restNeg {
+		lo = -lo
+	}
+	if neg {
+		hi, lo = -hi, -lo
+	}
+	return hi, lo, true
+}
+
 // Big returns the exact value of a finite sum as a big.Float whose precision is
 // at least prec and large enough to hold it exactly. Call it only when
 // IsFinite reports true; it panics otherwise.
