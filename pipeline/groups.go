@@ -51,12 +51,22 @@ func (t *cellTable) lookup(key []keyValue, buf []byte) int {
 	return len(t.cells) - 1
 }
 
-// merge adds every cell of o into t.
+// merge adds every cell of o into t. o is consumed: its sequences move
+// into t's cells rather than being copied.
 func (t *cellTable) merge(o *cellTable) {
 	var buf []byte
 	for _, c := range o.cells {
 		i := t.lookup(c.key, buf)
-		t.cells[i].stats.merge(c.stats)
+		dst := t.cells[i].stats
+		seqs := c.stats.seqs
+		c.stats.seqs = nil
+		dst.merge(c.stats)
+		if seqs != nil {
+			if dst.seqs == nil {
+				dst.seqs = &seqTable{}
+			}
+			dst.seqs.take(seqs)
+		}
 	}
 }
 

@@ -119,3 +119,39 @@ func BenchmarkGrouperAssign(b *testing.B) {
 		})
 	}
 }
+
+// TestSequencesApart: a sequence value in two cells sends the roll-up down
+// the merging path; values in one cell each, or a single cell, do not. Cells
+// whose sequences moved into another table (cellTable.merge) count as they
+// are after the move.
+func TestSequencesApart(t *testing.T) {
+	types := []arrow.DataType{arrow.BinaryTypes.String}
+	newTable := func() *cellTable {
+		return newCellTable(types, func() *stats { return newStats("token", 0, true) })
+	}
+	add := func(tb *cellTable, model string, seqs ...string) {
+		c := tb.cells[tb.lookup([]keyValue{{s: model}}, nil)]
+		for _, s := range seqs {
+			c.stats.seqs.get([]byte(s), keyValue{s: s}, rowPos{})
+		}
+	}
+	one := newTable()
+	add(one, "a", "d1", "d2")
+	if !sequencesApart(one) {
+		t.Error("one cell: not apart")
+	}
+	add(one, "b", "d3")
+	if !sequencesApart(one) {
+		t.Error("d1, d2 in a and d3 in b: not apart")
+	}
+	other := newTable()
+	add(other, "a", "d4")
+	add(other, "b", "d2")
+	one.merge(other)
+	if sequencesApart(one) {
+		t.Error("d2 in a and, after the merge, in b: apart")
+	}
+	if n := len(one.cells[0].stats.seqs.index); n != 3 {
+		t.Errorf("cell a holds %d sequences after the merge, want 3 (d1, d2, d4)", n)
+	}
+}

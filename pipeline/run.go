@@ -161,11 +161,14 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 			return nil, err
 		}
 	}
+	if p.task == "token" && sequencesApart(table) {
+		finishSequences(cellStats(table))
+	}
 	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, func() *stats { return p.newStats(true) })
 	if err != nil {
 		return nil, err
 	}
-	finishSequences(groups)
+	finishSequences(groupStats(groups))
 	// Gates need every group's metrics after the table is built; without
 	// gates each group's are made while its row is written, not all held.
 	var sums []groupSummary

@@ -138,6 +138,26 @@ func (t *seqTable) merge(o *seqTable) {
 	}
 }
 
+// take is merge for an o that is dropped afterwards: o's entries (and, if t
+// is empty, o's map) become t's, so only sequences in both are merged.
+func (t *seqTable) take(o *seqTable) {
+	if len(t.index) == 0 {
+		t.index = o.index
+		return
+	}
+	for key, oe := range o.index {
+		e, ok := t.index[key]
+		if !ok {
+			t.index[key] = oe
+			continue
+		}
+		if oe.first.compare(e.first) < 0 {
+			e.first = oe.first
+		}
+		e.stats.Merge(&oe.stats)
+	}
+}
+
 // sequenceRows lists every cell's sequences in order of first appearance,
 // for rows.parquet: a sequence there is identified by all group_by columns
 // and its sequence value.
@@ -155,33 +175,81 @@ func sequenceRows(cells *cellTable) []seqRow {
 	return out
 }
 
-// finishSequences adds a group's complete sequences to its token stats. A
-// group's sequences were merged from its cells by sequence value alone, so
-// within a grouping set a sequence is identified by the set's keys and its
-// sequence value (SPEC §3), and in the overall row by its value only.
+// finishSequences adds the complete sequences of each of the stats (groups'
+// or cells') to its token stats and drops them.
 //
-// Groups own their sequences, so they are finished concurrently (a
+// A group's sequences were merged from its cells by sequence value alone,
+// so within a grouping set a sequence is identified by the set's keys and
+// its sequence value (SPEC §3), and in the overall row by its value only.
+// When no sequence value is in two cells (sequencesApart), a group's
+// sequences are exactly its cells' sequences: then each cell's are
+// finished in the cell, before the roll-up, whose exact sums give the
+// groups the same bits without merging a sequence per group.
+//
+// The stats own their sequences, so they are finished concurrently (a
 // sequence costs an exact quotient and an exp; there may be 100k and more).
-func finishSequences(groups []*group) {
+func finishSequences(all []*stats) {
 	var wg sync.WaitGroup
-	next := make(chan *group)
-	for range min(runtime.GOMAXPROCS(0), len(groups)) {
+	next := make(chan *stats)
+	for range min(runtime.GOMAXPROCS(0), len(all)) {
 		wg.Go(func() {
-			for g := range next {
-				for _, e := range g.stats.seqs.index {
-					g.stats.tok.AddSequence(&e.stats)
+			for s := range next {
+				for _, e := range s.seqs.index {
+					s.tok.AddSequence(&e.stats)
 				}
-				g.stats.seqs = nil
+				s.seqs = nil
 			}
 		})
 	}
-	for _, g := range groups {
-		if g.stats.seqs != nil {
-			next <- g
+	for _, s := range all {
+		if s.seqs != nil {
+			next <- s
 		}
 	}
 	close(next)
 	wg.Wait()
+}
+
+func cellStats(t *cellTable) []*stats {
+	all := make([]*stats, len(t.cells))
+	for i, c := range t.cells {
+		all[i] = c.stats
+	}
+	return all
+}
+
+func groupStats(groups []*group) []*stats {
+	all := make([]*stats, len(groups))
+	for i, g := range groups {
+		all[i] = g.stats
+	}
+	return all
+}
+
+// sequencesApart reports whether no sequence value is in two cells.
+func sequencesApart(cells *cellTable) bool {
+	if len(cells.cells) < 2 {
+		return true
+	}
+	n := 0
+	for _, c := range cells.cells {
+		if c.stats.seqs != nil {
+			n += len(c.stats.seqs.index)
+		}
+	}
+	seen := make(map[string]struct{}, n)
+	for _, c := range cells.cells {
+		if c.stats.seqs == nil {
+			continue
+		}
+		for key := range c.stats.seqs.index {
+			if _, ok := seen[key]; ok {
+				return false
+			}
+			seen[key] = struct{}{}
+		}
+	}
+	return true
 }
 
 // seqRow is one sequence for rows.parquet.
