@@ -103,13 +103,17 @@ func Binary(kind Kind, pred, t, eps, threshold float64) (BinaryRow, Invalid) {
 }
 
 // binaryProbLoss is -(t ln q + (1-t) ln(1-q)) for a clipped probability q.
+// ln(1-q) is logPlus(u, (1-u) - q) with u = 1 - q rounded: (1-u) - q is
+// exactly the rounding error (u is exact for q >= 1/2; below, 1 - u is
+// exact and within half an ulp of q).
 func binaryProbLoss(q, t float64) float64 {
 	loss := 0.0
 	if t > 0 {
-		loss -= t * math.Log(q)
+		loss -= t * logFast(q)
 	}
 	if t < 1 {
-		loss -= (1 - t) * math.Log1p(-q)
+		u := 1 - q
+		loss -= (1 - t) * logPlus(u, (1-u)-q)
 	}
 	return loss
 }

@@ -1,9 +1,11 @@
 package metrics
 
 import (
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -83,18 +85,22 @@ func BenchmarkExp(b *testing.B) {
 	for i := range xs {
 		xs[i] = -30 * r.Float64()
 	}
-	for _, f := range []struct {
-		name string
-		exp  func(float64) float64
-	}{{"math.Exp", math.Exp}, {"expFast", expFast}} {
-		b.Run(f.name, func(b *testing.B) {
+	benchUnary(b, xs, "exps/s", map[string]func(float64) float64{"math.Exp": math.Exp, "expFast": expFast})
+}
+
+// benchUnary runs each of fns over xs as a sub-benchmark reporting calls/s
+// under the given unit.
+func benchUnary(b *testing.B, xs []float64, unit string, fns map[string]func(float64) float64) {
+	for _, name := range slices.Sorted(maps.Keys(fns)) {
+		f := fns[name]
+		b.Run(name, func(b *testing.B) {
 			s := 0.0
 			for b.Loop() {
 				for _, x := range xs {
-					s += f.exp(x)
+					s += f(x)
 				}
 			}
-			b.ReportMetric(float64(len(xs))*float64(b.N)/b.Elapsed().Seconds(), "exps/s")
+			b.ReportMetric(float64(len(xs))*float64(b.N)/b.Elapsed().Seconds(), unit)
 			if s == 0 {
 				b.Fatal("no sum")
 			}

@@ -137,7 +137,7 @@ func multiclassProb(p []float64, g classTarget, eps float64) (MulticlassRow, Inv
 		if w := g.weight(k); w > 0 {
 			q := clip(pk, eps)
 			r.Clipped = r.Clipped || q != pk
-			r.Loss -= w * math.Log(q)
+			r.Loss -= w * logFast(q)
 		}
 		d := pk - g.base(k)
 		r.Brier += d * d
