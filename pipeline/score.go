@@ -121,7 +121,7 @@ func (s *scorer) isIgnored(label *readers.Column, i int) bool {
 		return false
 	}
 	v := label.Ints[i]
-	if label.Type.ID() == arrow.UINT64 && v < 0 {
+	if v < 0 && label.Type.ID() == arrow.UINT64 {
 		return false
 	}
 	return v == s.p.cfg.Options.IgnoreIndex

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"slices"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
 )
@@ -125,22 +127,41 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	clear(f.clipped)
 	toFloat64(label, s.label)
 	toFloat64(pred, s.pred)
+	// Integer labels of the prob kind: hard targets, scored with no branch
+	// on the label (metrics.BinaryProbHard).
+	hard := p.kind == metrics.Prob && label.Ints != nil && label.Type.ID() != arrow.UINT64
 	for i := range n {
-		if s.isIgnored(label, i) {
-			return false
-		}
-		t, ok := metrics.BinaryTarget(s.label[i])
-		if !ok {
-			return false
-		}
-		row, inv := metrics.Binary(p.kind, s.pred[i], t, eps, o.Threshold)
-		if inv != metrics.Valid {
-			return false
+		var row metrics.BinaryRow
+		var t, brier float64
+		if hard {
+			v := label.Ints[i]
+			if v < -1 || v > 1 || v == o.IgnoreIndex {
+				return false // not a hard label, or ignored: the general loop says
+			}
+			var ok bool
+			if row, ok = metrics.BinaryProbHard(s.pred[i], v == 1, eps, o.Threshold); !ok {
+				return false
+			}
+			t = float64(b2i(v == 1))
+			brier = metrics.BinaryBrier(row.P, t)
+		} else {
+			if s.isIgnored(label, i) {
+				return false
+			}
+			var ok bool
+			if t, ok = metrics.BinaryTarget(s.label[i]); !ok {
+				return false
+			}
+			var inv metrics.Invalid
+			if row, inv = metrics.Binary(p.kind, s.pred[i], t, eps, o.Threshold); inv != metrics.Valid {
+				return false
+			}
+			brier = metrics.BinaryBrierOf(p.kind, s.pred[i], row.P, t)
 		}
 		c := s.cells[i]
 		k := f.start[c]
 		f.start[c]++
-		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, metrics.BinaryBrierOf(p.kind, s.pred[i], row.P, t), row.P, t
+		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, brier, row.P, t
 		f.correct[c] += b2i(row.Correct)
 		f.clipped[c] += b2i(row.Clipped)
 		s.loss[i] = row.Loss

@@ -198,6 +198,9 @@ func TestBinaryFastPath(t *testing.T) {
 					b.Field(2).(*array.Float64Builder).Append(y)
 				default:
 					v := int64(y)
+					if v == 0 && rng.IntN(4) == 0 {
+						v = -1 // negative too
+					}
 					if special && rng.IntN(2) == 0 {
 						v = -100 // ignored
 					}

@@ -102,6 +102,27 @@ func Binary(kind Kind, pred, t, eps, threshold float64) (BinaryRow, Invalid) {
 	return r, Valid
 }
 
+// BinaryProbHard is Binary(Prob, p, t, eps, threshold) with the hard target
+// t = 1 if positive, else 0: the same row, bit for bit, computed without a
+// branch on the target. Labels are as good as random from one row to the
+// next, so each branch on one is mispredicted about half the time (a
+// chunk's rows cost several ns more per such branch). ok is false when p is
+// not a probability (Binary says why).
+func BinaryProbHard(p float64, positive bool, eps, threshold float64) (row BinaryRow, ok bool) {
+	if checkProb(p) != Valid {
+		return BinaryRow{}, false
+	}
+	q := clip(p, eps)
+	// The evaluated probability is q (positive) or 1 - q = u + c (negative,
+	// see binaryProbLoss): chosen by a mask, not a branch.
+	u := 1 - q
+	c := (1 - u) - q
+	mask := -uint64(b2i(positive)) // all ones if positive
+	x := math.Float64frombits(math.Float64bits(u) ^ (math.Float64bits(u)^math.Float64bits(q))&mask)
+	c = math.Float64frombits(math.Float64bits(c) &^ mask) // +0 if positive
+	return BinaryRow{Loss: 0 - logPlus(x, c), P: p, Correct: (p >= threshold) == positive, Clipped: q != p}, true
+}
+
 // binaryProbLoss is -(t ln q + (1-t) ln(1-q)) for a clipped probability q.
 // ln(1-q) is logPlus(u, (1-u) - q) with u = 1 - q rounded: (1-u) - q is
 // exactly the rounding error (u is exact for q >= 1/2; below, 1 - u is

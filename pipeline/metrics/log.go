@@ -46,12 +46,10 @@ func logPlus(x, c float64) float64 {
 	r := math.FMA(z, t.invc, -1) // exact: invc has 9 significant bits
 	// c·2^-k·invc (k is -1, 0 or 1 on [0.5, 2]) is z's transformation
 	// applied to c, and ln(1 + r + d) = ln(1 + r) + d·(1 - r) to far below
-	// an ulp (|d| <= 2^-53).
-	d := 0.0
-	if c != 0 {
-		d = float64(float64(c*math.Float64frombits(uint64(1023-k)<<52)) * t.invc)
-		d -= float64(d * r)
-	}
+	// an ulp (|d| <= 2^-53). No branch on c (see BinaryProbHard): when it is
+	// 0, d is 0 (2^-k is kept finite for the k of huge x).
+	d := float64(float64(c*math.Float64frombits(uint64(1023-min(k, 1022))<<52)) * t.invc)
+	d -= float64(d * r)
 	// hi = k·ln2Hi + logcHi + r, and lo the rounding errors of its two
 	// additions (exactly, by Fast2Sum: |k·ln2Hi| >= ln 2 > |logc| unless k
 	// is 0, and |w| >= |r| away from 1) plus the low parts. k·ln2Hi is

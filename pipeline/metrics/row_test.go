@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -509,5 +510,38 @@ func TestInvalidString(t *testing.T) {
 			t.Errorf("Invalid(%d) and Invalid(%d) share %q", v, o, s)
 		}
 		seen[s] = v
+	}
+}
+
+// TestBinaryProbHard: the branch-free hard-target row is Binary's row bit for
+// bit (loss, P, Correct, Clipped), and refuses what Binary refuses.
+func TestBinaryProbHard(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	ps := []float64{0, 1, 0.5, 1e-300, 0x1p-1074, math.Nextafter(1, 0), 1e-16, 1 - 1e-16, 0.9921875, 0.0078125, math.NaN(), -0.1, 1.5, math.Inf(1)}
+	for range 20000 {
+		ps = append(ps, rng.Float64(), math.Ldexp(rng.Float64(), -rng.IntN(60)), 1-math.Ldexp(rng.Float64(), -rng.IntN(60)))
+	}
+	for _, p := range ps {
+		for _, eps := range []float64{0, 1e-15, 0x1p-52, 1e-7} {
+			for _, positive := range []bool{false, true} {
+				tgt := 0.0
+				if positive {
+					tgt = 1
+				}
+				thr := 0.5
+				if rng.IntN(4) == 0 {
+					thr = rng.Float64()
+				}
+				want, inv := Binary(Prob, p, tgt, eps, thr)
+				got, ok := BinaryProbHard(p, positive, eps, thr)
+				if ok != (inv == Valid) {
+					t.Fatalf("BinaryProbHard(%v, %v): ok %v, Binary says %v", p, positive, ok, inv)
+				}
+				if ok && (math.Float64bits(got.Loss) != math.Float64bits(want.Loss) || math.Float64bits(got.P) != math.Float64bits(want.P) ||
+					got.Correct != want.Correct || got.Clipped != want.Clipped) {
+					t.Fatalf("BinaryProbHard(%v, %v, eps %v, thr %v) = %+v, Binary %+v", p, positive, eps, thr, got, want)
+				}
+			}
+		}
 	}
 }
