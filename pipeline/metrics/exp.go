@@ -47,8 +47,12 @@ var ln2By64Hi, ln2By64Lo float64
 // ln2Digits is ln 2 to 100 digits (OEIS A002162).
 const ln2Digits = "0.6931471805599453094172321214581765680755001343602552541206800094933936219696947156058633269964186875"
 
-// expTable[j] is 2^(j/64) as the sum hi + lo of two float64.
-var expTable [64]struct{ hi, lo float64 }
+// expTable[j] is 2^(j/64) as the sum hi + lo of two float64; expTableHi and
+// expTableLo are its columns, for vector loads (exp_simd.go).
+var (
+	expTable               [64]struct{ hi, lo float64 }
+	expTableHi, expTableLo [64]float64
+)
 
 func init() {
 	const prec = 256
@@ -70,6 +74,7 @@ func init() {
 		hi, _ := v.Float64()
 		lo, _ := new(big.Float).SetPrec(prec).Sub(v, new(big.Float).SetPrec(prec).SetFloat64(hi)).Float64()
 		expTable[j].hi, expTable[j].lo = hi, lo
+		expTableHi[j], expTableLo[j] = hi, lo
 		v.Mul(v, root)
 	}
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"math/big"
@@ -126,5 +127,62 @@ func FuzzExpFast(f *testing.F) {
 		if d := math.Abs(got-want) / (math.Nextafter(want, math.Inf(1)) - want); d > 2.02 {
 			t.Fatalf("expFast(%v) = %v, math.Exp %v: %.2f ulp apart", x, got, want, d)
 		}
+	})
+}
+
+// TestExpSlice: expSlice is expFast of every shifted argument, bit for bit,
+// whichever way it runs (vectors with GOEXPERIMENT=simd and AVX-512), on
+// lengths around the 8-wide groups, arguments over the whole range, and
+// groups holding an out-of-range argument, NaN or ±Inf.
+func TestExpSlice(t *testing.T) {
+	t.Logf("vector path: %v", expVectorized())
+	rng := rand.New(rand.NewPCG(61, 62))
+	specials := []float64{-800, 800, 709, -708, 709.5, -708.5, 0, math.NaN(), math.Inf(1), math.Inf(-1), 1e-300, -1e-300}
+	for trial := range 3000 {
+		n := trial % 40
+		if trial%100 == 0 {
+			n = 1000 + rng.IntN(100)
+		}
+		src := make([]float64, n)
+		for i := range src {
+			switch rng.IntN(4) {
+			case 0:
+				src[i] = (rng.Float64() - 0.5) * 1500
+			case 1:
+				src[i] = rng.NormFloat64() * 5
+			default:
+				src[i] = -rng.ExpFloat64() * 10
+			}
+			if rng.IntN(50) == 0 {
+				src[i] = specials[rng.IntN(len(specials))]
+			}
+		}
+		shift := []float64{0, 3.5, -2, 700, rng.NormFloat64() * 100}[trial%5]
+		dst := make([]float64, n+1)
+		dst[n] = 42
+		expSlice(dst, src, shift)
+		for i, x := range src {
+			want := expFast(x - shift)
+			if math.Float64bits(dst[i]) != math.Float64bits(want) && !(math.IsNaN(want) && math.IsNaN(dst[i])) {
+				t.Fatalf("trial %d, n %d: expSlice(%v - %v) = %v, expFast %v", trial, n, x, shift, dst[i], want)
+			}
+		}
+		if dst[n] != 42 {
+			t.Fatalf("trial %d: wrote past the arguments", trial)
+		}
+	}
+}
+
+func BenchmarkExpSlice(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	src, dst := make([]float64, 100), make([]float64, 100)
+	for i := range src {
+		src[i] = rng.NormFloat64() * 3
+	}
+	b.Run(fmt.Sprint("vector=", expVectorized()), func(b *testing.B) {
+		for b.Loop() {
+			expSlice(dst, src, 5)
+		}
+		b.ReportMetric(float64(b.N*len(src))/b.Elapsed().Seconds(), "exps/s")
 	})
 }

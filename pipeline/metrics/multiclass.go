@@ -173,18 +173,12 @@ func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassR
 	if math.IsInf(m, -1) {
 		return MulticlassRow{}, InfiniteLogit
 	}
-	// e_k = e^(z_k - m), 1 for best; rest and sq are the sums of e_k and
-	// e_k^2 over the other classes.
-	rest, sq := 0.0, 0.0
-	for k, zk := range z {
-		e := 1.0
-		if k != best {
-			e = expFast(zk - m)
-			rest += e
-			sq += float64(e * e)
-		}
-		scratch[k] = e
-	}
+	// e_k = e^(z_k - m), exactly 1 for best; rest and sq are the sums of
+	// e_k and e_k^2 over the other classes.
+	expSlice(scratch, z, m)
+	scratch[best] = 0 // out of the sums (adding 0 changes nothing)
+	rest, sq := sums4(scratch[:len(z)])
+	scratch[best] = 1
 	logSum, sum := math.Log1p(rest), 1+rest
 	r := MulticlassRow{Confidence: 1 / sum, Correct: best == g.y}
 	if g.t == nil {
@@ -204,6 +198,24 @@ func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassR
 		}
 	}
 	return r, Valid
+}
+
+// sums4 returns the sums of e and of its squares, each in four interleaved
+// parts added at the end: one running sum waits for every add before it,
+// four let four adds run at a time.
+func sums4(e []float64) (sum, sq float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	i := 0
+	for ; i+4 <= len(e); i += 4 {
+		a, b, c, d := e[i], e[i+1], e[i+2], e[i+3]
+		s0, s1, s2, s3 = s0+a, s1+b, s2+c, s3+d
+		q0, q1, q2, q3 = q0+float64(a*a), q1+float64(b*b), q2+float64(c*c), q3+float64(d*d)
+	}
+	for ; i < len(e); i++ {
+		s0 += e[i]
+		q0 += float64(e[i] * e[i])
+	}
+	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
 }
 
 // hardBrier is the Brier score sum_k (p_k - [k = y])^2 of p_k = e_k / sum

@@ -11,7 +11,8 @@ build_evaljob() {
     log "using $evaljob (EVALJOB)"
   else
     log "building bin/evaljob"
-    $GO build -o bin/evaljob ./cmd/evaljob || die "go build ./cmd/evaljob failed (set EVALJOB=path to benchmark a prebuilt binary)"
+    # GOEXPERIMENT=simd as the Makefile builds it (the vector exp)
+    GOEXPERIMENT=${GOEXPERIMENT-simd} $GO build -o bin/evaljob ./cmd/evaljob || die "go build ./cmd/evaljob failed (set EVALJOB=path to benchmark a prebuilt binary)"
     evaljob=$root/bin/evaljob
   fi
 }
