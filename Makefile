@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZ_READERS ?= 4000x
 FUZZ_METRICS ?= 100000x
 FUZZ_PIPELINE ?= 20000x
-# GOEXPERIMENT=simd builds the AVX-512 exp (pipeline/metrics/exp_simd.go);
+# GOEXPERIMENT=simd builds the AVX-512 exp (pipeline/metrics/vector_simd.go);
 # without it (GOEXPERIMENT= make ..., or a plain go build) the same bits
 # come from the scalar loop, slower.
 GOEXPERIMENT ?= simd

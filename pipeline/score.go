@@ -400,31 +400,34 @@ func listRow(col *readers.Column, i, c int, scratch []float64) ([]float64, strin
 			}
 		}
 	}
+	dst := scratch[:c]
 	switch {
 	case e.F64 != nil:
 		return e.F64[lo:hi], ""
 	case e.F32 != nil:
-		for k := lo; k < hi; k++ {
-			scratch[k-lo] = float64(e.F32[k])
+		src := e.F32[lo:hi]
+		dst = dst[:len(src)] // (no bounds checks in the loop)
+		for k, v := range src {
+			dst[k] = float64(v)
 		}
 	case e.Ints != nil:
 		unsigned := e.Type.ID() == arrow.UINT64
-		for k := lo; k < hi; k++ {
+		for k, v := range e.Ints[lo:hi] {
 			if unsigned {
-				scratch[k-lo] = float64(uint64(e.Ints[k]))
+				dst[k] = float64(uint64(v))
 			} else {
-				scratch[k-lo] = float64(e.Ints[k])
+				dst[k] = float64(v)
 			}
 		}
 	case e.Bools != nil:
-		for k := lo; k < hi; k++ {
-			scratch[k-lo] = 0
-			if e.Bools[k] {
-				scratch[k-lo] = 1
+		for k, v := range e.Bools[lo:hi] {
+			dst[k] = 0
+			if v {
+				dst[k] = 1
 			}
 		}
 	}
-	return scratch[:c], ""
+	return dst, ""
 }
 
 // toFloat64 converts a numeric or bool scalar column to float64, once per

@@ -48,7 +48,7 @@ var ln2By64Hi, ln2By64Lo float64
 const ln2Digits = "0.6931471805599453094172321214581765680755001343602552541206800094933936219696947156058633269964186875"
 
 // expTable[j] is 2^(j/64) as the sum hi + lo of two float64; expTableHi and
-// expTableLo are its columns, for vector loads (exp_simd.go).
+// expTableLo are its columns, for vector loads (vector_simd.go).
 var (
 	expTable               [64]struct{ hi, lo float64 }
 	expTableHi, expTableLo [64]float64

@@ -186,3 +186,37 @@ func BenchmarkExpSlice(b *testing.B) {
 		b.ReportMetric(float64(b.N*len(src))/b.Elapsed().Seconds(), "exps/s")
 	})
 }
+
+// TestArgmaxBelowInf: the lowest index of the largest value and the
+// validity (no NaN, no +Inf) agree with the plain loop, whichever way it
+// runs, with ties, ±0, -Inf, +Inf and NaN anywhere in the 8-wide groups.
+func TestArgmaxBelowInf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	specials := []float64{math.Copysign(0, -1), 0, math.Inf(-1), math.Inf(1), math.NaN(), 3, -3}
+	for trial := range 20000 {
+		z := make([]float64, 1+trial%40)
+		for i := range z {
+			z[i] = float64(rng.IntN(7) - 3) // many ties
+			if rng.IntN(3) == 0 {
+				z[i] = rng.NormFloat64()
+			}
+			if rng.IntN(30) == 0 {
+				z[i] = specials[rng.IntN(len(specials))]
+			}
+		}
+		want, wantOK := 0, true
+		for k, v := range z {
+			if math.IsNaN(v) || math.IsInf(v, 1) {
+				wantOK = false
+				break
+			}
+			if v > z[want] {
+				want = k
+			}
+		}
+		got, ok := argmaxBelowInf(z)
+		if ok != wantOK || (ok && got != want) {
+			t.Fatalf("argmaxBelowInf(%v) = %d, %v; want %d, %v", z, got, ok, want, wantOK)
+		}
+	}
+}

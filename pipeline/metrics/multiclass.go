@@ -158,18 +158,19 @@ func multiclassProb(p []float64, g classTarget, eps float64) (MulticlassRow, Inv
 // hardBrier), so it needs neither a division per class nor a second pass;
 // soft targets take the general loop.
 func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassRow, Invalid) {
-	best, m := 0, z[0]
-	for k, zk := range z {
-		if !(zk < math.Inf(1)) { // NaN or +Inf: the first one decides
+	best, ok := argmaxBelowInf(z)
+	if !ok {
+		for _, zk := range z { // NaN or +Inf: the first one decides
 			if math.IsNaN(zk) {
 				return MulticlassRow{}, NaNValue
 			}
-			return MulticlassRow{}, InfiniteLogit
+			if zk > math.MaxFloat64 {
+				break
+			}
 		}
-		if zk > m {
-			best, m = k, zk
-		}
+		return MulticlassRow{}, InfiniteLogit
 	}
+	m := z[best]
 	if math.IsInf(m, -1) {
 		return MulticlassRow{}, InfiniteLogit
 	}

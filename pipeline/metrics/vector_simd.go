@@ -7,6 +7,8 @@ import (
 	"simd/archsimd"
 )
 
+// The vector kernels of expSlice and argmaxBelowInf (AVX-512).
+
 // expVectorized reports whether expSlice uses vector instructions.
 func expVectorized() bool { return archsimd.X86.AVX512() }
 
@@ -77,4 +79,29 @@ func expSliceVector(dst, src []float64, shift float64) int {
 		s.Mul(scale).StoreSlice(dst[i:])
 	}
 	return n
+}
+
+// maxBelowInfVector returns, over the first n = len(z) &^ 7 values, 8 at a
+// time (n is 0 without AVX-512), their largest and whether every one is
+// below +Inf (neither +Inf nor NaN; m is meaningless otherwise).
+func maxBelowInfVector(z []float64) (m float64, ok bool, n int) {
+	m, ok = math.Inf(-1), true
+	if !archsimd.X86.AVX512() || len(z) < 8 {
+		return m, ok, 0
+	}
+	inf := archsimd.BroadcastFloat64x8(math.Inf(1))
+	vmax := archsimd.BroadcastFloat64x8(math.Inf(-1))
+	below := inf.Less(inf).Or(inf.Equal(inf)) // all true
+	n = len(z) &^ 7
+	for i := 0; i < n; i += 8 {
+		x := archsimd.LoadFloat64x8Slice(z[i:])
+		below = below.And(x.Less(inf))
+		vmax = vmax.Max(x)
+	}
+	var lanes [8]float64
+	vmax.Store(&lanes)
+	for _, v := range lanes {
+		m = max(m, v)
+	}
+	return m, below.ToBits() == 0xff, n
 }
