@@ -31,6 +31,7 @@ type fileImpl interface {
 	fields() []Field
 	numUnits() int
 	readUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error
+	readHead(ctx context.Context, unit int, columns []string, rows int, yield func(*Chunk) error) error
 	close() error
 }
 
@@ -67,6 +68,15 @@ func (f *File) NumUnits() int { return f.impl.numUnits() }
 // by yield stops the read and is returned as is.
 func (f *File) ReadUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error {
 	return f.impl.readUnit(ctx, unit, columns, batchRows, yield)
+}
+
+// ReadHead is ReadUnit for the unit's first rows rows only (all of them if
+// it has fewer), in one chunk, decoding no more of the unit than holds them
+// where the format allows (Parquet: the pages up to those rows, each
+// checked just before it is decoded): a look at a unit's first rows need
+// not cost the whole unit.
+func (f *File) ReadHead(ctx context.Context, unit int, columns []string, rows int, yield func(*Chunk) error) error {
+	return f.impl.readHead(ctx, unit, columns, rows, yield)
 }
 
 // Close releases the file.

@@ -69,7 +69,17 @@ func readBounded(path string, mem memory.Allocator, maxCells int) error {
 	}
 	cells := 0
 	for u := 0; u < f.NumUnits(); u++ {
-		err := f.ReadUnit(context.Background(), u, cols, 16, func(c *Chunk) error {
+		// The head (pages checked one at a time as they are decoded) first.
+		err := f.ReadHead(context.Background(), u, cols, 3, func(c *Chunk) error {
+			for _, col := range c.Columns {
+				checkColumnShape(col, c.Len)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = f.ReadUnit(context.Background(), u, cols, 16, func(c *Chunk) error {
 			for _, col := range c.Columns {
 				checkColumnShape(col, c.Len)
 				for i := 0; i < c.Len; i++ {

@@ -270,6 +270,24 @@ outer:
 	return idx, nil
 }
 
+// readHead is readUnit's first chunk of at most rows rows (a record batch
+// is decoded whole).
+func (f *ipcFile) readHead(ctx context.Context, unit int, columns []string, rows int, yield func(*Chunk) error) error {
+	err := f.readUnit(ctx, unit, columns, max(rows, 1), func(ch *Chunk) error {
+		if err := yield(ch); err != nil {
+			return err
+		}
+		return errHeadRead
+	})
+	if err == errHeadRead {
+		return nil
+	}
+	return err
+}
+
+// errHeadRead stops readHead's readUnit after the first chunk.
+var errHeadRead = errors.New("head read")
+
 func (f *ipcFile) readUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error {
 	if unit < 0 || unit >= f.numUnits() {
 		return fmt.Errorf("readers: %s: unit %d out of range [0, %d)", f.fpath, unit, f.numUnits())

@@ -496,90 +496,15 @@ func chunkRange(m *format.ColumnMetaData) (start, end int64, ok bool) {
 // It returns how many values to make room for (see colBuf.reserve). scratch
 // holds the page buffers, reused from one call to the next.
 func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) (int64, error) {
-	m := &p.pf.Metadata().RowGroups[rg].Columns[c.leaf].MetaData
-	start, end, _ := chunkRange(m)
-	win := &fileWindow{f: p.osf, buf: *window, end: end}
-	defer func() { *window = win.buf }()
-	// parquet-go decompresses every chunk of a column with the codec of its
-	// first row group's chunk.
-	codec := p.pf.Metadata().RowGroups[0].Columns[c.leaf].MetaData.Codec
-	compressed := codec != format.Uncompressed
-	rows := p.rgRows[rg]
-	var values, bytesU int64
-	buf := make([]byte, 0, 512)
-	var proto thrift.CompactProtocol
-	for pos, i := start, 0; pos < end; i++ {
-		// Read a window, growing it until the header fits.
-		var n int
-		for w := int64(256); ; w *= 4 {
-			w = min(w, end-pos) // at most the column chunk, which fits in the file
-			if int64(cap(buf)) < w {
-				buf = make([]byte, w)
+	pc := p.newPageCheck(rg, c, scratch, window)
+	defer pc.close()
+	for {
+		if _, done, err := pc.next(); err != nil || done {
+			if err != nil {
+				return 0, err
 			}
-			buf = buf[:w]
-			got, err := win.ReadAt(buf, pos)
-			if err != nil && err != io.EOF {
-				return 0, fmt.Errorf("reading page %d header: %w", i, err)
-			}
-			if int64(got) < w {
-				return 0, fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
-			}
-			n, err = skimThriftStruct(buf)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, errThriftTruncated) || w == end-pos {
-				return 0, fmt.Errorf("corrupt header of page %d: %w", i, err)
-			}
+			break
 		}
-		var h format.PageHeader
-		if err := thrift.NewDecoder(proto.NewReader(bytes.NewReader(buf[:n]))).Decode(&h); err != nil {
-			return 0, fmt.Errorf("corrupt header of page %d: %w", i, err)
-		}
-		body := end - pos - int64(n)
-		if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > body {
-			return 0, fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
-		}
-		u := int64(h.UncompressedPageSize)
-		if u < 0 || u > maxPageBytes || (compressed && u > int64(h.CompressedPageSize)*maxPageRatio+pageSlack) {
-			return 0, fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
-		}
-		var nv int64
-		switch {
-		case h.DataPageHeader.Valid:
-			nv = int64(h.DataPageHeader.V.NumValues)
-		case h.DataPageHeaderV2.Valid:
-			v := &h.DataPageHeaderV2.V
-			nv = int64(v.NumValues)
-			if v.NumNulls < 0 || v.NumNulls > v.NumValues || v.NumRows < 0 || int64(v.NumRows) > rows ||
-				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
-				int64(v.DefinitionLevelsByteLength)+int64(v.RepetitionLevelsByteLength) > int64(h.CompressedPageSize) {
-				return 0, fmt.Errorf("page %d has an inconsistent data page v2 header", i)
-			}
-		case h.DictionaryPageHeader.Valid:
-			d := int64(h.DictionaryPageHeader.V.NumValues)
-			if d < 0 || d > 8*u+8 || d > maxPageValues {
-				return 0, fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
-			}
-		}
-		if nv < 0 || nv > maxPageValues {
-			return 0, fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
-		}
-		values += nv
-		bytesU += u
-		if values > maxUnitValues || (!c.list && values > rows) {
-			return 0, fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", values, rows)
-		}
-		if h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid || h.DictionaryPageHeader.Valid {
-			if !compressed && u > int64(h.CompressedPageSize) {
-				return 0, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
-			}
-			var err error
-			if *scratch, err = p.checkPageData(win, &h, codec, c, pos+int64(n), u, nv, *scratch); err != nil {
-				return 0, fmt.Errorf("page %d: %w", i, err)
-			}
-		}
-		pos += int64(n) + int64(h.CompressedPageSize)
 	}
 	// What to reserve: the declared values, but no more than one per bit of
 	// declared page data, nor one per bit of the column chunk's bytes in
@@ -588,7 +513,124 @@ func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]b
 	// uncompressed sizes are the forger's to choose. A real chunk that
 	// holds more values than that (long runs compress well) grows its
 	// buffers as it decodes instead.
-	return min(values, 8*bytesU, 8*(end-start)), nil
+	return min(pc.values, 8*pc.bytesU, 8*(pc.end-pc.start)), nil
+}
+
+// pageCheck checks the pages of one column chunk one at a time (next), for
+// checkPages, and for a head read, which checks each page just before
+// parquet-go decodes it.
+type pageCheck struct {
+	p              *pqFile
+	c              *pqColumn
+	win            *fileWindow
+	window         *[]byte // where the window's buffer goes back (close)
+	scratch        *[2][]byte
+	codec          format.CompressionCodec
+	compressed     bool
+	rows           int64 // the row group's
+	start, end     int64 // the chunk's bytes
+	pos            int64 // the next page's header
+	i              int   // the next page's index
+	values, bytesU int64 // declared so far: values, uncompressed bytes
+	buf            []byte
+	proto          thrift.CompactProtocol
+}
+
+func (p *pqFile) newPageCheck(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) *pageCheck {
+	m := &p.pf.Metadata().RowGroups[rg].Columns[c.leaf].MetaData
+	start, end, _ := chunkRange(m)
+	// parquet-go decompresses every chunk of a column with the codec of its
+	// first row group's chunk.
+	codec := p.pf.Metadata().RowGroups[0].Columns[c.leaf].MetaData.Codec
+	return &pageCheck{p: p, c: c, win: &fileWindow{f: p.osf, buf: *window, end: end}, window: window, scratch: scratch,
+		codec: codec, compressed: codec != format.Uncompressed, rows: p.rgRows[rg],
+		start: start, end: end, pos: start, buf: make([]byte, 0, 512)}
+}
+
+// close gives the window's buffer back for the next chunk.
+func (pc *pageCheck) close() { *pc.window = pc.win.buf }
+
+// next checks the next page of the chunk and reports whether it was a data
+// page (v1 or v2); done reports that the chunk has no more pages (and
+// nothing was checked).
+func (pc *pageCheck) next() (data, done bool, err error) {
+	if pc.pos >= pc.end {
+		return false, true, nil
+	}
+	pos, end, i := pc.pos, pc.end, pc.i
+	pc.i++
+	// Read a window, growing it until the header fits.
+	var n int
+	for w := int64(256); ; w *= 4 {
+		w = min(w, end-pos) // at most the column chunk, which fits in the file
+		if int64(cap(pc.buf)) < w {
+			pc.buf = make([]byte, w)
+		}
+		pc.buf = pc.buf[:w]
+		got, err := pc.win.ReadAt(pc.buf, pos)
+		if err != nil && err != io.EOF {
+			return false, false, fmt.Errorf("reading page %d header: %w", i, err)
+		}
+		if int64(got) < w {
+			return false, false, fmt.Errorf("the file ends at byte %d, inside the column chunk that ends at %d (truncated, or changed while reading)", pos+int64(got), end)
+		}
+		n, err = skimThriftStruct(pc.buf)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errThriftTruncated) || w == end-pos {
+			return false, false, fmt.Errorf("corrupt header of page %d: %w", i, err)
+		}
+	}
+	var h format.PageHeader
+	if err := thrift.NewDecoder(pc.proto.NewReader(bytes.NewReader(pc.buf[:n]))).Decode(&h); err != nil {
+		return false, false, fmt.Errorf("corrupt header of page %d: %w", i, err)
+	}
+	body := end - pos - int64(n)
+	if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > body {
+		return false, false, fmt.Errorf("page %d declares %d compressed bytes, %d left in the column chunk", i, h.CompressedPageSize, body)
+	}
+	u := int64(h.UncompressedPageSize)
+	if u < 0 || u > maxPageBytes || (pc.compressed && u > int64(h.CompressedPageSize)*maxPageRatio+pageSlack) {
+		return false, false, fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
+	}
+	var nv int64
+	switch {
+	case h.DataPageHeader.Valid:
+		nv = int64(h.DataPageHeader.V.NumValues)
+	case h.DataPageHeaderV2.Valid:
+		v := &h.DataPageHeaderV2.V
+		nv = int64(v.NumValues)
+		if v.NumNulls < 0 || v.NumNulls > v.NumValues || v.NumRows < 0 || int64(v.NumRows) > pc.rows ||
+			v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
+			int64(v.DefinitionLevelsByteLength)+int64(v.RepetitionLevelsByteLength) > int64(h.CompressedPageSize) {
+			return false, false, fmt.Errorf("page %d has an inconsistent data page v2 header", i)
+		}
+	case h.DictionaryPageHeader.Valid:
+		d := int64(h.DictionaryPageHeader.V.NumValues)
+		if d < 0 || d > 8*u+8 || d > maxPageValues {
+			return false, false, fmt.Errorf("dictionary page %d declares %d values in %d bytes", i, d, u)
+		}
+	}
+	if nv < 0 || nv > maxPageValues {
+		return false, false, fmt.Errorf("page %d declares %d values (limit %d)", i, nv, maxPageValues)
+	}
+	pc.values += nv
+	pc.bytesU += u
+	if pc.values > maxUnitValues || (!pc.c.list && pc.values > pc.rows) {
+		return false, false, fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", pc.values, pc.rows)
+	}
+	if h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid || h.DictionaryPageHeader.Valid {
+		if !pc.compressed && u > int64(h.CompressedPageSize) {
+			return false, false, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
+		}
+		var err error
+		if *pc.scratch, err = pc.p.checkPageData(pc.win, &h, pc.codec, pc.c, pos+int64(n), u, nv, *pc.scratch); err != nil {
+			return false, false, fmt.Errorf("page %d: %w", i, err)
+		}
+	}
+	pc.pos = pos + int64(n) + int64(h.CompressedPageSize)
+	return h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid, false, nil
 }
 
 // fileWindowBytes is how much of a column chunk fileWindow reads at once.
@@ -777,6 +819,19 @@ type colRef struct {
 }
 
 func (p *pqFile) readUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error {
+	return p.readRows(ctx, unit, columns, batchRows, 0, yield)
+}
+
+// readHead reads the unit's first rows rows (all of them if it has fewer)
+// as one chunk, decoding only the pages that hold them.
+func (p *pqFile) readHead(ctx context.Context, unit int, columns []string, rows int, yield func(*Chunk) error) error {
+	return p.readRows(ctx, unit, columns, 0, max(rows, 1), yield)
+}
+
+// readRows is readUnit, and readHead when limit > 0: then each column is
+// decoded page by page until it holds more than limit rows (or ends), and
+// only its first min(limit, rows) rows are yielded.
+func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batchRows, limit int, yield func(*Chunk) error) error {
 	if unit < 0 || unit >= len(p.rgRows) {
 		return fmt.Errorf("readers: %s: row group %d out of range [0, %d)", p.fpath, unit, len(p.rgRows))
 	}
@@ -801,12 +856,16 @@ func (p *pqFile) readUnit(ctx context.Context, unit int, columns []string, batch
 			return err
 		}
 		cb := &sc.bufs[i]
-		if err := p.decodeColumn(ctx, unit, ref.col, cb); err != nil {
+		ended, err := p.decodeColumn(ctx, unit, ref.col, cb, limit)
+		if err != nil {
 			return err
 		}
-		if int64(cb.rows) != rows {
+		if ended && int64(cb.rows) != rows || !ended && int64(cb.rows) <= int64(limit) {
 			return p.errf(unit, ref.col.name, "column chunk holds %d rows, row group declares %d", cb.rows, rows)
 		}
+	}
+	if limit > 0 {
+		rows = min(rows, int64(limit))
 	}
 
 	step := int(rows)
@@ -922,37 +981,67 @@ func (sc *pqScratch) hiveColumn(col *Column, kv KV, name string, n int) {
 	}
 }
 
-func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf) (err error) {
+// decodeColumn decodes the column chunk of c in unit into cb; ended reports
+// that it decoded every page. With limit > 0 it stops at the first page
+// boundary after which cb holds more than limit rows (rows are counted as
+// they start, so the first limit are then complete), and checks each page
+// (pageCheck) only just before decoding it; otherwise every page is checked
+// first (checkPages), so that the buffers are reserved once.
+func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf, limit int) (ended bool, err error) {
 	defer recoverInput(&err, p.fpath, unit, &c.name, "decoding column chunk")
 	cb.reset()
-	values, err := p.checkPages(unit, c, &cb.check, &cb.window)
-	if err != nil {
-		return p.errf(unit, c.name, "%w", err)
+	var pc *pageCheck
+	if limit > 0 {
+		pc = p.newPageCheck(unit, c, &cb.check, &cb.window)
+		defer pc.close()
+	} else {
+		values, err := p.checkPages(unit, c, &cb.check, &cb.window)
+		if err != nil {
+			return false, p.errf(unit, c.name, "%w", err)
+		}
+		cb.reserve(c, int(values))
 	}
-	cb.reserve(c, int(values))
 	chunks := p.pf.RowGroups()[unit].ColumnChunks()
 	if c.leaf >= len(chunks) {
-		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
+		return false, p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
 	}
 	pages := chunks[c.leaf].Pages()
 	defer pages.Close()
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
+		}
+		if pc != nil {
+			if cb.rows > limit {
+				break
+			}
+			// Check the pages up to and including the next data page (a
+			// dictionary page before it is read with it).
+			data, done := false, false
+			for !data && !done {
+				if data, done, err = pc.next(); err != nil {
+					return false, p.errf(unit, c.name, "%w", err)
+				}
+			}
+			if done {
+				ended = true
+				break
+			}
 		}
 		pg, err := pages.ReadPage()
 		if err == io.EOF {
+			ended = true
 			break
 		}
 		if err != nil {
-			return p.errf(unit, c.name, "reading page %d: %w", i, err)
+			return false, p.errf(unit, c.name, "reading page %d: %w", i, err)
 		}
 		err = cb.addPage(c, pg)
 		parquet.Release(pg)
 		if err != nil {
-			return p.errf(unit, c.name, "page %d: %w", i, err)
+			return false, p.errf(unit, c.name, "page %d: %w", i, err)
 		}
 	}
 	cb.finish(c)
-	return nil
+	return ended, nil
 }

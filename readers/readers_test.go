@@ -507,3 +507,80 @@ func TestConcurrentUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestReadHead: a unit's head is its first rows, the same cells as in the
+// whole unit, for every column type, Parquet files with many small pages
+// (v1 and v2, dictionary and plain, lists) and an IPC file, and limits from
+// one row to more than the unit holds.
+func TestReadHead(t *testing.T) {
+	cols := testTable(1000)
+	rows, _ := pgTable(1000)
+	pgColumns := []string{"i8", "u64", "i64", "b", "ts", "f32", "f64", "s", "plain", "enum", "bin", "lf64", "ls", "rep"}
+	var files []*File
+	var columns [][]string
+	open := func(path string, cs []string) {
+		f, err := Open(Input{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		files, columns = append(files, f), append(columns, cs)
+	}
+	for name, props := range pqArrowOptions {
+		path := tempPath(t, name+".parquet")
+		writePQArrow(t, path, cols, 300, props...)
+		open(path, names(cols))
+	}
+	for name, opts := range pgOptions {
+		path := tempPath(t, "pg-"+name+".parquet")
+		writePG(t, path, rows, opts...)
+		open(path, pgColumns)
+	}
+	ipcPath := tempPath(t, "head.arrow")
+	writeIPC(t, ipcPath, cols, splits(1000, 300), false)
+	open(ipcPath, names(cols))
+	for fi, f := range files {
+		for u := range f.NumUnits() {
+			var whole []map[string]any
+			first := int64(-1)
+			err := f.ReadUnit(context.Background(), u, columns[fi], 0, func(c *Chunk) error {
+				first = c.FirstRow
+				for i := range c.Len {
+					row := map[string]any{}
+					for _, col := range c.Columns {
+						row[col.Name] = cell(col, i)
+					}
+					whole = append(whole, row)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, limit := range []int{1, 2, 7, 50, 299, 300, 5000} {
+				calls := 0
+				err := f.ReadHead(context.Background(), u, columns[fi], limit, func(c *Chunk) error {
+					calls++
+					if want := min(limit, len(whole)); c.Len != want || c.FirstRow != first {
+						t.Fatalf("%s unit %d limit %d: %d rows from %d, want %d from %d", f.Path(), u, limit, c.Len, c.FirstRow, want, first)
+					}
+					for k, col := range c.Columns {
+						checkColumn(t, col, c.Len)
+						if col.Name != columns[fi][k] {
+							t.Fatalf("column %d named %q", k, col.Name)
+						}
+						for i := range c.Len {
+							if got, want := fmt.Sprint(cell(col, i)), fmt.Sprint(whole[i][col.Name]); got != want {
+								t.Fatalf("%s unit %d limit %d: %s row %d = %s, whole unit %s", f.Path(), u, limit, col.Name, i, got, want)
+							}
+						}
+					}
+					return nil
+				})
+				if err != nil || calls != 1 {
+					t.Fatalf("%s unit %d limit %d: %d chunks, %v", f.Path(), u, limit, calls, err)
+				}
+			}
+		}
+	}
+}
