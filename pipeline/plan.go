@@ -419,6 +419,10 @@ func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrong
 	return nil
 }
 
+// classHeadRows is how many rows of a unit firstRowClasses reads before
+// reading the whole unit.
+const classHeadRows = 1024
+
 // errFound stops the class-count scan early.
 var errFound = errors.New("found")
 
@@ -459,7 +463,7 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 	fallback := 0 // the first prediction list's length, when no row can be scored
 	for _, u := range p.units {
 		eps := p.eps[u.file]
-		err := p.files[u.file].ReadUnit(ctx, u.unit, p.columns[:p.readCols], 0, func(ch *readers.Chunk) error {
+		scan := func(ch *readers.Chunk) error {
 			if p.labels != nil {
 				ch, s.labelRows = p.join(ch, &j, false)
 			}
@@ -491,7 +495,14 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 				}
 			}
 			return nil
-		})
+		}
+		// The unit's head first: a row group is tens of MB to decode, and
+		// its first row usually settles it. If not, the whole unit.
+		f := p.files[u.file]
+		err := f.ReadHead(ctx, u.unit, p.columns[:p.readCols], classHeadRows, scan)
+		if err == nil {
+			err = f.ReadUnit(ctx, u.unit, p.columns[:p.readCols], 0, scan)
+		}
 		if errors.Is(err, errFound) {
 			return nil
 		}

@@ -62,6 +62,29 @@ func TestClassesFromFirstScoredRow(t *testing.T) {
 	}
 }
 
+// firstRowClasses reads a unit's head (classHeadRows rows) before the whole
+// unit: when no row of the head can be scored, the whole unit decides.
+func TestClassesFromBeyondTheHead(t *testing.T) {
+	n, first := classHeadRows+500, classHeadRows+100
+	labels, probs := make([]int64, n), make([][]float64, n)
+	for i := range n {
+		labels[i], probs[i] = 5, []float64{0.5, 0.5} // label outside [0, 2): invalid
+		if i >= first {
+			labels[i], probs[i] = int64(i%3), []float64{0.2, 0.3, 0.5}
+		}
+	}
+	rec := multiclassRecord(labels, probs)
+	defer rec.Release()
+	in := filepath.Join(t.TempDir(), "mc.parquet")
+	writeParquet(t, in, rec, int64(n)) // one row group
+	cfg := jobConfig("multiclass", []string{in}, "label", "probs")
+	cfg.Options.OnInvalid = "skip"
+	sum := summaryOf(t, cfg)
+	if got, want := sum.int("rows", 0), int64(n-first); got != want || sum.int("invalid_rows", 0) != int64(first) {
+		t.Errorf("rows %d invalid %d, want %d and %d (C = 3 from row %d)", got, sum.int("invalid_rows", 0), want, first, first)
+	}
+}
+
 // With one column per class, the error named the first column, not the bad one.
 func TestClassColumnAtFault(t *testing.T) {
 	dir := t.TempDir()
