@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"math"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -148,7 +149,13 @@ func writeSequences(mem memory.Allocator, dir *writers.Dir, p *plan, seqs []seqR
 				}
 			}
 			appendKey(b.Field(col), sr.seq.value)
-			tokens, ce, ppl := sr.seq.stats.Final()
+			tokens, ce, ppl := sr.seq.stats.Tokens, sr.seq.ce, metrics.Opt{}
+			if !sr.seq.finished {
+				_, ce, _ = sr.seq.stats.Final()
+			}
+			if ce.OK {
+				ppl = metrics.Opt{V: math.Exp(ce.V), OK: true} // as Final
+			}
 			b.Field(col + 1).(*array.Int64Builder).Append(tokens)
 			for k, v := range []metrics.Opt{ce, ppl} {
 				fb := b.Field(col + 2 + k).(*array.Float64Builder)

@@ -156,13 +156,37 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if p.task == "token" && cfg.Output.PerRow && perSequence {
-		if rowsOut, err = writeSequences(mem, dir, p, sequenceRows(table)); err != nil {
-			return nil, err
-		}
+	// Token sequences: when none is in two cells, each cell finishes its own
+	// (see finishSequences) and rows.parquet is written in the background
+	// while the roll-up runs, which then reads no sequence. Otherwise
+	// rows.parquet is written first, and the roll-up merges the cells'
+	// sequences into the groups'.
+	writeSeqs := p.task == "token" && cfg.Output.PerRow && perSequence
+	var seqs []seqRow
+	if writeSeqs {
+		seqs = sequenceRows(table)
 	}
+	var seqsDone chan error // rows.parquet is being written in the background
 	if p.task == "token" && sequencesApart(table) {
 		finishSequences(cellStats(table))
+		if writeSeqs {
+			seqsDone = make(chan error, 1)
+			go func() {
+				out, err := writeSequences(mem, dir, p, seqs)
+				rowsOut = out
+				seqsDone <- err
+			}()
+			defer func() {
+				if seqsDone != nil {
+					<-seqsDone // a return on an error must not leave it writing
+				}
+			}()
+		}
+	}
+	if writeSeqs && seqsDone == nil {
+		if rowsOut, err = writeSequences(mem, dir, p, seqs); err != nil {
+			return nil, err
+		}
 	}
 	groups, err := rollUp(ctx, table, p.groupNames, cfg.GroupBy, func() *stats { return p.newStats(true) })
 	if err != nil {
@@ -187,6 +211,14 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	}
 	if err := summaryOut.pw.Close(); err != nil {
 		return nil, err
+	}
+
+	if seqsDone != nil {
+		err := <-seqsDone
+		seqsDone = nil
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	res := &Result{Dir: dir.Path(), SummaryRows: len(groups)}

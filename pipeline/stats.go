@@ -101,6 +101,10 @@ type seqEntry struct {
 	value keyValue // the sequence column's value (unset without one)
 	first rowPos   // where it first appears
 	stats metrics.SeqStats
+	// Once finished (finishSequences): its cross_entropy, kept for
+	// rows.parquet.
+	finished bool
+	ce       metrics.Opt
 }
 
 // seqTable holds a cell's sequences by their encoded sequence value.
@@ -203,7 +207,7 @@ func finishSequences(all []*stats) {
 		wg.Go(func() {
 			for s := range next {
 				for _, e := range s.seqs.index {
-					s.tok.AddSequence(&e.stats)
+					e.ce, e.finished = s.tok.AddSequence(&e.stats), true
 				}
 				s.seqs = nil
 			}

@@ -276,7 +276,8 @@ type TokenStats struct {
 // sums (weight, nll, bytes, words) merged, and, when W_s > 0, Sequences++,
 // its terms of the standard error (w_s^2, w_s·l_s^2, exact products) and
 // exp(l_s) to seq_perplexity_sum. s keeps its value (its unit-weight count is folded into its Weight).
-func (t *TokenStats) AddSequence(s *SeqStats) {
+// It returns l_s, the sequence's cross_entropy of Final (null when W_s is 0).
+func (t *TokenStats) AddSequence(s *SeqStats) (crossEntropy Opt) {
 	t.Tokens += s.Tokens
 	s.fold()
 	sw := &s.Weight
@@ -286,7 +287,7 @@ func (t *TokenStats) AddSequence(s *SeqStats) {
 	t.words.Merge(&s.Words)
 	l, ok := s.crossEntropy()
 	if !ok {
-		return
+		return Opt{}
 	}
 	t.Sequences++
 	// A weighted token count beyond the float64 range (only with weights near
@@ -298,6 +299,7 @@ func (t *TokenStats) AddSequence(s *SeqStats) {
 	t.seqWeight.Add(w)
 	t.seqLoss.AddProduct(w, l)
 	t.seqPerplexity.Add(math.Exp(l))
+	return some(l)
 }
 
 // Merge adds o's statistics to t.
