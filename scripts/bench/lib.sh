@@ -11,8 +11,7 @@ build_evaljob() {
     log "using $evaljob (EVALJOB)"
   else
     log "building bin/evaljob"
-    # GOEXPERIMENT=simd as the Makefile builds it (the vector exp)
-    GOEXPERIMENT=${GOEXPERIMENT-simd} $GO build -o bin/evaljob ./cmd/evaljob || die "go build ./cmd/evaljob failed (set EVALJOB=path to benchmark a prebuilt binary)"
+    $GO build -o bin/evaljob ./cmd/evaljob || die "go build ./cmd/evaljob failed (set EVALJOB=path to benchmark a prebuilt binary)"
     evaljob=$root/bin/evaljob
   fi
 }
