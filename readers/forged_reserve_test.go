@@ -3,9 +3,6 @@ package readers
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -33,11 +30,7 @@ func forgedReserveFile(t *testing.T, pages int) string {
 		t.Fatal(err)
 	}
 	b := buf.Bytes()
-	n := int(binary.LittleEndian.Uint32(b[len(b)-8:]))
-	var md format.FileMetaData
-	if err := thrift.Unmarshal(new(thrift.CompactProtocol), b[len(b)-8-n:len(b)-8], &md); err != nil {
-		t.Fatal(err)
-	}
+	md, _ := readFooter(t, b)
 	cc := &md.RowGroups[0].Columns[0]
 	start := cc.MetaData.DataPageOffset
 	var h format.PageHeader
@@ -66,18 +59,7 @@ func forgedReserveFile(t *testing.T, pages int) string {
 	md.RowGroups[0].NumRows = 1 << 28
 	md.RowGroups[0].TotalByteSize = cc.MetaData.TotalUncompressedSize
 	md.NumRows = 1 << 28
-	foot, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out = append(out, foot...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(foot)))
-	out = append(out, "PAR1"...)
-	path := filepath.Join(t.TempDir(), "forged.parquet")
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeWithFooter(t, out, md)
 }
 
 // TestForgedValueCountsReserveLittle: reading such a file is an error, and

@@ -594,6 +594,18 @@ func (pc *pageCheck) next() (data, done bool, err error) {
 	if u < 0 || u > maxPageBytes || (pc.compressed && u > int64(h.CompressedPageSize)*maxPageRatio+pageSlack) {
 		return false, false, fmt.Errorf("page %d declares %d uncompressed bytes from %d compressed", i, u, h.CompressedPageSize)
 	}
+	// The page's type decides what it is, as for parquet-go (which reads
+	// no other types): it must carry that type's header and no other, or a
+	// page could be checked as one kind and decoded as another (a dictionary
+	// page with a data page header was checked as a data page, its
+	// dictionary size never, and a head read fell out of step).
+	data = h.Type == format.DataPage || h.Type == format.DataPageV2
+	if h.Type != format.DataPage && h.Type != format.DataPageV2 && h.Type != format.DictionaryPage ||
+		h.DataPageHeader.Valid != (h.Type == format.DataPage) ||
+		h.DataPageHeaderV2.Valid != (h.Type == format.DataPageV2) ||
+		h.DictionaryPageHeader.Valid != (h.Type == format.DictionaryPage) {
+		return false, false, fmt.Errorf("page %d: type %v without its header alone", i, h.Type)
+	}
 	var nv int64
 	switch {
 	case h.DataPageHeader.Valid:
@@ -620,17 +632,14 @@ func (pc *pageCheck) next() (data, done bool, err error) {
 	if pc.values > maxUnitValues || (!pc.c.list && pc.values > pc.rows) {
 		return false, false, fmt.Errorf("pages declare %d values, more than the row group's %d rows allow", pc.values, pc.rows)
 	}
-	if h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid || h.DictionaryPageHeader.Valid {
-		if !pc.compressed && u > int64(h.CompressedPageSize) {
-			return false, false, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
-		}
-		var err error
-		if *pc.scratch, err = pc.p.checkPageData(pc.win, &h, pc.codec, pc.c, pos+int64(n), u, nv, *pc.scratch); err != nil {
-			return false, false, fmt.Errorf("page %d: %w", i, err)
-		}
+	if !pc.compressed && u > int64(h.CompressedPageSize) {
+		return false, false, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
+	}
+	if *pc.scratch, err = pc.p.checkPageData(pc.win, &h, pc.codec, pc.c, pos+int64(n), u, nv, *pc.scratch); err != nil {
+		return false, false, fmt.Errorf("page %d: %w", i, err)
 	}
 	pc.pos = pos + int64(n) + int64(h.CompressedPageSize)
-	return h.DataPageHeader.Valid || h.DataPageHeaderV2.Valid, false, nil
+	return data, false, nil
 }
 
 // fileWindowBytes is how much of a column chunk fileWindow reads at once.
@@ -860,7 +869,9 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 		if err != nil {
 			return err
 		}
-		if ended && int64(cb.rows) != rows || !ended && int64(cb.rows) <= int64(limit) {
+		// A head read stops early with more than limit rows: more than the
+		// row group declares is as wrong as a whole chunk's count off it.
+		if ended && int64(cb.rows) != rows || !ended && int64(cb.rows) > rows {
 			return p.errf(unit, ref.col.name, "column chunk holds %d rows, row group declares %d", cb.rows, rows)
 		}
 	}
