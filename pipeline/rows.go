@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"math"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -149,15 +148,12 @@ func writeSequences(mem memory.Allocator, dir *writers.Dir, p *plan, seqs []seqR
 				}
 			}
 			appendKey(b.Field(col), sr.seq.value)
-			tokens, ce, ppl := sr.seq.stats.Tokens, sr.seq.ce, metrics.Opt{}
+			ce := sr.seq.ce
 			if !sr.seq.finished {
 				_, ce, _ = sr.seq.stats.Final()
 			}
-			if ce.OK {
-				ppl = metrics.Opt{V: math.Exp(ce.V), OK: true} // as Final
-			}
-			b.Field(col + 1).(*array.Int64Builder).Append(tokens)
-			for k, v := range []metrics.Opt{ce, ppl} {
+			b.Field(col + 1).(*array.Int64Builder).Append(sr.seq.stats.Tokens)
+			for k, v := range []metrics.Opt{ce, metrics.SeqPerplexity(ce)} {
 				fb := b.Field(col + 2 + k).(*array.Float64Builder)
 				if v.OK {
 					fb.Append(v.V)

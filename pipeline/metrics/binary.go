@@ -113,30 +113,34 @@ func BinaryProbHard(p float64, positive bool, eps, threshold float64) (row Binar
 		return BinaryRow{}, false
 	}
 	q := clip(p, eps)
-	// The evaluated probability is q (positive) or 1 - q = u + c (negative,
-	// see binaryProbLoss): chosen by a mask, not a branch.
-	u := 1 - q
-	c := (1 - u) - q
+	// The evaluated probability is q (positive) or 1 - q = u + c (negative):
+	// chosen by a mask, not a branch.
+	u, c := complement(q)
 	mask := -uint64(b2i(positive)) // all ones if positive
 	x := math.Float64frombits(math.Float64bits(u) ^ (math.Float64bits(u)^math.Float64bits(q))&mask)
 	c = math.Float64frombits(math.Float64bits(c) &^ mask) // +0 if positive
 	return BinaryRow{Loss: 0 - logPlus(x, c), P: p, Correct: (p >= threshold) == positive, Clipped: q != p}, true
 }
 
-// binaryProbLoss is -(t ln q + (1-t) ln(1-q)) for a clipped probability q.
-// ln(1-q) is logPlus(u, (1-u) - q) with u = 1 - q rounded: (1-u) - q is
-// exactly the rounding error (u is exact for q >= 1/2; below, 1 - u is
-// exact and within half an ulp of q).
+// binaryProbLoss is -(t ln q + (1-t) ln(1-q)) for a clipped probability q,
+// with ln(1-q) as logPlus(complement(q)).
 func binaryProbLoss(q, t float64) float64 {
 	loss := 0.0
 	if t > 0 {
 		loss -= t * logFast(q)
 	}
 	if t < 1 {
-		u := 1 - q
-		loss -= (1 - t) * logPlus(u, (1-u)-q)
+		loss -= (1 - t) * logPlus(complement(q))
 	}
 	return loss
+}
+
+// complement returns 1 - q as u + c for a probability q: u = 1 - q rounded
+// and c = (1-u) - q, exactly its rounding error (u is exact for q >= 1/2;
+// below, 1 - u is exact and within half an ulp of q).
+func complement(q float64) (u, c float64) {
+	u = 1 - q
+	return u, (1 - u) - q
 }
 
 // binaryLogitLoss is max(s,0) - t·s + log1p(e^-|s|), the stable form of the

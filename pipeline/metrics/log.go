@@ -15,8 +15,8 @@ func logFast(x float64) float64 { return logPlus(x, 0) }
 
 // logPlus is ln(x + c) for an x that stands for x + c, a sum rounded to x
 // (|c| at most half an ulp of x): ln(1 - q) for a probability q is
-// logPlus(u, (1-u) - q) with u = 1 - q rounded, which keeps a tiny q's
-// ln(1-q) = -q(1 + ...) to full precision, as math.Log1p(-q) does. c must
+// logPlus(complement(q)), which keeps a tiny q's ln(1-q) = -q(1 + ...) to
+// full precision, as math.Log1p(-q) does. c must
 // be 0 unless x lies in [0.5, 2].
 //
 // The method is glibc's (Szabolcs Nagy, 2018) without its lookup of a
@@ -93,6 +93,7 @@ func init() {
 	ln2, _ := new(big.Float).SetPrec(prec).SetString(ln2Digits)
 	ln2Hi = math.Float64frombits(math.Float64bits(bigFloat64(ln2)) &^ (1<<11 - 1))
 	ln2Lo = bigFloat64(new(big.Float).SetPrec(prec).Sub(ln2, new(big.Float).SetFloat64(ln2Hi)))
+	f := func(v float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(v) }
 	for i := range logTable {
 		const off = 0x3fe6000000000000
 		lo := math.Float64frombits(off + uint64(i)<<45)
@@ -103,7 +104,6 @@ func init() {
 		e := math.Ilogb(invc)
 		invc = math.Ldexp(math.Round(math.Ldexp(invc, 8-e)), e-8)
 		// ln(invc) = 2·atanh(y) with y = (invc-1)/(invc+1), |y| < 0.19.
-		f := func(v float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(v) }
 		y := new(big.Float).SetPrec(prec).Quo(new(big.Float).SetPrec(prec).Sub(f(invc), f(1)), new(big.Float).SetPrec(prec).Add(f(invc), f(1)))
 		y2 := new(big.Float).SetPrec(prec).Mul(y, y)
 		sum, pow := new(big.Float).SetPrec(prec), new(big.Float).SetPrec(prec).Set(y)

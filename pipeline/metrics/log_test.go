@@ -63,8 +63,7 @@ func TestLogPlus(t *testing.T) {
 	qs = append(qs, 1e-300, 0x1p-54, 0x1p-53, 0x1p-52, 1e-15, 0.5, 1-1e-15, math.Nextafter(1, 0), 0x1p-7, 1-0x1p-7)
 	worst := 0.0
 	for _, q := range qs {
-		u := 1 - q
-		got := logPlus(u, (1-u)-q)
+		got := logPlus(complement(q))
 		exact := refLn(oneMinus(q)) // 1 - q held exactly
 		if q < 0.25 {
 			exact = refLog1p(new(big.Float).SetPrec(refPrec).Neg(bf(q)))
@@ -87,7 +86,7 @@ func BenchmarkLog(b *testing.B) {
 	benchUnary(b, xs, "logs/s", map[string]func(float64) float64{
 		"math.Log": math.Log, "logFast": logFast,
 		"math.Log1p": func(q float64) float64 { return math.Log1p(-q) },
-		"logPlus":    func(q float64) float64 { u := 1 - q; return logPlus(u, (1-u)-q) },
+		"logPlus":    func(q float64) float64 { return logPlus(complement(q)) },
 	})
 }
 
@@ -113,8 +112,7 @@ func FuzzLogFast(f *testing.F) {
 			within2("logFast", got, want)
 		}
 		if q := math.Abs(x); q > 0 && q < 1 {
-			u := 1 - q
-			within2("logPlus(1-q)", logPlus(u, (1-u)-q), math.Log1p(-q))
+			within2("logPlus(1-q)", logPlus(complement(q)), math.Log1p(-q))
 		}
 	})
 }

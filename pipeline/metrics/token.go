@@ -218,7 +218,16 @@ func (s *SeqStats) Final() (tokens int64, crossEntropy, perplexity Opt) {
 	if !ok {
 		return s.Tokens, Opt{}, Opt{}
 	}
-	return s.Tokens, some(l), some(math.Exp(l))
+	return s.Tokens, some(l), SeqPerplexity(some(l))
+}
+
+// SeqPerplexity is a sequence's perplexity, exp of its cross_entropy
+// (Final's, or AddSequence's), null with it.
+func SeqPerplexity(crossEntropy Opt) Opt {
+	if !crossEntropy.OK {
+		return Opt{}
+	}
+	return some(math.Exp(crossEntropy.V))
 }
 
 // crossEntropy is NLL/Weight correctly rounded, or +Inf; ok is false when

@@ -203,45 +203,37 @@ func labelOf(id int64) int64 {
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 func writePredictions(w *bufio.Writer, n int64, rgRows int) error {
-	pw := parquet.NewGenericWriter[predictionRow](w, writerOptions()...)
-	batch := make([]predictionRow, 8192)
 	perm := newPermutation(n, predictionsKey)
 	base := math.Log(positiveRate / (1 - positiveRate))
-	err := rowGroups(n, rgRows, 1, pw.Flush, func(rng *rand.Rand, lo, hi int64) error {
-		for lo < hi {
-			k := int(min(hi-lo, int64(len(batch))))
-			for i := range batch[:k] {
-				id := perm.at(lo + int64(i))
-				m := rng.IntN(len(models))
-				y := labelOf(id)
-				z := base + rng.NormFloat64()*1.5 + float64(2*y-1)*(0.4+0.4*float64(m))
-				// Clamp away from exactly 0 and 1: prob stays in (0,1).
-				p := min(max(sigmoid(z), 1e-12), 1-1e-12)
-				batch[i] = predictionRow{RequestID: id, Model: models[m], Prob: p}
-			}
-			if _, err := pw.Write(batch[:k]); err != nil {
-				return err
-			}
-			lo += int64(k)
-		}
-		return nil
+	return writeRows(w, n, rgRows, 1, func(rng *rand.Rand, row int64) predictionRow {
+		id := perm.at(row)
+		m := rng.IntN(len(models))
+		y := labelOf(id)
+		z := base + rng.NormFloat64()*1.5 + float64(2*y-1)*(0.4+0.4*float64(m))
+		// Clamp away from exactly 0 and 1: prob stays in (0,1).
+		p := min(max(sigmoid(z), 1e-12), 1-1e-12)
+		return predictionRow{RequestID: id, Model: models[m], Prob: p}
 	})
-	if err != nil {
-		return err
-	}
-	return pw.Close()
 }
 
 func writeLabels(w *bufio.Writer, n int64, rgRows int) error {
-	pw := parquet.NewGenericWriter[labelRow](w, writerOptions()...)
-	batch := make([]labelRow, 8192)
 	perm := newPermutation(n, labelsKey)
-	err := rowGroups(n, rgRows, 2, pw.Flush, func(_ *rand.Rand, lo, hi int64) error {
+	return writeRows(w, n, rgRows, 2, func(_ *rand.Rand, row int64) labelRow {
+		id := perm.at(row)
+		return labelRow{RequestID: id, Label: labelOf(id)}
+	})
+}
+
+// writeRows writes rows 0..n-1, row(rng, i) each, in row groups of
+// rgRows drawing from random stream stream, 8192 rows per write.
+func writeRows[T any](w *bufio.Writer, n int64, rgRows int, stream uint64, row func(rng *rand.Rand, i int64) T) error {
+	pw := parquet.NewGenericWriter[T](w, writerOptions()...)
+	batch := make([]T, 8192)
+	err := rowGroups(n, rgRows, stream, pw.Flush, func(rng *rand.Rand, lo, hi int64) error {
 		for lo < hi {
 			k := int(min(hi-lo, int64(len(batch))))
 			for i := range batch[:k] {
-				id := perm.at(lo + int64(i))
-				batch[i] = labelRow{RequestID: id, Label: labelOf(id)}
+				batch[i] = row(rng, lo+int64(i))
 			}
 			if _, err := pw.Write(batch[:k]); err != nil {
 				return err
