@@ -502,3 +502,79 @@ func TestAddBinaryUnitsMatchesAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrationConfidenceSums checks the bins' confidence sums and their
+// total (PredictionSum) against sums kept in big.Float, for confidences on
+// both sides of the fixed-point range of addUnitConfidence ([2^-11, 2)):
+// its edges, tiny and subnormal values, zeros, values above 1 (not a
+// probability, but the API takes them), and long runs of 1 that
+// carry out of the low word, added row by row, as columns, and merged.
+func TestCalibrationConfidenceSums(t *testing.T) {
+	const bins = 7
+	lowEdge := math.Ldexp(1, -11)
+	special := []float64{0, math.Copysign(0, -1), 1, lowEdge, math.Nextafter(lowEdge, 0), math.Nextafter(lowEdge, 1),
+		math.Nextafter(1, 0), 5e-324, 1e-300, 0.5, math.Nextafter(0.5, 0), 1.0 / 3, 1.75, 3}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 40 {
+		n := 1 + rng.IntN(5000)
+		if trial < 2 {
+			n = 300000 // runs of 1 below: the low word overflows every second term
+		}
+		conf := make([]float64, n)
+		for i := range conf {
+			switch {
+			case trial < 2:
+				conf[i] = []float64{1, math.Nextafter(1, 0)}[trial]
+			case rng.IntN(4) == 0:
+				conf[i] = special[rng.IntN(len(special))]
+			case rng.IntN(3) == 0:
+				conf[i] = math.Ldexp(rng.Float64(), -rng.IntN(60)) // often below 2^-11
+			default:
+				conf[i] = rng.Float64()
+			}
+		}
+		want := make([]*big.Float, bins)
+		for b := range want {
+			want[b] = new(big.Float).SetPrec(2200)
+		}
+		total := new(big.Float).SetPrec(2200)
+		for _, c := range conf {
+			want[Bin(c, bins)].Add(want[Bin(c, bins)], new(big.Float).SetFloat64(c))
+			total.Add(total, new(big.Float).SetFloat64(c))
+		}
+		// Three ways to the same statistics: row by row; as columns; and
+		// in parts (row by row and as columns) merged.
+		byRow, byCols, merged := NewClassStats(bins), NewClassStats(bins), NewClassStats(bins)
+		zeros := make([]float64, n)
+		var part [2]*ClassStats
+		cut := rng.IntN(n + 1)
+		for i, c := range conf {
+			byRow.Add(1, 0, false, 0, c, 0, 0, false)
+			if i < cut {
+				if part[0] == nil {
+					part[0] = NewClassStats(bins)
+				}
+				part[0].Add(1, 0, false, 0, c, 0, 0, false)
+			}
+		}
+		byCols.AddBinaryUnits(zeros, zeros, conf, zeros, 0, 0)
+		part[1] = NewClassStats(bins)
+		part[1].AddBinaryUnits(zeros[cut:], zeros[cut:], conf[cut:], zeros[cut:], 0, 0)
+		for _, p := range part {
+			if p != nil {
+				merged.Merge(p)
+			}
+		}
+		for name, s := range map[string]*ClassStats{"Add": byRow, "AddBinaryUnits": byCols, "Merge": merged} {
+			got := s.Summary()
+			if w, _ := total.Float64(); got.PredictionSum != w {
+				t.Errorf("trial %d, %s: PredictionSum %v, want %v", trial, name, got.PredictionSum, w)
+			}
+			for b := range bins {
+				if w, _ := want[b].Float64(); got.CalConfidence[b] != w {
+					t.Errorf("trial %d, %s: bin %d confidence sum %v, want %v", trial, name, b, got.CalConfidence[b], w)
+				}
+			}
+		}
+	}
+}
