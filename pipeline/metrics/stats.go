@@ -82,13 +82,20 @@ const (
 	unitConfMax = 1023
 )
 
-// addUnitConfidence adds the confidence c of a weight-1 pair to c's
-// confidence sum: to the fixed-point sum when it is in [2^-11, 2), to the
-// Sum otherwise (a small, negative, zero or non-finite c).
-func (c *calBin) addUnitConfidence(x float64) {
+// unitConfFixed returns x in units of 2^-63 when x is in [2^-11, 2), the
+// range of the fixed-point confidence sums, and false otherwise (a
+// smaller, negative, zero or non-finite x).
+func unitConfFixed(x float64) (uint64, bool) {
 	b := math.Float64bits(x)
-	if shift := b>>52 - unitConfMin; shift <= unitConfMax-unitConfMin { // (unsigned: also false below unitConfMin, and for a sign bit)
-		u := (b&(1<<52-1) | 1<<52) << shift
+	shift := b>>52 - unitConfMin // (unsigned: huge below unitConfMin, and for a sign bit)
+	return (b&(1<<52-1) | 1<<52) << (shift & 63), shift <= unitConfMax-unitConfMin
+}
+
+// addUnitConfidence adds the confidence x of a weight-1 pair to c's
+// confidence sum: to the fixed-point sum when it is in its range, to the
+// Sum otherwise.
+func (c *calBin) addUnitConfidence(x float64) {
+	if u, ok := unitConfFixed(x); ok {
 		var carry uint64
 		c.unitConfLo, carry = bits.Add64(c.unitConfLo, u, 0)
 		c.unitConfHi += carry
@@ -265,6 +272,10 @@ func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, c
 	s.Loss.AddSlice(loss)
 	s.LossSq.addSquares(loss)
 	s.Brier.AddSlice(brier)
+	if s.bins <= localBins {
+		s.addBinaryBinsLocal(confidence, target)
+		return
+	}
 	// addUnitCompanions' label and bin terms, inline with outcome = label
 	// = t (a call per row here measured 13 -> 20 ns per row).
 	target = target[:len(confidence)]
@@ -280,6 +291,55 @@ func (s *ClassStats) AddBinaryUnits(loss, brier, confidence, target []float64, c
 			s.Label.Add(t)
 			b.outcome.Add(t)
 		}
+	}
+}
+
+// localBins is the most calibration bins that addBinaryBinsLocal counts in
+// arrays on its stack.
+const localBins = 32
+
+// addBinaryBinsLocal is AddBinaryUnits' label and bin terms for at most
+// localBins bins: the counts and fixed-point confidence sums of the bins
+// go to arrays on the stack, then to the bins they reached, so that a row
+// costs no pointer to its bin and no store that the next row must wait for
+// (BenchmarkClassStatsAddBinaryUnits: 12.6 -> 10.7 ns a row).
+func (s *ClassStats) addBinaryBinsLocal(confidence, target []float64) {
+	var (
+		units, outcome [localBins]int64
+		lo, hi         [localBins]uint64
+		label          int64
+	)
+	target = target[:len(confidence)]
+	for i, c := range confidence {
+		t := target[i]
+		k := Bin(c, s.bins) & (localBins - 1) // (in range already; the mask drops the bounds checks)
+		units[k]++
+		if u, ok := unitConfFixed(c); ok {
+			var carry uint64
+			lo[k], carry = bits.Add64(lo[k], u, 0)
+			hi[k] += carry
+		} else {
+			s.bin(k).confidence.Add(c)
+		}
+		if t == 0 || t == 1 {
+			label += int64(t)
+			outcome[k] += int64(t)
+		} else {
+			s.Label.Add(t)
+			s.bin(k).outcome.Add(t)
+		}
+	}
+	s.unitLabel += label
+	for k := range s.bins {
+		if units[k] == 0 {
+			continue
+		}
+		b := s.bin(k)
+		b.units += units[k]
+		b.unitOutcome += outcome[k]
+		var carry uint64
+		b.unitConfLo, carry = bits.Add64(b.unitConfLo, lo[k], 0)
+		b.unitConfHi += hi[k] + carry
 	}
 }
 

@@ -456,7 +456,7 @@ func TestAllocs(t *testing.T) {
 func TestAddBinaryUnitsMatchesAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	for trial := range 60 {
-		bins := 1 + rng.IntN(20)
+		bins := 1 + rng.IntN(50) // on both sides of localBins
 		byRow, byCols := NewClassStats(bins), NewClassStats(bins)
 		switch trial % 3 {
 		case 1: // earlier weighted rows
@@ -510,7 +510,12 @@ func TestAddBinaryUnitsMatchesAdd(t *testing.T) {
 // probability, but the API takes them), and long runs of 1 that
 // carry out of the low word, added row by row, as columns, and merged.
 func TestCalibrationConfidenceSums(t *testing.T) {
-	const bins = 7
+	for _, bins := range []int{7, localBins + 1} {
+		calibrationConfidenceSums(t, bins)
+	}
+}
+
+func calibrationConfidenceSums(t *testing.T, bins int) {
 	lowEdge := math.Ldexp(1, -11)
 	special := []float64{0, math.Copysign(0, -1), 1, lowEdge, math.Nextafter(lowEdge, 0), math.Nextafter(lowEdge, 1),
 		math.Nextafter(1, 0), 5e-324, 1e-300, 0.5, math.Nextafter(0.5, 0), 1.0 / 3, 1.75, 3}
@@ -568,11 +573,11 @@ func TestCalibrationConfidenceSums(t *testing.T) {
 		for name, s := range map[string]*ClassStats{"Add": byRow, "AddBinaryUnits": byCols, "Merge": merged} {
 			got := s.Summary()
 			if w, _ := total.Float64(); got.PredictionSum != w {
-				t.Errorf("trial %d, %s: PredictionSum %v, want %v", trial, name, got.PredictionSum, w)
+				t.Errorf("%d bins, trial %d, %s: PredictionSum %v, want %v", bins, trial, name, got.PredictionSum, w)
 			}
 			for b := range bins {
 				if w, _ := want[b].Float64(); got.CalConfidence[b] != w {
-					t.Errorf("trial %d, %s: bin %d confidence sum %v, want %v", trial, name, b, got.CalConfidence[b], w)
+					t.Errorf("%d bins, trial %d, %s: bin %d confidence sum %v, want %v", bins, trial, name, b, got.CalConfidence[b], w)
 				}
 			}
 		}
