@@ -53,6 +53,10 @@ func (p *Progress) Done() int64 { return p.done.Load() }
 // DefaultBatchRows is the chunk size when Options.BatchRows is 0.
 const DefaultBatchRows = 1 << 16
 
+// summaryBatch is the groups per record of summary.parquet (a variable
+// for tests, which check that it does not change the bytes).
+var summaryBatch = 1 << 16
+
 // Output file names (SPEC §4).
 const (
 	SummaryFile  = "summary.parquet"
@@ -211,15 +215,26 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	if len(cfg.Gates) > 0 {
 		sums = summaries(groups)
 	}
-	rec := summaryRecord(mem, p, groups, sums)
-	defer rec.Release()
-	summaryOut, err := createParquet(mem, dir, SummaryFile, rec.Schema())
+	summaryOut, err := createParquet(mem, dir, SummaryFile, summarySchema(p))
 	if err != nil {
 		return nil, err
 	}
 	defer summaryOut.pw.Close()
-	if err := summaryOut.pw.Write(rec); err != nil {
-		return nil, err
+	// In records of summaryBatch groups: the file's bytes do not depend on
+	// the records (writers.ParquetWriter), and the builders stay small (1M
+	// groups: 700 MB in one record, most of it copied as it grew).
+	for lo := 0; lo == 0 || lo < len(groups); lo += summaryBatch {
+		hi := min(lo+summaryBatch, len(groups))
+		var part []groupSummary
+		if sums != nil {
+			part = sums[lo:hi]
+		}
+		rec := summaryRecord(mem, p, groups[lo:hi], part)
+		err := summaryOut.pw.Write(rec)
+		rec.Release()
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := summaryOut.pw.Close(); err != nil {
 		return nil, err
