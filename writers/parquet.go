@@ -22,11 +22,23 @@ const CreatedBy = "evaljob (parquet via apache arrow go v17)"
 // DefaultRowGroupRows is the number of rows per row group.
 const DefaultRowGroupRows = 128 << 10
 
+// maxDictionaryPageBytes is the dictionary size at which a string column's
+// chunk falls back from dictionary to plain pages; Arrow's default is 1 MB.
+// A chunk that falls back has two data page encodings, and Arrow v17 lists
+// their page counts (ColumnMetaData.encoding_stats) in Go map order, so the
+// file's bytes would differ from run to run (the values never do): 100k
+// distinct group keys did it. At 256 MB no chunk of a row group
+// (DefaultRowGroupRows) falls back unless its distinct strings average more
+// than 2 KB, and the page stays well within what readers accept (evaljob's
+// own: 1 GB).
+const maxDictionaryPageBytes = 256 << 20
+
 // ParquetWriter writes Arrow records as one Parquet file.
 //
 // Settings: zstd compression (default level), column statistics on, PLAIN
 // encoding for numbers and dictionary encoding for string and binary
-// columns, data page v1, format version 2.6, required root, the Arrow schema
+// columns (up to maxDictionaryPageBytes of distinct values per chunk: see
+// there), data page v1, format version 2.6, required root, the Arrow schema
 // stored in the footer (key "ARROW:schema") so that types such as uint64,
 // int8 and date32 round-trip exactly, and created_by = CreatedBy.
 //
@@ -95,6 +107,7 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) 
 		parquet.WithRootRepetition(parquet.Repetitions.Required),
 		parquet.WithMaxRowGroupLength(cfg.rowGroupRows),
 		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryPageSizeLimit(maxDictionaryPageBytes),
 	}
 	for _, f := range schema.Fields() {
 		switch f.Type.ID() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -645,5 +646,62 @@ func TestParquetFixedSizeListNullRows(t *testing.T) {
 	}
 	if row != 50 {
 		t.Errorf("%d rows", row)
+	}
+}
+
+// TestParquetManyDistinctStrings: a string column whose distinct values
+// pass Arrow's default dictionary limit (1 MB) stays dictionary encoded, so
+// the column chunk has one data page encoding and the file the same bytes
+// on every write. With a fallback to plain pages Arrow v17 lists the two
+// encodings' page counts in Go map order (random): the bytes differed about
+// every second write.
+func TestParquetManyDistinctStrings(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	const rows = 60000 // 60k distinct keys of 40 bytes: 2.4 MB
+	for i := range rows {
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("request-%031d", i))
+	}
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	var first []byte
+	for i := range 8 {
+		var buf bytes.Buffer
+		pw, err := NewParquetWriter(&buf, schema, WithAllocator(mem))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = buf.Bytes()
+			f, err := parquet.OpenFile(bytes.NewReader(first), int64(len(first)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rg := range f.Metadata().RowGroups {
+				m := rg.Columns[0].MetaData
+				data := 0
+				for _, st := range m.EncodingStats {
+					if st.PageType == format.DataPage {
+						data++
+					}
+				}
+				if data != 1 {
+					t.Fatalf("%d data page encodings (%v): the dictionary fell back to plain pages", data, m.EncodingStats)
+				}
+			}
+			continue
+		}
+		if !bytes.Equal(buf.Bytes(), first) {
+			t.Fatalf("write %d: the bytes differ from the first write's", i)
+		}
 	}
 }
