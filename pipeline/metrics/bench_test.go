@@ -121,14 +121,28 @@ func BenchmarkClassStatsAddBinaryUnits(b *testing.B) {
 	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "rows/s")
 }
 
+// BenchmarkSummary finalises a group's statistics: weighted rows, and unit
+// weights (a group of one row, as with one group per request id).
 func BenchmarkSummary(b *testing.B) {
-	s := NewClassStats(15)
-	for i := 0; i < 10000; i++ {
-		c := float64(i&1023) / 1024
-		s.Add(0.5+c, 0.3+c, i&1 == 0, c*c, c, float64(i&1), float64(i&1), false)
-	}
-	for i := 0; i < b.N; i++ {
-		_ = s.Summary()
+	for _, c := range []struct {
+		name string
+		rows int
+		w    func(c float64) float64
+	}{
+		{"weighted/10k", 10000, func(c float64) float64 { return 0.5 + c }},
+		{"unit/1", 1, func(float64) float64 { return 1 }},
+		{"unit/10k", 10000, func(float64) float64 { return 1 }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := NewClassStats(15)
+			for i := range c.rows {
+				x := float64(i&1023)/1024 + 0x1p-40
+				s.Add(c.w(x), 0.3+x, i&1 == 0, x*x, x, float64(i&1), float64(i&1), false)
+			}
+			for b.Loop() {
+				_ = s.Summary()
+			}
+		})
 	}
 }
 

@@ -552,27 +552,27 @@ func (s *ClassStats) Summary() ClassSummary {
 			out.CalOutcome[b] = c.outcome.Float64()
 		}
 	}
-	var w *big.Int
+	var w *denom
 	if s.Weight.IsFinite() {
-		if w = s.Weight.bigInt(); w.Sign() > 0 {
+		if w = newDenom(&s.Weight); w.positive() {
 			out.CrossEntropy, out.Perplexity = s.crossEntropy(w)
-			out.Stderr = s.stderr(w)
+			out.Stderr = s.stderr(w.int())
 		}
 	}
 	if s.pair != nil {
 		w = nil
 		if s.pair.IsFinite() {
-			w = s.pair.bigInt()
+			w = newDenom(s.pair)
 		}
 	}
-	if w == nil || w.Sign() <= 0 {
+	if w == nil || !w.positive() {
 		return out
 	}
-	out.Accuracy = mean(&s.Correct, w)
-	out.Brier = mean(&s.Brier, w)
-	out.MeanPrediction = mean(pred, w)
-	out.LabelRate = mean(&s.Label, w)
-	out.ECE = s.ece(w)
+	out.Accuracy = w.mean(&s.Correct)
+	out.Brier = w.mean(&s.Brier)
+	out.MeanPrediction = w.mean(pred)
+	out.LabelRate = w.mean(&s.Label)
+	out.ECE = s.ece(w.int())
 	return out
 }
 
@@ -584,17 +584,70 @@ func mean(sum *Sum, w *big.Int) Opt {
 	return some(ratioFloat64(sum.bigInt(), w, 0))
 }
 
+// denom is the denominator of a summary's means: a finite weight sum, as
+// the float64 it equals when it is one (unit weights: a count), and as a
+// big integer in units of 2^-1074 when needed.
+type denom struct {
+	sum   *Sum
+	f     float64 // the sum, when exact
+	exact bool
+	n     *big.Int // the sum in units of 2^-1074, once made
+}
+
+// fastMeans lets denom.mean take quotientPair; tests turn it off to
+// compare.
+var fastMeans = true
+
+func newDenom(sum *Sum) *denom {
+	f, exact := sum.float64Exact()
+	return &denom{sum: sum, f: f, exact: exact}
+}
+
+// int returns the sum in units of 2^-1074.
+func (d *denom) int() *big.Int {
+	if d.n == nil {
+		d.n = d.sum.bigInt()
+	}
+	return d.n
+}
+
+func (d *denom) positive() bool {
+	if d.exact {
+		return d.f > 0
+	}
+	return d.int().Sign() > 0
+}
+
+// mean is num/d correctly rounded, null unless num is finite: from
+// float64 pairs (quotientPair, ~0.1 µs and no allocation) when d is a
+// float64 and they decide it, from the big integers otherwise (~1 µs).
+// Both are the correctly rounded quotient, so the bits are the same.
+func (d *denom) mean(num *Sum) Opt {
+	if !num.IsFinite() {
+		return Opt{}
+	}
+	if d.exact && fastMeans {
+		if v, ok := num.float64Exact(); ok && v == 0 {
+			return some(0)
+		}
+		if q, ok := quotientPair(num, d.f); ok {
+			return some(q)
+		}
+	}
+	return some(ratioFloat64(num.bigInt(), d.int(), 0))
+}
+
 // crossEntropy returns the mean loss and its exp; +Inf for both when an
 // infinite loss was added.
-func (s *ClassStats) crossEntropy(w *big.Int) (ce, perplexity Opt) {
+func (s *ClassStats) crossEntropy(w *denom) (ce, perplexity Opt) {
 	switch {
 	case s.Loss.Inf() == 1:
 		return some(math.Inf(1)), some(math.Inf(1))
 	case !s.Loss.IsFinite():
 		return Opt{}, Opt{}
 	}
-	m := ratioFloat64(s.Loss.bigInt(), w, 0)
-	return some(m), some(math.Exp(m))
+	m := w.mean(&s.Loss)
+	return m, some(math.Exp(m.V))
 }
 
 // stderr is the standard error of the weighted mean loss (SPEC §3):

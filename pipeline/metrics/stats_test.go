@@ -583,3 +583,52 @@ func calibrationConfidenceSums(t *testing.T, bins int) {
 		}
 	}
 }
+
+// TestSummaryFastMeans: the means of a summary are the same bits with
+// quotientPair (denom.mean's fast path) as from the big integers alone,
+// for unit and other weights, multilabel pairs, groups of one row (means
+// of 0 and 1), sums that are integers, tiny and huge values, and an
+// infinite loss.
+func TestSummaryFastMeans(t *testing.T) {
+	defer func() { fastMeans = true }()
+	rng := rand.New(rand.NewPCG(71, 72))
+	for trial := range 400 {
+		s := NewClassStats(1 + rng.IntN(15))
+		rows := 1 + rng.IntN([]int{1, 10, 1000}[trial%3])
+		for range rows {
+			p := rng.Float64()
+			if rng.IntN(20) == 0 {
+				p = []float64{0, 1, 1e-300, 0.5, 1.0 / 3}[rng.IntN(5)]
+			}
+			y := float64(rng.IntN(2))
+			if trial%4 == 1 {
+				y = rng.Float64()
+			}
+			row, _ := Binary(Prob, p, y, eps64, 0.5)
+			if trial == 9 {
+				row.Loss = math.Inf(1)
+			}
+			w := 1.0
+			switch trial % 5 {
+			case 2:
+				w = []float64{0.5, 3, 1e-3, 1e200, 0x1p-1000}[rng.IntN(5)]
+			case 3:
+				w = float64(rng.IntN(4)) // some 0, integers
+			}
+			if trial%7 == 4 {
+				s.AddLoss(w, row.Loss, row.Clipped)
+				s.AddPair(w, row.Correct, BinaryBrier(row.P, y), row.P, y, y)
+				s.AddPair(1, !row.Correct, BinaryBrier(1-row.P, 1-y), 1-row.P, 1-y, 1-y)
+				continue
+			}
+			s.Add(w, row.Loss, row.Correct, BinaryBrier(row.P, y), row.P, y, y, row.Clipped)
+		}
+		fastMeans = true
+		fast := s.Summary()
+		fastMeans = false
+		slow := s.Summary()
+		if summaryText(fast) != summaryText(slow) {
+			t.Fatalf("trial %d: with quotientPair %+v\nwith big integers %+v", trial, fast, slow)
+		}
+	}
+}
