@@ -22,28 +22,29 @@ const CreatedBy = "evaljob (parquet via apache arrow go v17)"
 // DefaultRowGroupRows is the number of rows per row group.
 const DefaultRowGroupRows = 128 << 10
 
-// maxDictionaryPageBytes is the dictionary size at which a string column's
-// chunk falls back from dictionary to plain pages; Arrow's default is 1 MB.
-// A chunk that falls back has two data page encodings, and Arrow v17 lists
-// their page counts (ColumnMetaData.encoding_stats) in Go map order, so the
-// file's bytes would differ from run to run (the values never do): 100k
-// distinct group keys did it. At 256 MB no chunk of a row group
-// (DefaultRowGroupRows) falls back unless its distinct strings average more
-// than 2 KB, and the page stays well within what readers accept (evaljob's
-// own: 1 GB).
-const maxDictionaryPageBytes = 256 << 20
+// DefaultDictionaryBytes bounds a row group's bytes of each
+// dictionary-encoded (string or binary) column, counted as a dictionary
+// page counts them: 4 + length per value. A row group is cut before a row
+// that would reach it, so the column's dictionary, at most that size,
+// never falls back to plain pages (Arrow's fallback limit is set to the
+// same bound). A chunk that fell back would have two data page encodings,
+// and Arrow v17 lists their page counts (ColumnMetaData.encoding_stats) in
+// Go map order: the file's bytes would differ from run to run (the values
+// never do); 100k distinct group keys did it at Arrow's default of 1 MB.
+// Only a single value of this size or more can still make a chunk fall back.
+const DefaultDictionaryBytes = 64 << 20
 
 // ParquetWriter writes Arrow records as one Parquet file.
 //
 // Settings: zstd compression (default level), column statistics on, PLAIN
 // encoding for numbers and dictionary encoding for string and binary
-// columns (up to maxDictionaryPageBytes of distinct values per chunk: see
-// there), data page v1, format version 2.6, required root, the Arrow schema
+// columns, data page v1, format version 2.6, required root, the Arrow schema
 // stored in the footer (key "ARROW:schema") so that types such as uint64,
 // int8 and date32 round-trip exactly, and created_by = CreatedBy.
 //
 // Row groups: Write buffers rows and cuts a row group every RowGroupRows
-// rows (Close writes the remainder), concatenating or slicing the records it
+// rows, or earlier where a string column's values would reach
+// DefaultDictionaryBytes (Close writes the remainder), concatenating or slicing the records it
 // was given as needed. So the file's bytes depend only on the sequence of
 // rows written, not on how they were split into records; memory is bounded
 // by one row group of the given schema. Write retains what it keeps: the
@@ -57,9 +58,12 @@ type ParquetWriter struct {
 	fileSchema   *arrow.Schema // FixedSizeList columns as List; nil when none
 	mem          memory.Allocator
 	rowGroupRows int64
+	dictBytes    int64 // the bound on each dictCols column's bytes per row group
+	dictCols     []int // the dictionary-encoded columns
 
 	pending     []arrow.Record
 	pendingRows int64
+	pendingDict []int64 // per dictCols column: its pending bytes (an upper bound)
 	rows        int64
 	err         error
 	closed      bool
@@ -71,6 +75,7 @@ type ParquetOption func(*parquetConfig)
 type parquetConfig struct {
 	mem          memory.Allocator
 	rowGroupRows int64
+	dictBytes    int64
 }
 
 // WithAllocator sets the allocator for buffers the writer creates
@@ -89,11 +94,22 @@ func WithRowGroupRows(n int64) ParquetOption {
 	}
 }
 
+// WithDictionaryBytes sets the bound on a row group's bytes of each
+// dictionary-encoded column (default DefaultDictionaryBytes; values < 1
+// mean the default).
+func WithDictionaryBytes(n int64) ParquetOption {
+	return func(c *parquetConfig) {
+		if n > 0 {
+			c.dictBytes = n
+		}
+	}
+}
+
 // NewParquetWriter starts a Parquet file with schema on w. Usually w is a
 // *Staged; its write errors (which name the file) are then the ones
 // returned.
 func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) (pw *ParquetWriter, err error) {
-	cfg := parquetConfig{mem: memory.DefaultAllocator, rowGroupRows: DefaultRowGroupRows}
+	cfg := parquetConfig{mem: memory.DefaultAllocator, rowGroupRows: DefaultRowGroupRows, dictBytes: DefaultDictionaryBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -107,12 +123,14 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) 
 		parquet.WithRootRepetition(parquet.Repetitions.Required),
 		parquet.WithMaxRowGroupLength(cfg.rowGroupRows),
 		parquet.WithDictionaryDefault(false),
-		parquet.WithDictionaryPageSizeLimit(maxDictionaryPageBytes),
+		parquet.WithDictionaryPageSizeLimit(cfg.dictBytes),
 	}
-	for _, f := range schema.Fields() {
+	var dictCols []int
+	for i, f := range schema.Fields() {
 		switch f.Type.ID() {
-		case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY, arrow.DICTIONARY:
+		case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
 			props = append(props, parquet.WithDictionaryFor(f.Name, true))
+			dictCols = append(dictCols, i)
 		}
 	}
 	fileSchema, hasFSL := fixedSizeListView(schema, cfg.mem)
@@ -131,7 +149,8 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) 
 	if err != nil {
 		return nil, outputErr(w, fmt.Errorf("starting Parquet file: %w", err))
 	}
-	p := &ParquetWriter{w: w, fw: fw, schema: schema, mem: cfg.mem, rowGroupRows: cfg.rowGroupRows}
+	p := &ParquetWriter{w: w, fw: fw, schema: schema, mem: cfg.mem, rowGroupRows: cfg.rowGroupRows,
+		dictBytes: cfg.dictBytes, dictCols: dictCols, pendingDict: make([]int64, len(dictCols))}
 	if hasFSL {
 		p.fileSchema = fileSchema
 	}
@@ -155,12 +174,65 @@ func (p *ParquetWriter) Write(rec arrow.Record) error {
 	rec.Retain()
 	p.pending = append(p.pending, rec)
 	p.pendingRows += rec.NumRows()
-	for p.pendingRows >= p.rowGroupRows {
-		if err := p.flush(p.rowGroupRows); err != nil {
+	for k, c := range p.dictCols {
+		p.pendingDict[k] += dictBytes(rec.Column(c), 0, int(rec.NumRows()))
+	}
+	for p.pendingRows >= p.rowGroupRows || p.overDict() {
+		n := p.rowGroupRows
+		if p.overDict() {
+			n = min(n, p.dictRows())
+		}
+		if err := p.flush(n); err != nil {
 			return err
+		}
+		clear(p.pendingDict)
+		for _, r := range p.pending {
+			for k, c := range p.dictCols {
+				p.pendingDict[k] += dictBytes(r.Column(c), 0, int(r.NumRows()))
+			}
 		}
 	}
 	return nil
+}
+
+// dictBytes is an upper bound of what rows lo..hi-1 of a string or binary
+// column add to a dictionary page: 4 + length per value (nulls add
+// nothing there, and their length here is 0 or counted too).
+func dictBytes(a arrow.Array, lo, hi int) int64 {
+	if hi <= lo {
+		return 0
+	}
+	b := a.(array.BinaryLike)
+	return b.ValueOffset64(hi-1) + int64(b.ValueLen(hi-1)) - b.ValueOffset64(lo) + 4*int64(hi-lo)
+}
+
+// overDict reports whether a dictionary column's pending rows reach
+// dictBytes.
+func (p *ParquetWriter) overDict() bool {
+	for _, n := range p.pendingDict {
+		if n >= p.dictBytes {
+			return true
+		}
+	}
+	return false
+}
+
+// dictRows is the most pending rows (at least 1) whose values of every
+// dictionary column stay below dictBytes.
+func (p *ParquetWriter) dictRows() int64 {
+	sums := make([]int64, len(p.dictCols))
+	var rows int64
+	for _, r := range p.pending {
+		for i := range int(r.NumRows()) {
+			for k, c := range p.dictCols {
+				if sums[k] += dictBytes(r.Column(c), i, i+1); sums[k] >= p.dictBytes {
+					return max(rows, 1)
+				}
+			}
+			rows++
+		}
+	}
+	return rows
 }
 
 // Rows is the number of rows written so far (buffered ones included).

@@ -650,43 +650,69 @@ func TestParquetFixedSizeListNullRows(t *testing.T) {
 }
 
 // TestParquetManyDistinctStrings: a string column whose distinct values
-// pass Arrow's default dictionary limit (1 MB) stays dictionary encoded, so
-// the column chunk has one data page encoding and the file the same bytes
-// on every write. With a fallback to plain pages Arrow v17 lists the two
-// encodings' page counts in Go map order (random): the bytes differed about
-// every second write.
+// pass Arrow's default dictionary limit (1 MB), and one that passes the
+// writer's bound on a row group's dictionary bytes (here 64 KB), stay
+// dictionary encoded, the second in row groups cut before the bound: every
+// column chunk has one data page encoding, the file the same bytes on every
+// write, and the values read back. A chunk that falls back to plain pages
+// has two encodings, whose page counts Arrow v17 lists in Go map order: the
+// bytes differed about every second write.
 func TestParquetManyDistinctStrings(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}}, nil)
-	b := array.NewRecordBuilder(mem, schema)
-	const rows = 60000 // 60k distinct keys of 40 bytes: 2.4 MB
-	for i := range rows {
-		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("request-%031d", i))
-	}
-	rec := b.NewRecord()
-	b.Release()
-	defer rec.Release()
-	var first []byte
-	for i := range 8 {
-		var buf bytes.Buffer
-		pw, err := NewParquetWriter(&buf, schema, WithAllocator(mem))
-		if err != nil {
-			t.Fatal(err)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	for _, c := range []struct {
+		rows      int
+		dictBytes int64
+		minGroups int
+	}{
+		{60000, 0, 1},        // 60k distinct keys of 40 bytes: 2.6 MB, under the default bound
+		{12000, 64 << 10, 8}, // 12k of 40 bytes in row groups of at most 64 KB of them
+	} {
+		b := array.NewRecordBuilder(mem, schema)
+		for i := range c.rows {
+			if i%97 == 5 {
+				b.Field(0).AppendNull()
+				continue
+			}
+			b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("request-%031d", i))
 		}
-		if err := pw.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		if err := pw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
+		rec := b.NewRecord()
+		b.Release()
+		var first []byte
+		for i := range 8 {
+			var buf bytes.Buffer
+			pw, err := NewParquetWriter(&buf, schema, WithAllocator(mem), WithDictionaryBytes(c.dictBytes))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := int64(0); off < rec.NumRows(); off += 1000 { // in records of 1000 rows
+				part := rec.NewSlice(off, min(off+1000, rec.NumRows()))
+				err := pw.Write(part)
+				part.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := pw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 {
+				if !bytes.Equal(buf.Bytes(), first) {
+					t.Fatalf("%d rows: write %d: the bytes differ from the first write's", c.rows, i)
+				}
+				continue
+			}
 			first = buf.Bytes()
 			f, err := parquet.OpenFile(bytes.NewReader(first), int64(len(first)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, rg := range f.Metadata().RowGroups {
+			groups := f.Metadata().RowGroups
+			if len(groups) < c.minGroups {
+				t.Errorf("%d rows: %d row groups, want at least %d", c.rows, len(groups), c.minGroups)
+			}
+			for _, rg := range groups {
 				m := rg.Columns[0].MetaData
 				data := 0
 				for _, st := range m.EncodingStats {
@@ -695,13 +721,49 @@ func TestParquetManyDistinctStrings(t *testing.T) {
 					}
 				}
 				if data != 1 {
-					t.Fatalf("%d data page encodings (%v): the dictionary fell back to plain pages", data, m.EncodingStats)
+					t.Fatalf("%d rows: %d data page encodings (%v): the dictionary fell back to plain pages", c.rows, data, m.EncodingStats)
 				}
 			}
-			continue
+			got := readStrings(t, f)
+			if len(got) != c.rows {
+				t.Fatalf("%d rows: read back %d", c.rows, len(got))
+			}
+			col := rec.Column(0).(*array.String)
+			for r, v := range got {
+				if want := col.Value(r); col.IsValid(r) && v != want || col.IsNull(r) && v != "<null>" {
+					t.Fatalf("%d rows: row %d is %q, want %q", c.rows, r, v, want)
+				}
+			}
 		}
-		if !bytes.Equal(buf.Bytes(), first) {
-			t.Fatalf("write %d: the bytes differ from the first write's", i)
-		}
+		rec.Release()
 	}
+}
+
+// readStrings reads the first column of f as strings ("<null>" for null).
+func readStrings(t *testing.T, f *parquet.File) []string {
+	t.Helper()
+	var out []string
+	for _, rg := range f.RowGroups() {
+		pages := rg.ColumnChunks()[0].Pages()
+		for {
+			pg, err := pages.ReadPage()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := make([]parquet.Value, pg.NumValues())
+			n, _ := pg.Values().ReadValues(vals)
+			for _, v := range vals[:n] {
+				if v.IsNull() {
+					out = append(out, "<null>")
+				} else {
+					out = append(out, v.String())
+				}
+			}
+		}
+		pages.Close()
+	}
+	return out
 }

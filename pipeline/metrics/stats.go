@@ -529,7 +529,11 @@ func (s *ClassStats) prediction() *Sum {
 // Summary finalises the statistics. Every mean is the correctly rounded
 // quotient of the exact sums; the reported sums are the exact sums rounded.
 // It folds the unit counters into the Sums first (s keeps its value).
-func (s *ClassStats) Summary() ClassSummary {
+func (s *ClassStats) Summary() ClassSummary { return s.summary(true) }
+
+// summary is Summary, with the means' fast path (denom.mean) on or off:
+// the bits are the same (TestSummaryFastMeans).
+func (s *ClassStats) summary(fast bool) ClassSummary {
 	s.fold()
 	pred := s.prediction()
 	out := ClassSummary{
@@ -554,7 +558,7 @@ func (s *ClassStats) Summary() ClassSummary {
 	}
 	var w *denom
 	if s.Weight.IsFinite() {
-		if w = newDenom(&s.Weight); w.positive() {
+		if w = newDenom(&s.Weight, fast); w.positive() {
 			out.CrossEntropy, out.Perplexity = s.crossEntropy(w)
 			out.Stderr = s.stderr(w.int())
 		}
@@ -562,7 +566,7 @@ func (s *ClassStats) Summary() ClassSummary {
 	if s.pair != nil {
 		w = nil
 		if s.pair.IsFinite() {
-			w = newDenom(s.pair)
+			w = newDenom(s.pair, fast)
 		}
 	}
 	if w == nil || !w.positive() {
@@ -589,18 +593,15 @@ func mean(sum *Sum, w *big.Int) Opt {
 // big integer in units of 2^-1074 when needed.
 type denom struct {
 	sum   *Sum
-	f     float64 // the sum, when exact
-	exact bool
+	f     float64  // the sum, when exact
+	exact bool     // (false also when the fast path is off)
 	n     *big.Int // the sum in units of 2^-1074, once made
 }
 
-// fastMeans lets denom.mean take quotientPair; tests turn it off to
-// compare.
-var fastMeans = true
-
-func newDenom(sum *Sum) *denom {
+// newDenom makes sum a denominator; fast lets its means take quotientPair.
+func newDenom(sum *Sum, fast bool) *denom {
 	f, exact := sum.float64Exact()
-	return &denom{sum: sum, f: f, exact: exact}
+	return &denom{sum: sum, f: f, exact: exact && fast}
 }
 
 // int returns the sum in units of 2^-1074.
@@ -626,7 +627,7 @@ func (d *denom) mean(num *Sum) Opt {
 	if !num.IsFinite() {
 		return Opt{}
 	}
-	if d.exact && fastMeans {
+	if d.exact {
 		if v, ok := num.float64Exact(); ok && v == 0 {
 			return some(0)
 		}
