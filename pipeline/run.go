@@ -509,6 +509,7 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 	}
 	s := &w.scorer
 	s.p = w.p
+	s.perRow = w.schema != nil
 	if w.p.labels != nil {
 		ch, s.labelRows = w.p.join(ch, &w.joiner, true)
 	}

@@ -43,6 +43,9 @@ type scorer struct {
 	// files (-1: unmatched), nil otherwise.
 	labelRows []int32
 	fast      fastScratch // score_fast.go
+	// perRow: rows.parquet has a row per input row, so loss and scored
+	// must be filled (the binary fast path skips them otherwise).
+	perRow bool
 }
 
 func (s *scorer) grow(n int) {

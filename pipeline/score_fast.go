@@ -125,11 +125,13 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
 	clear(f.correct)
 	clear(f.clipped)
-	toFloat64(label, s.label)
-	toFloat64(pred, s.pred)
 	// Integer labels of the prob kind: hard targets, scored with no branch
-	// on the label (metrics.BinaryProbHard).
+	// on the label (metrics.BinaryProbHard), read as integers.
 	hard := p.kind == metrics.Prob && label.Ints != nil && label.Type.ID() != arrow.UINT64
+	if !hard {
+		toFloat64(label, s.label)
+	}
+	toFloat64(pred, s.pred)
 	for i := range n {
 		var row metrics.BinaryRow
 		var t, brier float64
@@ -164,7 +166,9 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, brier, row.P, t
 		f.correct[c] += b2i(row.Correct)
 		f.clipped[c] += b2i(row.Clipped)
-		s.loss[i] = row.Loss
+		if s.perRow {
+			s.loss[i] = row.Loss
+		}
 	}
 	// Every row is valid: now, and only now, add them. start[c] is now
 	// where cell c's rows end.
@@ -176,8 +180,10 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		}
 		from = to
 	}
-	for i := range n {
-		s.scored[i] = true
+	if s.perRow {
+		for i := range n {
+			s.scored[i] = true
+		}
 	}
 	return true
 }
