@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 
@@ -855,6 +856,9 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.prepare(len(columns))
+	if limit == 0 {
+		return p.readStream(ctx, unit, refs, columns, sc, batchRows, yield)
+	}
 
 	rows := p.rgRows[unit]
 	for i, ref := range refs {
@@ -902,6 +906,169 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 		}
 	}
 	return nil
+}
+
+// readStream is readRows for a whole unit: each column is decoded a page
+// at a time, only as far as the next chunk needs (colStream), and the rows
+// chunks yielded are dropped from the buffers (colStream.consume): they
+// hold about two chunks and a page per column, not the row group.
+func (p *pqFile) readStream(ctx context.Context, unit int, refs []colRef, columns []string, sc *pqScratch, batchRows int, yield func(*Chunk) error) error {
+	rows := p.rgRows[unit]
+	streams := make([]colStream, len(refs))
+	defer func() {
+		for i := range streams {
+			streams[i].close()
+		}
+	}()
+	step := int(rows)
+	if batchRows > 0 && batchRows < step {
+		step = batchRows
+	}
+	for i, ref := range refs {
+		if ref.col == nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := streams[i].open(p, unit, ref.col, &sc.bufs[i], step); err != nil {
+			return err
+		}
+	}
+	// wrongCount is the error of a column chunk whose rows are not the
+	// row group's.
+	wrongCount := func(s *colStream) error {
+		return p.errf(unit, s.c.name, "column chunk holds %d rows, row group declares %d", s.done+s.cb.rows, rows)
+	}
+	for lo := 0; lo < int(rows); lo += step {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(step, int(rows)-lo)
+		for i, ref := range refs {
+			col := &sc.cols[i]
+			if ref.col == nil {
+				sc.hiveColumn(col, ref.hive, columns[i], n)
+				continue
+			}
+			s := &streams[i]
+			if err := s.fill(ctx, s.start+n); err != nil {
+				return err
+			}
+			if s.cb.rows-s.start < n {
+				return wrongCount(s)
+			}
+			s.cb.slice(col, &sc.elems[i], &sc.offs[i], ref.col, s.start, s.start+n)
+		}
+		sc.chunk = Chunk{Path: p.fpath, RowGroup: unit, FirstRow: p.rgFirst[unit] + int64(lo), Len: n, Columns: sc.ptrs}
+		if err := yield(&sc.chunk); err != nil {
+			return err
+		}
+		for i := range streams {
+			if s := &streams[i]; s.c != nil {
+				s.consume(n)
+			}
+		}
+	}
+	// No column may hold rows beyond the declared ones.
+	for i := range streams {
+		s := &streams[i]
+		if s.c == nil {
+			continue
+		}
+		if err := s.fill(ctx, math.MaxInt); err != nil {
+			return err
+		}
+		if int64(s.done+s.cb.rows) != rows {
+			return wrongCount(s)
+		}
+	}
+	return nil
+}
+
+// colStream decodes one column chunk a page at a time, into cb.
+type colStream struct {
+	p     *pqFile
+	unit  int
+	c     *pqColumn // nil: not opened (a hive key)
+	cb    *colBuf
+	pages parquet.Pages
+	page  int  // pages read
+	start int  // cb's first row not yielded yet
+	done  int  // rows dropped from the front of cb (yielded)
+	ended bool // every page read
+}
+
+// consume marks the next n rows yielded. They are dropped from cb once they
+// are at least as many as the rows after them, so that each row is moved
+// at most once on average, even when one page holds many chunks.
+func (s *colStream) consume(n int) {
+	s.start += n
+	if s.start >= s.cb.rows-s.start {
+		s.cb.drop(s.c, s.start)
+		s.done += s.start
+		s.start = 0
+	}
+}
+
+// open checks every page of c in unit (checkPages) and starts reading them,
+// with room reserved for the values of two chunks of step rows (at the
+// chunk's average values per row; all of them when that is more than the
+// chunk's), so that the buffers seldom grow.
+func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int) error {
+	cb.reset()
+	values, err := p.checkPages(unit, c, &cb.check, &cb.window)
+	if err != nil {
+		return p.errf(unit, c.name, "%w", err)
+	}
+	if rows := p.rgRows[unit]; 2*int64(step) < rows {
+		values = values/rows*2*int64(step) + values%rows
+	}
+	cb.reserve(c, int(values))
+	chunks := p.pf.RowGroups()[unit].ColumnChunks()
+	if c.leaf >= len(chunks) {
+		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
+	}
+	*s = colStream{p: p, unit: unit, c: c, cb: cb, pages: chunks[c.leaf].Pages()}
+	return nil
+}
+
+// fill decodes pages until cb holds more than n rows (so that its first n
+// are complete: a list row may go on in the next page) or the chunk ends.
+func (s *colStream) fill(ctx context.Context, n int) (err error) {
+	p, c, cb := s.p, s.c, s.cb
+	defer recoverInput(&err, p.fpath, s.unit, &c.name, "decoding column chunk")
+	for !s.ended && cb.rows <= n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pg, err := s.pages.ReadPage()
+		if err == io.EOF {
+			s.ended = true
+			cb.finish(c)
+			break
+		}
+		if err != nil {
+			return p.errf(s.unit, c.name, "reading page %d: %w", s.page, err)
+		}
+		err = cb.addPage(c, pg)
+		parquet.Release(pg)
+		if err != nil {
+			return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
+		}
+		s.page++
+		if int64(s.done+cb.rows) > p.rgRows[s.unit] {
+			// More rows than declared: stop here, before they fill memory.
+			return p.errf(s.unit, c.name, "column chunk holds more than the %d rows its row group declares", p.rgRows[s.unit])
+		}
+	}
+	return nil
+}
+
+func (s *colStream) close() {
+	if s.pages != nil {
+		s.pages.Close()
+	}
 }
 
 func (p *pqFile) resolve(name string) (colRef, error) {

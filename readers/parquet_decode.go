@@ -458,6 +458,50 @@ func (cb *colBuf) finish(c *pqColumn) {
 	}
 }
 
+// drop removes the first d rows, which must be complete (d < rows, or the
+// chunk ended): their slots, validity and list offsets, rebasing the
+// offsets of the rows kept. The counts of nulls stay as they were: they
+// only tell slice whether to look for one.
+func (cb *colBuf) drop(c *pqColumn, d int) {
+	if d == 0 {
+		return
+	}
+	if len(cb.valid) > 0 {
+		cb.valid = cb.valid[:copy(cb.valid, cb.valid[d:])]
+	}
+	e := d // slots to drop
+	if c.list {
+		e = cb.offs[d]
+		cb.offs = cb.offs[:copy(cb.offs, cb.offs[d:])]
+		for i := range cb.offs {
+			cb.offs[i] -= e
+		}
+		if len(cb.ev) > 0 {
+			cb.ev = cb.ev[:copy(cb.ev, cb.ev[e:])]
+		}
+	}
+	cb.rows -= d
+	cb.slots -= e
+	cb.bools = dropFront(cb.bools, e)
+	cb.ints = dropFront(cb.ints, e)
+	cb.f32 = dropFront(cb.f32, e)
+	cb.f64 = dropFront(cb.f64, e)
+	cb.codes = dropFront(cb.codes, e)
+	if n := len(cb.strs); n > 0 {
+		cb.strs = dropFront(cb.strs, e)
+		clear(cb.strs[len(cb.strs):n]) // (for the garbage collector)
+	}
+}
+
+// dropFront removes the first e values of s (none if s is empty: a slice
+// of a kind the column does not use).
+func dropFront[T any](s []T, e int) []T {
+	if len(s) == 0 {
+		return s
+	}
+	return s[:copy(s, s[e:])]
+}
+
 // slice fills col with rows [lo, hi) of the decoded column.
 func (cb *colBuf) slice(col, elem *Column, offs *[]int, c *pqColumn, lo, hi int) {
 	*col = Column{Name: c.name, Type: c.typ, Len: hi - lo}

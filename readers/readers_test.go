@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -512,7 +513,11 @@ func TestConcurrentUnits(t *testing.T) {
 // whole unit, for every column type, Parquet files with many small pages
 // (v1 and v2, dictionary and plain, lists) and an IPC file, and limits from
 // one row to more than the unit holds.
-func TestReadHead(t *testing.T) {
+// chunkFixtures writes the same 1000 rows of every column type with
+// several writers and page settings (Arrow: row groups of 300; parquet-go:
+// 200-512-byte pages, v1 and v2, dictionary fallback, lists; IPC) and opens
+// them, with the columns to read from each.
+func chunkFixtures(t *testing.T) ([]*File, [][]string) {
 	cols := testTable(1000)
 	rows, _ := pgTable(1000)
 	pgColumns := []string{"i8", "u64", "i64", "b", "ts", "f32", "f64", "s", "plain", "enum", "bin", "lf64", "ls", "rep"}
@@ -539,6 +544,85 @@ func TestReadHead(t *testing.T) {
 	ipcPath := tempPath(t, "head.arrow")
 	writeIPC(t, ipcPath, cols, splits(1000, 300), false)
 	open(ipcPath, names(cols))
+	return files, columns
+}
+
+// unitRows reads unit u of f in chunks of batch rows and returns its rows
+// as text, checking each chunk's shape and position.
+func unitRows(t *testing.T, f *File, u int, columns []string, batch int) []string {
+	t.Helper()
+	var out []string
+	next := int64(-1)
+	err := f.ReadUnit(context.Background(), u, columns, batch, func(c *Chunk) error {
+		if next >= 0 && c.FirstRow != next {
+			t.Fatalf("%s unit %d batch %d: chunk at row %d, want %d", f.Path(), u, batch, c.FirstRow, next)
+		}
+		if batch > 0 && c.Len > batch {
+			t.Fatalf("%s unit %d batch %d: a chunk of %d rows", f.Path(), u, batch, c.Len)
+		}
+		next = c.FirstRow + int64(c.Len)
+		for _, col := range c.Columns {
+			checkColumn(t, col, c.Len)
+		}
+		for i := range c.Len {
+			out = append(out, chunkRow(c, i))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// chunkRow is row i of c as text: name=value for each column.
+func chunkRow(c *Chunk, i int) string {
+	var row []string
+	for _, col := range c.Columns {
+		row = append(row, col.Name+"="+fmt.Sprint(cell(col, i)))
+	}
+	return strings.Join(row, " ")
+}
+
+// TestReadUnitInChunks: a unit read in chunks of any size (its pages
+// decoded as the chunks need them, and dropped once yielded) gives the rows
+// of the unit decoded whole, the head read of the whole unit (each column
+// decoded page by page in one go) included.
+func TestReadUnitInChunks(t *testing.T) {
+	files, columns := chunkFixtures(t)
+	for fi, f := range files {
+		for u := range f.NumUnits() {
+			whole := unitRows(t, f, u, columns[fi], 0)
+			var head []string
+			err := f.ReadHead(context.Background(), u, columns[fi], 1<<30, func(c *Chunk) error {
+				for i := range c.Len {
+					head = append(head, chunkRow(c, i))
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(head, whole) {
+				t.Fatalf("%s unit %d: the whole unit differs from its head read", f.Path(), u)
+			}
+			for _, batch := range []int{1, 2, 3, 7, 64, 299, 300, 301} {
+				got := unitRows(t, f, u, columns[fi], batch)
+				if len(got) != len(whole) {
+					t.Fatalf("%s unit %d batch %d: %d rows, want %d", f.Path(), u, batch, len(got), len(whole))
+				}
+				for i := range got {
+					if got[i] != whole[i] {
+						t.Fatalf("%s unit %d batch %d: row %d is\n%s\nwant\n%s", f.Path(), u, batch, i, got[i], whole[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestReadHead(t *testing.T) {
+	files, columns := chunkFixtures(t)
 	for fi, f := range files {
 		for u := range f.NumUnits() {
 			var whole []map[string]any
@@ -582,5 +666,35 @@ func TestReadHead(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestColStreamConsumeMovesEachRowOnce: chunks of one row taken from a
+// page of 100k (a page may hold far more rows than a chunk) move, in all,
+// fewer values than the page holds when the yielded rows are dropped:
+// dropping after every chunk would move ~5e9.
+func TestColStreamConsumeMovesEachRowOnce(t *testing.T) {
+	const n = 100_000
+	c := &pqColumn{name: "x", kind: kInt64}
+	cb := &colBuf{rows: n, slots: n, ints: make([]int64, n)}
+	for i := range cb.ints {
+		cb.ints[i] = int64(i)
+	}
+	s := &colStream{c: c, cb: cb, ended: true}
+	moved := 0
+	for k := range n {
+		if got := cb.ints[s.start]; got != int64(k) {
+			t.Fatalf("row %d holds %d", k, got)
+		}
+		s.consume(1)
+		if s.start == 0 {
+			moved += cb.rows // what that drop copied
+		}
+	}
+	if moved > n {
+		t.Errorf("moved %d values for %d rows", moved, n)
+	}
+	if s.done != n || cb.rows != 0 {
+		t.Errorf("done %d, %d rows left", s.done, cb.rows)
 	}
 }
