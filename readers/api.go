@@ -65,7 +65,9 @@ func (f *File) NumUnits() int { return f.impl.numUnits() }
 // chunks of at most batchRows rows (batchRows <= 0: the whole unit), in row
 // order. Chunk.Columns follow the order of columns. The chunk and its
 // aliased slices are only valid during the call to yield. An error returned
-// by yield stops the read and is returned as is.
+// by yield stops the read and is returned as is. An error in the unit's
+// data (a page that does not decode, a column with more or fewer rows than
+// the unit declares) may come after chunks of its first rows were yielded.
 func (f *File) ReadUnit(ctx context.Context, unit int, columns []string, batchRows int, yield func(*Chunk) error) error {
 	return f.impl.readUnit(ctx, unit, columns, batchRows, yield)
 }

@@ -856,7 +856,10 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.prepare(len(columns))
-	if limit == 0 {
+	if limit == 0 && batchRows > 0 && 2*int64(batchRows) < p.rgRows[unit] {
+		// Streaming pays when the unit is several chunks; otherwise the
+		// columns are decoded whole, one at a time (a page reader and its
+		// 1 MiB buffer open per column, not one per column at once).
 		return p.readStream(ctx, unit, refs, columns, sc, batchRows, yield)
 	}
 
@@ -1015,14 +1018,16 @@ func (s *colStream) consume(n int) {
 // with room reserved for the values of two chunks of step rows (at the
 // chunk's average values per row; all of them when that is more than the
 // chunk's), so that the buffers seldom grow.
-func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int) error {
+func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int) (err error) {
+	defer recoverInput(&err, p.fpath, unit, &c.name, "checking pages")
 	cb.reset()
 	values, err := p.checkPages(unit, c, &cb.check, &cb.window)
 	if err != nil {
 		return p.errf(unit, c.name, "%w", err)
 	}
 	if rows := p.rgRows[unit]; 2*int64(step) < rows {
-		values = values/rows*2*int64(step) + values%rows
+		// values <= maxUnitValues (2^28) and step < rows: no overflow.
+		values = (values*2*int64(step) + rows - 1) / rows
 	}
 	cb.reserve(c, int(values))
 	chunks := p.pf.RowGroups()[unit].ColumnChunks()
@@ -1033,12 +1038,13 @@ func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int)
 	return nil
 }
 
-// fill decodes pages until cb holds more than n rows (so that its first n
-// are complete: a list row may go on in the next page) or the chunk ends.
+// fill decodes pages until cb holds n complete rows or the chunk ends: n
+// rows of a flat column, more than n of a list column (its last row may go
+// on in the next page).
 func (s *colStream) fill(ctx context.Context, n int) (err error) {
 	p, c, cb := s.p, s.c, s.cb
 	defer recoverInput(&err, p.fpath, s.unit, &c.name, "decoding column chunk")
-	for !s.ended && cb.rows <= n {
+	for !s.ended && (cb.rows < n || c.list && cb.rows == n) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
