@@ -70,7 +70,14 @@ func roundOdd(q *big.Int, inexact bool, exp int) float64 {
 // otherwise, or when that cannot decide, it is computed from the exact
 // integers.
 func quotient(num, den *Sum) float64 {
-	if d, ok := den.float64Exact(); ok {
+	d, exact := den.float64Exact()
+	return quotientBy(num, d, exact, den.bigInt)
+}
+
+// quotientBy is quotient for a denominator given as d, its float64 value
+// when exact, and as the exact integer (units of 2^-1074) made on demand.
+func quotientBy(num *Sum, d float64, exact bool, den func() *big.Int) float64 {
+	if exact {
 		if n, ok := num.float64Exact(); ok {
 			return n / d
 		}
@@ -78,7 +85,7 @@ func quotient(num, den *Sum) float64 {
 			return q
 		}
 	}
-	return ratioFloat64(num.bigInt(), den.bigInt(), 0)
+	return ratioFloat64(num.bigInt(), den(), 0)
 }
 
 // quotientPair returns num/d correctly rounded, with ok false when it

@@ -65,12 +65,21 @@ type calBin struct {
 	unitOutcome int64 // pairs of weight 1 with outcome 1: terms 1 of outcome
 
 	// The confidences of weight-1 pairs in [2^-11, 2), terms of
-	// confidence kept apart as a 128-bit integer in units of 2^-63,
-	// unitConfHi·2^64 + unitConfLo: each is an integer below 2^64 in those
-	// units, so adding one is an integer add with carry, where Sum.Add
-	// costs ~4 ns. It cannot overflow: the sum of fewer than 2^63 terms
-	// below 2 is below 2^127 units.
-	unitConfLo, unitConfHi uint64
+	// confidence kept apart in units of 2^-63: each is an integer below
+	// 2^64 in those units, so adding one is an integer add with carry,
+	// where Sum.Add costs ~4 ns.
+	unitConf fixed128
+}
+
+// fixed128 is an unsigned 128-bit integer hi·2^64 + lo. As a sum of fewer
+// than 2^63 terms below 2^64 it cannot overflow.
+type fixed128 struct{ lo, hi uint64 }
+
+// add adds o.
+func (x *fixed128) add(o fixed128) {
+	var carry uint64
+	x.lo, carry = bits.Add64(x.lo, o.lo, 0)
+	x.hi += o.hi + carry
 }
 
 // unitConfMin and unitConfMax bound the biased exponents of the
@@ -96,9 +105,7 @@ func unitConfFixed(x float64) (uint64, bool) {
 // Sum otherwise.
 func (c *calBin) addUnitConfidence(x float64) {
 	if u, ok := unitConfFixed(x); ok {
-		var carry uint64
-		c.unitConfLo, carry = bits.Add64(c.unitConfLo, u, 0)
-		c.unitConfHi += carry
+		c.unitConf.add(fixed128{lo: u})
 		return
 	}
 	c.confidence.Add(x)
@@ -107,12 +114,13 @@ func (c *calBin) addUnitConfidence(x float64) {
 // foldConfidence moves the fixed-point confidence sum into the Sum.
 func (c *calBin) foldConfidence() {
 	const pos = -63 - unitExponent // the position of the unit 2^-63 (see Sum.addInt)
-	for i, v := range [3]uint64{c.unitConfLo & digitMask, c.unitConfLo >> digitBits, c.unitConfHi} {
+	f := c.unitConf
+	for i, v := range [3]uint64{f.lo & digitMask, f.lo >> digitBits, f.hi} {
 		if v != 0 {
 			c.confidence.addInt(int64(v), uint(pos+digitBits*i))
 		}
 	}
-	c.unitConfLo, c.unitConfHi = 0, 0
+	c.unitConf = fixed128{}
 }
 
 // b2i is 1 for true, 0 for false.
@@ -306,7 +314,7 @@ const localBins = 32
 func (s *ClassStats) addBinaryBinsLocal(confidence, target []float64) {
 	var (
 		units, outcome [localBins]int64
-		lo, hi         [localBins]uint64
+		conf           [localBins]fixed128
 		label          int64
 	)
 	target = target[:len(confidence)]
@@ -315,9 +323,7 @@ func (s *ClassStats) addBinaryBinsLocal(confidence, target []float64) {
 		k := Bin(c, s.bins) & (localBins - 1) // (in range already; the mask drops the bounds checks)
 		units[k]++
 		if u, ok := unitConfFixed(c); ok {
-			var carry uint64
-			lo[k], carry = bits.Add64(lo[k], u, 0)
-			hi[k] += carry
+			conf[k].add(fixed128{lo: u})
 		} else {
 			s.bin(k).confidence.Add(c)
 		}
@@ -337,9 +343,7 @@ func (s *ClassStats) addBinaryBinsLocal(confidence, target []float64) {
 		b := s.bin(k)
 		b.units += units[k]
 		b.unitOutcome += outcome[k]
-		var carry uint64
-		b.unitConfLo, carry = bits.Add64(b.unitConfLo, lo[k], 0)
-		b.unitConfHi += hi[k] + carry
+		b.unitConf.add(conf[k])
 	}
 }
 
@@ -472,9 +476,7 @@ func (s *ClassStats) Merge(o *ClassStats) {
 			c.outcome.Merge(&oc.outcome)
 			c.units += oc.units
 			c.unitOutcome += oc.unitOutcome
-			var carry uint64
-			c.unitConfLo, carry = bits.Add64(c.unitConfLo, oc.unitConfLo, 0)
-			c.unitConfHi += oc.unitConfHi + carry
+			c.unitConf.add(oc.unitConf)
 		}
 	}
 }
@@ -619,23 +621,15 @@ func (d *denom) positive() bool {
 	return d.int().Sign() > 0
 }
 
-// mean is num/d correctly rounded, null unless num is finite: from
-// float64 pairs (quotientPair, ~0.1 µs and no allocation) when d is a
-// float64 and they decide it, from the big integers otherwise (~1 µs).
-// Both are the correctly rounded quotient, so the bits are the same.
+// mean is num/d correctly rounded, null unless num is finite, by
+// quotient's rules: from float64s or float64 pairs (~0.1 µs and no
+// allocation) when d is a float64 and they decide it, from the big
+// integers otherwise (~1 µs). Both give the same bits.
 func (d *denom) mean(num *Sum) Opt {
 	if !num.IsFinite() {
 		return Opt{}
 	}
-	if d.exact {
-		if v, ok := num.float64Exact(); ok && v == 0 {
-			return some(0)
-		}
-		if q, ok := quotientPair(num, d.f); ok {
-			return some(q)
-		}
-	}
-	return some(ratioFloat64(num.bigInt(), d.int(), 0))
+	return some(quotientBy(num, d.f, d.exact, d.int))
 }
 
 // crossEntropy returns the mean loss and its exp; +Inf for both when an
