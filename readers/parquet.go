@@ -839,7 +839,8 @@ func (p *pqFile) readHead(ctx context.Context, unit int, columns []string, rows 
 }
 
 // readRows is readUnit, and readHead when limit > 0: then each column is
-// decoded page by page until it holds more than limit rows (or ends), and
+// decoded page by page, each page checked just before, until it holds the
+// first limit rows complete (or ends), and
 // only its first min(limit, rows) rows are yielded.
 func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batchRows, limit int, yield func(*Chunk) error) error {
 	if unit < 0 || unit >= len(p.rgRows) {
@@ -856,76 +857,30 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.prepare(len(columns))
-	if limit == 0 && batchRows > 0 && 2*int64(batchRows) < p.rgRows[unit] {
-		// Streaming pays when the unit is several chunks; otherwise the
-		// columns are decoded whole, one at a time (a page reader and its
-		// 1 MiB buffer open per column, not one per column at once).
-		return p.readStream(ctx, unit, refs, columns, sc, batchRows, yield)
-	}
 
 	rows := p.rgRows[unit]
-	for i, ref := range refs {
-		if ref.col == nil {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cb := &sc.bufs[i]
-		ended, err := p.decodeColumn(ctx, unit, ref.col, cb, limit)
-		if err != nil {
-			return err
-		}
-		// A head read stops early with more than limit rows: more than the
-		// row group declares is as wrong as a whole chunk's count off it.
-		if ended && int64(cb.rows) != rows || !ended && int64(cb.rows) > rows {
-			return p.errf(unit, ref.col.name, "column chunk holds %d rows, row group declares %d", cb.rows, rows)
-		}
-	}
-	if limit > 0 {
-		rows = min(rows, int64(limit))
-	}
-
-	step := int(rows)
-	if batchRows > 0 && batchRows < step {
+	step, end := int(rows), int(rows)
+	switch {
+	case limit > 0:
+		step, end = min(end, limit), min(end, limit)
+	case batchRows > 0 && batchRows < step:
 		step = batchRows
 	}
-	for lo := 0; lo < int(rows); lo += step {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hi := min(lo+step, int(rows))
-		for i, ref := range refs {
-			col := &sc.cols[i]
-			if ref.col == nil {
-				sc.hiveColumn(col, ref.hive, columns[i], hi-lo)
-				continue
-			}
-			sc.bufs[i].slice(col, &sc.elems[i], &sc.offs[i], ref.col, lo, hi)
-		}
-		sc.chunk = Chunk{Path: p.fpath, RowGroup: unit, FirstRow: p.rgFirst[unit] + int64(lo), Len: hi - lo, Columns: sc.ptrs}
-		if err := yield(&sc.chunk); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// readStream is readRows for a whole unit: each column is decoded a page
-// at a time, only as far as the next chunk needs (colStream), and the rows
-// chunks yielded are dropped from the buffers (colStream.consume): they
-// hold about two chunks and a page per column, not the row group.
-func (p *pqFile) readStream(ctx context.Context, unit int, refs []colRef, columns []string, sc *pqScratch, batchRows int, yield func(*Chunk) error) error {
-	rows := p.rgRows[unit]
+	// A unit of more than two chunks is streamed: its pages decoded only as
+	// far as the next chunk needs, and the rows yielded dropped from the
+	// buffers (colStream.consume), which then hold about two chunks and a
+	// page per column, not the row group. Otherwise each column is decoded
+	// whole (or up to its head) before the next column's page reader, and
+	// its 1 MiB buffer, opens.
+	stream := limit == 0 && 2*int64(step) < rows
 	streams := make([]colStream, len(refs))
 	defer func() {
 		for i := range streams {
 			streams[i].close()
 		}
 	}()
-	step := int(rows)
-	if batchRows > 0 && batchRows < step {
-		step = batchRows
+	wrongCount := func(s *colStream) error {
+		return p.errf(unit, s.c.name, "column chunk holds %d rows, row group declares %d", s.done+s.cb.rows, rows)
 	}
 	for i, ref := range refs {
 		if ref.col == nil {
@@ -934,20 +889,32 @@ func (p *pqFile) readStream(ctx context.Context, unit int, refs []colRef, column
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := streams[i].open(p, unit, ref.col, &sc.bufs[i], step); err != nil {
+		s := &streams[i]
+		if err := s.open(p, unit, ref.col, &sc.bufs[i], step, limit > 0); err != nil {
 			return err
 		}
+		if stream {
+			continue
+		}
+		upTo := math.MaxInt // the whole chunk
+		if limit > 0 {
+			upTo = limit
+		}
+		if err := s.fill(ctx, upTo); err != nil {
+			return err
+		}
+		s.close()
+		// A head read stops early with more than limit rows: more than the
+		// row group declares is as wrong as a whole chunk's count off it.
+		if s.ended && int64(s.cb.rows) != rows {
+			return wrongCount(s)
+		}
 	}
-	// wrongCount is the error of a column chunk whose rows are not the
-	// row group's.
-	wrongCount := func(s *colStream) error {
-		return p.errf(unit, s.c.name, "column chunk holds %d rows, row group declares %d", s.done+s.cb.rows, rows)
-	}
-	for lo := 0; lo < int(rows); lo += step {
+	for lo := 0; lo < end; lo += step {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n := min(step, int(rows)-lo)
+		n := min(step, end-lo)
 		for i, ref := range refs {
 			col := &sc.cols[i]
 			if ref.col == nil {
@@ -955,8 +922,10 @@ func (p *pqFile) readStream(ctx context.Context, unit int, refs []colRef, column
 				continue
 			}
 			s := &streams[i]
-			if err := s.fill(ctx, s.start+n); err != nil {
-				return err
+			if stream {
+				if err := s.fill(ctx, s.start+n); err != nil {
+					return err
+				}
 			}
 			if s.cb.rows-s.start < n {
 				return wrongCount(s)
@@ -969,9 +938,12 @@ func (p *pqFile) readStream(ctx context.Context, unit int, refs []colRef, column
 		}
 		for i := range streams {
 			if s := &streams[i]; s.c != nil {
-				s.consume(n)
+				s.consume(n, stream)
 			}
 		}
+	}
+	if !stream {
+		return nil
 	}
 	// No column may hold rows beyond the declared ones.
 	for i := range streams {
@@ -996,45 +968,53 @@ type colStream struct {
 	c     *pqColumn // nil: not opened (a hive key)
 	cb    *colBuf
 	pages parquet.Pages
-	page  int  // pages read
-	start int  // cb's first row not yielded yet
-	done  int  // rows dropped from the front of cb (yielded)
-	ended bool // every page read
+	pc    *pageCheck // a head read's page checks, one page at a time
+	page  int        // pages read
+	start int        // cb's first row not yielded yet
+	done  int        // rows dropped from the front of cb (yielded)
+	ended bool       // every page read
 }
 
-// consume marks the next n rows yielded. They are dropped from cb once they
-// are at least as many as the rows after them, so that each row is moved
-// at most once on average, even when one page holds many chunks.
-func (s *colStream) consume(n int) {
+// consume marks the next n rows yielded. Streaming (drop), they are
+// dropped from cb once they are at least as many as the rows after them,
+// so that each row is moved at most once on average, even when one page
+// holds many chunks.
+func (s *colStream) consume(n int, drop bool) {
 	s.start += n
-	if s.start >= s.cb.rows-s.start {
+	if drop && s.start >= s.cb.rows-s.start {
 		s.cb.drop(s.c, s.start)
 		s.done += s.start
 		s.start = 0
 	}
 }
 
-// open checks every page of c in unit (checkPages) and starts reading them,
-// with room reserved for the values of two chunks of step rows (at the
-// chunk's average values per row; all of them when that is more than the
-// chunk's), so that the buffers seldom grow.
-func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int) (err error) {
+// open starts reading c in unit. A head read checks each page just before
+// it is decoded (pageCheck); any other checks every page first
+// (checkPages) and reserves room for the values of two chunks of step rows
+// (at the chunk's average values per row; all of them when that is more
+// than the chunk's), so that the buffers seldom grow.
+func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int, head bool) (err error) {
 	defer recoverInput(&err, p.fpath, unit, &c.name, "checking pages")
 	cb.reset()
-	values, err := p.checkPages(unit, c, &cb.check, &cb.window)
-	if err != nil {
-		return p.errf(unit, c.name, "%w", err)
+	*s = colStream{p: p, unit: unit, c: c, cb: cb}
+	if head {
+		s.pc = p.newPageCheck(unit, c, &cb.check, &cb.window)
+	} else {
+		values, err := p.checkPages(unit, c, &cb.check, &cb.window)
+		if err != nil {
+			return p.errf(unit, c.name, "%w", err)
+		}
+		if rows := p.rgRows[unit]; 2*int64(step) < rows {
+			// values <= maxUnitValues (2^28) and step < rows: no overflow.
+			values = (values*2*int64(step) + rows - 1) / rows
+		}
+		cb.reserve(c, int(values))
 	}
-	if rows := p.rgRows[unit]; 2*int64(step) < rows {
-		// values <= maxUnitValues (2^28) and step < rows: no overflow.
-		values = (values*2*int64(step) + rows - 1) / rows
-	}
-	cb.reserve(c, int(values))
 	chunks := p.pf.RowGroups()[unit].ColumnChunks()
 	if c.leaf >= len(chunks) {
 		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
 	}
-	*s = colStream{p: p, unit: unit, c: c, cb: cb, pages: chunks[c.leaf].Pages()}
+	s.pages = chunks[c.leaf].Pages()
 	return nil
 }
 
@@ -1047,6 +1027,21 @@ func (s *colStream) fill(ctx context.Context, n int) (err error) {
 	for !s.ended && (cb.rows < n || c.list && cb.rows == n) {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if s.pc != nil {
+			// Check the pages up to and including the next data page (a
+			// dictionary page before it is read with it).
+			data, done := false, false
+			for !data && !done {
+				if data, done, err = s.pc.next(); err != nil {
+					return p.errf(s.unit, c.name, "%w", err)
+				}
+			}
+			if done {
+				s.ended = true
+				cb.finish(c)
+				break
+			}
 		}
 		pg, err := s.pages.ReadPage()
 		if err == io.EOF {
@@ -1065,15 +1060,22 @@ func (s *colStream) fill(ctx context.Context, n int) (err error) {
 		s.page++
 		if int64(s.done+cb.rows) > p.rgRows[s.unit] {
 			// More rows than declared: stop here, before they fill memory.
-			return p.errf(s.unit, c.name, "column chunk holds more than the %d rows its row group declares", p.rgRows[s.unit])
+			return p.errf(s.unit, c.name, "column chunk holds %d rows, row group declares %d", s.done+cb.rows, p.rgRows[s.unit])
 		}
 	}
 	return nil
 }
 
+// close closes the page reader and the page checks; it may be called more
+// than once.
 func (s *colStream) close() {
 	if s.pages != nil {
 		s.pages.Close()
+		s.pages = nil
+	}
+	if s.pc != nil {
+		s.pc.close()
+		s.pc = nil
 	}
 }
 
@@ -1163,69 +1165,4 @@ func (sc *pqScratch) hiveColumn(col *Column, kv KV, name string, n int) {
 		col.Valid = sc.nulls[:n]
 		col.Dict = []string{""}
 	}
-}
-
-// decodeColumn decodes the column chunk of c in unit into cb; ended reports
-// that it decoded every page. With limit > 0 it stops at the first page
-// boundary after which cb holds more than limit rows (rows are counted as
-// they start, so the first limit are then complete), and checks each page
-// (pageCheck) only just before decoding it; otherwise every page is checked
-// first (checkPages), so that the buffers are reserved once.
-func (p *pqFile) decodeColumn(ctx context.Context, unit int, c *pqColumn, cb *colBuf, limit int) (ended bool, err error) {
-	defer recoverInput(&err, p.fpath, unit, &c.name, "decoding column chunk")
-	cb.reset()
-	var pc *pageCheck
-	if limit > 0 {
-		pc = p.newPageCheck(unit, c, &cb.check, &cb.window)
-		defer pc.close()
-	} else {
-		values, err := p.checkPages(unit, c, &cb.check, &cb.window)
-		if err != nil {
-			return false, p.errf(unit, c.name, "%w", err)
-		}
-		cb.reserve(c, int(values))
-	}
-	chunks := p.pf.RowGroups()[unit].ColumnChunks()
-	if c.leaf >= len(chunks) {
-		return false, p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
-	}
-	pages := chunks[c.leaf].Pages()
-	defer pages.Close()
-	for i := 0; ; i++ {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		if pc != nil {
-			if cb.rows > limit {
-				break
-			}
-			// Check the pages up to and including the next data page (a
-			// dictionary page before it is read with it).
-			data, done := false, false
-			for !data && !done {
-				if data, done, err = pc.next(); err != nil {
-					return false, p.errf(unit, c.name, "%w", err)
-				}
-			}
-			if done {
-				ended = true
-				break
-			}
-		}
-		pg, err := pages.ReadPage()
-		if err == io.EOF {
-			ended = true
-			break
-		}
-		if err != nil {
-			return false, p.errf(unit, c.name, "reading page %d: %w", i, err)
-		}
-		err = cb.addPage(c, pg)
-		parquet.Release(pg)
-		if err != nil {
-			return false, p.errf(unit, c.name, "page %d: %w", i, err)
-		}
-	}
-	cb.finish(c)
-	return ended, nil
 }

@@ -686,7 +686,7 @@ func TestColStreamConsumeMovesEachRowOnce(t *testing.T) {
 		if got := cb.ints[s.start]; got != int64(k) {
 			t.Fatalf("row %d holds %d", k, got)
 		}
-		s.consume(1)
+		s.consume(1, true)
 		if s.start == 0 {
 			moved += cb.rows // what that drop copied
 		}
