@@ -222,10 +222,14 @@ func (p *ParquetWriter) overDict() bool {
 func (p *ParquetWriter) dictRows() int64 {
 	sums := make([]int64, len(p.dictCols))
 	var rows int64
+	cols := make([]array.BinaryLike, len(p.dictCols))
 	for _, r := range p.pending {
+		for k, c := range p.dictCols {
+			cols[k] = r.Column(c).(array.BinaryLike)
+		}
 		for i := range int(r.NumRows()) {
-			for k, c := range p.dictCols {
-				if sums[k] += dictBytes(r.Column(c), i, i+1); sums[k] >= p.dictBytes {
+			for k, b := range cols {
+				if sums[k] += 4 + int64(b.ValueLen(i)); sums[k] >= p.dictBytes {
 					return max(rows, 1)
 				}
 			}
