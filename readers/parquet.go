@@ -866,6 +866,9 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 	case batchRows > 0 && batchRows < step:
 		step = batchRows
 	}
+	if limit == 0 {
+		step = p.capChunkValues(unit, refs, step)
+	}
 	// A unit of more than two chunks is streamed: its pages decoded only as
 	// far as the next chunk needs, and the rows yielded dropped from the
 	// buffers (colStream.consume), which then hold about two chunks and a
@@ -1140,6 +1143,33 @@ func putScratch(sc *pqScratch) {
 	if len(scratchFree.list) < maxFreeScratch {
 		scratchFree.list = append(scratchFree.list, sc)
 	}
+}
+
+// chunkValues is about the most values of one column a chunk holds: wide
+// list columns get chunks of fewer rows than batchRows, so that a worker's
+// buffers stay a few MB (first touches of fresh memory are costly, and a
+// chunk in cache is scored faster), not a row group of list values.
+const chunkValues = 1 << 20
+
+// capChunkValues lowers step so that no column's chunk holds much more than
+// chunkValues values, at the unit's average values per row as the footer
+// declares them (a wrong declaration only changes the chunk size: the pages
+// are checked against the rows when they are read).
+func (p *pqFile) capChunkValues(unit int, refs []colRef, step int) int {
+	rows := p.rgRows[unit]
+	chunks := p.pf.RowGroups()[unit].ColumnChunks()
+	for _, ref := range refs {
+		if ref.col == nil || !ref.col.list || ref.col.leaf >= len(chunks) {
+			continue
+		}
+		values := chunks[ref.col.leaf].NumValues()
+		if values <= rows || values > maxUnitValues {
+			continue
+		}
+		// rows < values <= 2^28: no overflow.
+		step = max(1, min(step, int(rows*chunkValues/values)))
+	}
+	return step
 }
 
 func (sc *pqScratch) prepare(n int) {

@@ -698,3 +698,63 @@ func TestColStreamConsumeMovesEachRowOnce(t *testing.T) {
 		t.Errorf("done %d, %d rows left", s.done, cb.rows)
 	}
 }
+
+// TestReadUnitWideListChunks: a unit of wide lists comes in chunks of
+// about chunkValues values, fewer rows than batchRows, with every row
+// once and in order; flat columns beside it follow the same chunks.
+func TestReadUnitWideListChunks(t *testing.T) {
+	const rows, width = 4000, 1000 // 4M values: chunks of 1048 rows
+	ids := testCol{name: "id", typ: arrow.PrimitiveTypes.Int64}
+	lists := testCol{name: "v", typ: arrow.ListOf(arrow.PrimitiveTypes.Float32)}
+	for i := range rows {
+		ids.vals = append(ids.vals, i64(int64(i)))
+		l := make([]any, width)
+		for j := range l {
+			l[j] = float32(i*width + j) // exact: below 2^24
+		}
+		lists.vals = append(lists.vals, l)
+	}
+	path := tempPath(t, "wide.parquet")
+	writePQArrow(t, path, []testCol{ids, lists}, rows)
+	f, err := Open(Input{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	wantStep := rows * chunkValues / (rows * width)
+	for _, batch := range []int{1 << 16, 2000, 500} {
+		var chunks []int
+		var next int64
+		err := f.ReadUnit(context.Background(), 0, []string{"id", "v"}, batch, func(c *Chunk) error {
+			if c.FirstRow != next {
+				t.Fatalf("batch %d: FirstRow %d, want %d", batch, c.FirstRow, next)
+			}
+			id, v := c.Columns[0], c.Columns[1]
+			for i := range c.Len {
+				r := next + int64(i)
+				if id.Ints[i] != r {
+					t.Fatalf("batch %d: row %d has id %d", batch, r, id.Ints[i])
+				}
+				lo, hi := v.Offsets[i], v.Offsets[i+1]
+				if hi-lo != width || v.Elem.F32[lo] != float32(r*width) || v.Elem.F32[hi-1] != float32(r*width+width-1) {
+					t.Fatalf("batch %d: row %d list is wrong", batch, r)
+				}
+			}
+			chunks = append(chunks, c.Len)
+			next += int64(c.Len)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next != rows {
+			t.Fatalf("batch %d: %d rows, want %d", batch, next, rows)
+		}
+		step := min(batch, wantStep)
+		for k, n := range chunks {
+			if n != min(step, rows-k*step) {
+				t.Fatalf("batch %d: chunks of %v rows, want %d each", batch, chunks, step)
+			}
+		}
+	}
+}
