@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -170,7 +171,30 @@ func (cb *colBuf) addListPage(c *pqColumn, pg parquet.Page) error {
 	dOuter, dElem, md := byte(c.dOuter), byte(c.dOuter+1), byte(c.maxDef)
 	estart := len(cb.ev)
 	m, k := 0, 0
-	for i, d := range defs {
+	// Eight levels at a time while they continue a row (repetition 1, the
+	// only level above 0 of a one-level list) with present values (the
+	// largest definition level): most levels of a wide list.
+	const ones = 0x0101010101010101
+	repWord, defWord := uint64(ones), uint64(md)*ones
+	for i := 0; i < len(defs); i++ {
+		if reps[i] != 0 && cb.rows != 0 {
+			j := i
+			for j+8 <= len(defs) && binary.LittleEndian.Uint64(reps[j:]) == repWord && binary.LittleEndian.Uint64(defs[j:]) == defWord {
+				j += 8
+			}
+			if j > i {
+				if c.elemOptional {
+					for range j - i {
+						cb.ev = append(cb.ev, true)
+					}
+				}
+				k, m = k+j-i, m+j-i
+				if i = j; i == len(defs) {
+					break
+				}
+			}
+		}
+		d := defs[i]
 		if reps[i] == 0 {
 			cb.offs = append(cb.offs, cb.slots+k)
 			ok := d >= dOuter

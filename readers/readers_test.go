@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	pq "github.com/apache/arrow/go/v17/parquet"
 	"github.com/evaljob/evaljob/evalerr"
 )
 
@@ -756,5 +758,50 @@ func TestReadUnitWideListChunks(t *testing.T) {
 				t.Fatalf("batch %d: chunks of %v rows, want %d each", batch, chunks, step)
 			}
 		}
+	}
+}
+
+// TestReadLongLists: lists long enough for addListPage's eight levels at a
+// time, with null lists, empty lists, null elements anywhere in a run
+// (nullable elements) and pages cut inside rows, read back cell for cell at
+// several batch sizes.
+func TestReadLongLists(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	nullable := testCol{name: "ln", typ: arrow.ListOf(arrow.PrimitiveTypes.Float64)}
+	required := testCol{name: "lr", typ: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Float32)}
+	const rows = 3000
+	for i := range rows {
+		var ln, lr []any
+		for j := range rng.IntN(60) {
+			if rng.IntN(40) == 0 {
+				ln = append(ln, nil)
+			} else {
+				ln = append(ln, float64(i)+float64(j)/64)
+			}
+		}
+		for j := range []int{0, 1, 8, 9, 16, 17, 33, 100}[rng.IntN(8)] {
+			lr = append(lr, float32(i*100+j))
+		}
+		switch rng.IntN(20) {
+		case 0:
+			nullable.vals = append(nullable.vals, nil)
+		case 1:
+			nullable.vals = append(nullable.vals, []any{})
+		default:
+			nullable.vals = append(nullable.vals, orEmpty(ln))
+		}
+		required.vals = append(required.vals, orEmpty(lr))
+	}
+	path := tempPath(t, "long.parquet")
+	writePQArrow(t, path, []testCol{nullable, required}, 1000, pq.WithDataPageSize(700))
+	f, err := Open(Input{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, batch := range []int{0, 1, 7, 64, 400} {
+		got := readAll(t, f, []string{"ln", "lr"}, batch)
+		compareCells(t, "ln", got["ln"], nullable.vals)
+		compareCells(t, "lr", got["lr"], required.vals)
 	}
 }
