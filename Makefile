@@ -9,10 +9,9 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZ_READERS ?= 4000x
 FUZZ_METRICS ?= 100000x
 FUZZ_PIPELINE ?= 20000x
-# GOEXPERIMENT=simd make ... builds the AVX-512 kernels of
-# pipeline/metrics/vector_simd.go (multiclass logits ~18% less CPU, but the
-# token-logits workload measured ~13% more: see README); without it the
-# same bits come from the scalar loops.
+# The AVX-512 kernels of pipeline/metrics/vector_amd64.s run where the CPU
+# has AVX-512; `go build -tags purego` leaves all to the scalar loops (the
+# same bits; CI tests both).
 
 .PHONY: build run test bench bench-go fuzz lint testdata baseline interop clean
 

@@ -23,14 +23,10 @@ func expFast(x float64) float64 {
 	if !(x >= -708 && x <= 709) {
 		return math.Exp(x)
 	}
-	const (
-		invLn2x64 = 64 / math.Ln2
-		round     = 0x1.8p52 // adding and subtracting it rounds to an integer
-	)
 	// The float64 conversions forbid the compiler to fuse a product and a
 	// sum into an FMA (the Go spec allows it; arm64 and GOAMD64=v3 builds
 	// do it), so every build computes the same bits.
-	kf := (float64(x*invLn2x64) + round) - round
+	kf := (float64(x*invLn2x64) + expRound) - expRound
 	k := int64(kf)
 	r := math.FMA(-kf, ln2By64Hi, x)
 	r = math.FMA(-kf, ln2By64Lo, r)
@@ -40,6 +36,11 @@ func expFast(x float64) float64 {
 	return s * math.Float64frombits(uint64(k>>6+1023)<<52)
 }
 
+const (
+	invLn2x64 = 64 / math.Ln2
+	expRound  = 0x1.8p52 // adding and subtracting it rounds to an integer
+)
+
 // ln2/64 = ln2By64Hi + ln2By64Lo: the high part rounded to 53 bits and the
 // low part the rest, set by init from ln 2 to 100 digits.
 var ln2By64Hi, ln2By64Lo float64
@@ -47,11 +48,26 @@ var ln2By64Hi, ln2By64Lo float64
 // ln2Digits is ln 2 to 100 digits (OEIS A002162).
 const ln2Digits = "0.6931471805599453094172321214581765680755001343602552541206800094933936219696947156058633269964186875"
 
-// expTable[j] is 2^(j/64) as the sum hi + lo of two float64; expTableHi and
-// expTableLo are its columns, for vector loads (vector_simd.go).
-var (
-	expTable               [64]struct{ hi, lo float64 }
-	expTableHi, expTableLo [64]float64
+// expTable[j] is 2^(j/64) as the sum hi + lo of two float64.
+var expTable [64]struct{ hi, lo float64 }
+
+// expVector is expFast's constants and table for the vector kernel, which
+// reads them at these indexes (times 8 bytes: vector_amd64.s).
+var expVector [expVectorLen]float64
+
+const (
+	evInvLn2x64  = 0   // invLn2x64
+	evRound      = 1   // expRound
+	evNegHi      = 2   // -ln2By64Hi
+	evNegLo      = 3   // -ln2By64Lo
+	evMin        = 4   // -708
+	evMax        = 5   // 709
+	evPoly       = 6   // 1, 1/2, 1/6, 1/24, 1/120, 1/720
+	evBias       = 12  // the int64 1023<<6, as its bits
+	evMask       = 13  // the int64 63, as its bits
+	evTableHi    = 14  // expTable[j].hi, j = 0..63
+	evTableLo    = 78  // expTable[j].lo
+	expVectorLen = 142 // evTableLo + 64
 )
 
 func init() {
@@ -74,7 +90,12 @@ func init() {
 		hi, _ := v.Float64()
 		lo, _ := new(big.Float).SetPrec(prec).Sub(v, new(big.Float).SetPrec(prec).SetFloat64(hi)).Float64()
 		expTable[j].hi, expTable[j].lo = hi, lo
-		expTableHi[j], expTableLo[j] = hi, lo
+		expVector[evTableHi+j], expVector[evTableLo+j] = hi, lo
 		v.Mul(v, root)
 	}
+	copy(expVector[:evTableHi], []float64{
+		invLn2x64, expRound, -ln2By64Hi, -ln2By64Lo, -708, 709,
+		1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
+		math.Float64frombits(1023 << 6), math.Float64frombits(63),
+	})
 }

@@ -131,7 +131,7 @@ func FuzzExpFast(f *testing.F) {
 }
 
 // TestExpSlice: expSlice is expFast of every shifted argument, bit for bit,
-// whichever way it runs (vectors with GOEXPERIMENT=simd and AVX-512), on
+// whichever way it runs (AVX-512 assembly, or -tags purego), on
 // lengths around the 8-wide groups, arguments over the whole range, and
 // groups holding an out-of-range argument, NaN or ±Inf.
 func TestExpSlice(t *testing.T) {
@@ -169,6 +169,29 @@ func TestExpSlice(t *testing.T) {
 		}
 		if dst[n] != 42 {
 			t.Fatalf("trial %d: wrote past the arguments", trial)
+		}
+	}
+}
+
+// TestExpSliceSweep: expSlice against expFast on the arguments where the
+// reduction is closest to a tie (around every k·ln2/64, a few ulps either
+// way) and on a dense grid over the whole in-range interval.
+func TestExpSliceSweep(t *testing.T) {
+	var src []float64
+	for k := -65370; k <= 65470; k += 7 {
+		x := float64(k) * (math.Ln2 / 64)
+		src = append(src, x, math.Nextafter(x, -1000), math.Nextafter(x, 1000),
+			x+float64(math.Ln2/128), x-float64(math.Ln2/128))
+	}
+	for x := -708.0; x <= 709; x += 0.0013 {
+		src = append(src, x)
+	}
+	src = append(src, -708, 709, math.Nextafter(-708, 0), math.Nextafter(709, 0))
+	dst := make([]float64, len(src))
+	expSlice(dst, src, 0)
+	for i, x := range src {
+		if want := expFast(x); math.Float64bits(dst[i]) != math.Float64bits(want) {
+			t.Fatalf("expSlice(%v) = %v, expFast %v", x, dst[i], want)
 		}
 	}
 }

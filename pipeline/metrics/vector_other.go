@@ -1,10 +1,10 @@
-//go:build !(goexperiment.simd && amd64)
+//go:build !amd64 || purego
 
 package metrics
 
 import "math"
 
-// Without GOEXPERIMENT=simd on amd64 the vector kernels (vector_simd.go) do
+// Off amd64 (or with the purego tag) the vector kernels (vector_amd64.s) do
 // none of the work: the scalar loops after them do all of it.
 
 func expSliceVector(dst, src []float64, shift float64) int { return 0 }
