@@ -408,11 +408,7 @@ func listRow(col *readers.Column, i, c int, scratch []float64) ([]float64, strin
 	case e.F64 != nil:
 		return e.F64[lo:hi], ""
 	case e.F32 != nil:
-		src := e.F32[lo:hi]
-		dst = dst[:len(src)] // (no bounds checks in the loop)
-		for k, v := range src {
-			dst[k] = float64(v)
-		}
+		metrics.Widen(dst, e.F32[lo:hi])
 	case e.Ints != nil:
 		unsigned := e.Type.ID() == arrow.UINT64
 		for k, v := range e.Ints[lo:hi] {
@@ -441,9 +437,7 @@ func toFloat64(c *readers.Column, dst []float64) {
 	case c.F64 != nil:
 		copy(dst, c.F64[:n])
 	case c.F32 != nil:
-		for i, v := range c.F32[:n] {
-			dst[i] = float64(v)
-		}
+		metrics.Widen(dst, c.F32[:n])
 	case c.Ints != nil:
 		if c.Type.ID() == arrow.UINT64 {
 			for i, v := range c.Ints[:n] {

@@ -67,7 +67,9 @@ const (
 	evMask       = 13  // the int64 63, as its bits
 	evTableHi    = 14  // expTable[j].hi, j = 0..63
 	evTableLo    = 78  // expTable[j].lo
-	expVectorLen = 142 // evTableLo + 64
+	evBit4       = 142 // the int64 16, as its bits
+	evBit5       = 143 // the int64 32, as its bits
+	expVectorLen = 144
 )
 
 func init() {
@@ -93,6 +95,7 @@ func init() {
 		expVector[evTableHi+j], expVector[evTableLo+j] = hi, lo
 		v.Mul(v, root)
 	}
+	expVector[evBit4], expVector[evBit5] = math.Float64frombits(16), math.Float64frombits(32)
 	copy(expVector[:evTableHi], []float64{
 		invLn2x64, expRound, -ln2By64Hi, -ln2By64Lo, -708, 709,
 		1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,

@@ -243,3 +243,32 @@ func TestArgmaxBelowInf(t *testing.T) {
 		}
 	}
 }
+
+// TestWiden: Widen is float64(v) of every value, bit for bit (NaNs stay
+// NaN), on lengths around the 8-wide groups, without writing past them.
+func TestWiden(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), math.MaxFloat32, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 1e-40}
+	for n := range 70 {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = math.Float32frombits(rng.Uint32())
+			if rng.IntN(4) == 0 {
+				src[i] = specials[rng.IntN(len(specials))]
+			}
+		}
+		dst := make([]float64, n+1)
+		dst[n] = 42
+		Widen(dst, src)
+		for i, v := range src {
+			want := float64(v)
+			if math.Float64bits(dst[i]) != math.Float64bits(want) && !(math.IsNaN(want) && math.IsNaN(dst[i])) {
+				t.Fatalf("n %d: Widen(%v) = %v, want %v", n, v, dst[i], want)
+			}
+		}
+		if dst[n] != 42 {
+			t.Fatalf("n %d: wrote past the values", n)
+		}
+	}
+}

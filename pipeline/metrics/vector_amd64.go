@@ -2,8 +2,6 @@
 
 package metrics
 
-import "math"
-
 // The vector kernels of expSlice and argmaxBelowInf: AVX-512 assembly
 // (vector_amd64.s), used when the CPU and the operating system support it
 // (checked once, at start).
@@ -33,55 +31,63 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
 // expAVX512 sets dst[i] = expFast(src[i] - shift), 8 arguments at a time,
-// for the groups of 8 of src (len(src) a multiple of 8) up to the first
+// for the groups of 8 of src (the last one may be shorter) up to the first
 // with an argument outside [-708, 709] or NaN, and returns how many it set.
 // Each lane performs expFast's operations in expFast's order (the same
 // products, sums and FMAs, each rounded once), so the bits are the same;
-// the table is looked up with gathers from expVector.
+// the table is looked up with permutes of it held in registers.
 //
 //go:noescape
 func expAVX512(dst, src []float64, shift float64, c *[expVectorLen]float64) int
 
-// maxAVX512 returns the largest of z (len(z) a positive multiple of 8) and
-// whether every value is below +Inf (neither +Inf nor NaN; m is meaningless
-// otherwise).
+// argmaxAVX512 is argmaxBelowInf for len(z) >= 1.
 //
 //go:noescape
-func maxAVX512(z []float64) (m float64, below bool)
+func argmaxAVX512(z []float64) (best int, below bool)
 
 // expVectorized reports whether expSlice uses vector instructions.
 func expVectorized() bool { return hasAVX512 }
 
 // expSliceVector does expSlice's work 8 arguments at a time with AVX-512,
-// and returns how many it did (a multiple of 8; 0 without AVX-512). A
-// group of 8 with an argument outside [-708, 709] (or NaN) is done by
-// expFast one at a time.
+// and returns how many it did (all of them; 0 without AVX-512). A group of
+// 8 with an argument outside [-708, 709] (or NaN) is done by expFast one at
+// a time.
 func expSliceVector(dst, src []float64, shift float64) int {
 	if !hasAVX512 {
 		return 0
 	}
-	n := len(src) &^ 7
-	dst, src = dst[:n], src[:n]
+	n := len(src)
+	dst = dst[:n]
 	for i := 0; i < n; {
 		i += expAVX512(dst[i:], src[i:], shift, &expVector)
 		if i < n {
-			for j := i; j < i+8; j++ {
-				dst[j] = expFast(src[j] - shift)
+			for end := min(i+8, n); i < end; i++ {
+				dst[i] = expFast(src[i] - shift)
 			}
-			i += 8
 		}
 	}
 	return n
 }
 
-// maxBelowInfVector returns, over the first n = len(z) &^ 7 values, 8 at a
-// time (n is 0 without AVX-512), their largest and whether every one is
-// below +Inf (neither +Inf nor NaN; m is meaningless otherwise).
-func maxBelowInfVector(z []float64) (m float64, ok bool, n int) {
-	n = len(z) &^ 7
-	if !hasAVX512 || n == 0 {
-		return math.Inf(-1), true, 0
+// argmaxVector is argmaxBelowInf with AVX-512, 8 values at a time; done
+// is false without AVX-512 (or for an empty z).
+func argmaxVector(z []float64) (best int, ok, done bool) {
+	if !hasAVX512 || len(z) == 0 {
+		return 0, false, false
 	}
-	m, ok = maxAVX512(z[:n])
-	return m, ok, n
+	best, ok = argmaxAVX512(z)
+	return best, ok, true
+}
+
+//go:noescape
+func widenAVX512(dst []float64, src []float32)
+
+// widenVector does Widen's work with AVX-512, and returns how many it did
+// (all of them; 0 without AVX-512).
+func widenVector(dst []float64, src []float32) int {
+	if !hasAVX512 {
+		return 0
+	}
+	widenAVX512(dst, src)
+	return len(src)
 }

@@ -21,7 +21,21 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 	MOVL DX, edx+4(FP)
 	RET
 
+// LOOKUP sets r0 to the entries k&63 (k in Z4, K3 and K4 its bits 4 and
+// 5) of the 64-entry table held in t0..t7, using r1..r3 as scratch.
+#define LOOKUP(t0, t1, t2, t3, t4, t5, t6, t7, r0, r1, r2, r3) \
+	VMOVDQA64 Z4, r0; VPERMI2PD t1, t0, r0; \
+	VMOVDQA64 Z4, r1; VPERMI2PD t3, t2, r1; \
+	VMOVDQA64 Z4, r2; VPERMI2PD t5, t4, r2; \
+	VMOVDQA64 Z4, r3; VPERMI2PD t7, t6, r3; \
+	VBLENDMPD r1, r0, K3, r0; \
+	VBLENDMPD r3, r2, K3, r2; \
+	VBLENDMPD r2, r0, K4, r0
+
 // func expAVX512(dst, src []float64, shift float64, c *[expVectorLen]float64) int
+//
+// Groups of 8 lanes, the last one partial, up to the first group with an
+// argument outside [-708, 709] or NaN; returns the arguments done.
 //
 // Per lane, in expFast's order (Go operand order: the destination last,
 // VSUBPD b, a, d is d = a - b, VFMADD231PD b, a, d is d = a*b + d):
@@ -43,103 +57,207 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-72
 	MOVQ src_len+32(FP), CX
 	MOVQ c+56(FP), R8
 	VBROADCASTSD shift+48(FP), Z0
-	VBROADCASTSD 0(R8), Z1    // invLn2x64
-	VBROADCASTSD 8(R8), Z2    // round
-	VBROADCASTSD 16(R8), Z3   // -ln2By64Hi
-	VBROADCASTSD 24(R8), Z4   // -ln2By64Lo
-	VBROADCASTSD 32(R8), Z5   // -708
-	VBROADCASTSD 40(R8), Z6   // 709
-	VBROADCASTSD 48(R8), Z7   // 1
-	VBROADCASTSD 56(R8), Z8   // 1/2
-	VBROADCASTSD 64(R8), Z9   // 1/6
-	VBROADCASTSD 72(R8), Z10  // 1/24
-	VBROADCASTSD 80(R8), Z11  // 1/120
-	VBROADCASTSD 88(R8), Z12  // 1/720
-	VPBROADCASTQ 96(R8), Z13  // 1023<<6
-	VPBROADCASTQ 104(R8), Z19 // 63
-	LEAQ 112(R8), R9          // T.hi
-	LEAQ 624(R8), R10         // T.lo
+	// The table in registers: T.hi[8j, 8j+8) in Z16+j, T.lo's in Z24+j.
+	VMOVUPD 112(R8), Z16
+	VMOVUPD 176(R8), Z17
+	VMOVUPD 240(R8), Z18
+	VMOVUPD 304(R8), Z19
+	VMOVUPD 368(R8), Z20
+	VMOVUPD 432(R8), Z21
+	VMOVUPD 496(R8), Z22
+	VMOVUPD 560(R8), Z23
+	VMOVUPD 624(R8), Z24
+	VMOVUPD 688(R8), Z25
+	VMOVUPD 752(R8), Z26
+	VMOVUPD 816(R8), Z27
+	VMOVUPD 880(R8), Z28
+	VMOVUPD 944(R8), Z29
+	VMOVUPD 1008(R8), Z30
+	VMOVUPD 1072(R8), Z31
 	XORQ AX, AX
+	MOVL $0xff, DX            // the lanes of a whole group
 
 loop:
+	CMPQ CX, $0
+	JLE  done
 	CMPQ CX, $8
-	JLT  done
-	VMOVUPD (SI)(AX*8), Z14
-	VSUBPD  Z0, Z14, Z14          // x
-	VCMPPD  $0x1d, Z5, Z14, K1    // x >= -708 (GE_OQ: false for NaN)
-	VCMPPD  $0x12, Z6, Z14, K1, K2 // and x <= 709 (LE_OQ)
-	KMOVW   K2, BX
-	CMPB    BL, $0xff
-	JNE     done
+	JGE  whole
+	// The last, partial group: lanes [0, CX) only (masked load and
+	// store: the lanes after them neither read nor written).
+	MOVL $1, DX
+	SHLL CX, DX
+	DECL DX
 
-	VMULPD      Z1, Z14, Z15  // x*invLn2x64
-	VADDPD      Z2, Z15, Z15  // t
-	VSUBPD      Z2, Z15, Z16  // kf
-	VPSUBQ      Z2, Z15, Z17  // k
-	VFMADD231PD Z3, Z16, Z14  // r = kf*(-hi) + x
-	VFMADD231PD Z4, Z16, Z14  // r = kf*(-lo) + r
-	VMULPD      Z12, Z14, Z18 // r*(1/720)
-	VADDPD      Z11, Z18, Z18
-	VMULPD      Z18, Z14, Z18
-	VADDPD      Z10, Z18, Z18
-	VMULPD      Z18, Z14, Z18
-	VADDPD      Z9, Z18, Z18
-	VMULPD      Z18, Z14, Z18
-	VADDPD      Z8, Z18, Z18
-	VMULPD      Z18, Z14, Z18
-	VADDPD      Z7, Z18, Z18
-	VMULPD      Z18, Z14, Z18 // p
+whole:
+	KMOVW     DX, K5
+	VMOVUPD.Z (SI)(AX*8), K5, Z1
+	VSUBPD    Z0, Z1, Z1                // x
+	VCMPPD.BCST $0x1d, 32(R8), Z1, K5, K1 // x >= -708 (GE_OQ: false for NaN)
+	VCMPPD.BCST $0x12, 40(R8), Z1, K1, K2 // and x <= 709 (LE_OQ)
+	KMOVW     K2, BX
+	CMPL      BX, DX
+	JNE       done
 
-	VPANDQ      Z19, Z17, Z20 // k & 63
-	KXNORW      K3, K3, K3
-	VGATHERQPD  (R9)(Z20*8), K3, Z21  // T.hi
-	KXNORW      K4, K4, K4
-	VGATHERQPD  (R10)(Z20*8), K4, Z22 // T.lo
-	VFMADD213PD Z22, Z21, Z18 // s = T.hi*p + T.lo
-	VADDPD      Z21, Z18, Z18 // s += T.hi
+	VMULPD.BCST      0(R8), Z1, Z2      // x*invLn2x64
+	VADDPD.BCST      8(R8), Z2, Z2      // t
+	VSUBPD.BCST      8(R8), Z2, Z3      // kf
+	VPSUBQ.BCST      8(R8), Z2, Z4      // k
+	VFMADD231PD.BCST 16(R8), Z3, Z1     // r = kf*(-hi) + x
+	VFMADD231PD.BCST 24(R8), Z3, Z1     // r = kf*(-lo) + r
+	VMULPD.BCST      88(R8), Z1, Z5     // r*(1/720)
+	VADDPD.BCST      80(R8), Z5, Z5
+	VMULPD           Z5, Z1, Z5
+	VADDPD.BCST      72(R8), Z5, Z5
+	VMULPD           Z5, Z1, Z5
+	VADDPD.BCST      64(R8), Z5, Z5
+	VMULPD           Z5, Z1, Z5
+	VADDPD.BCST      56(R8), Z5, Z5
+	VMULPD           Z5, Z1, Z5
+	VADDPD.BCST      48(R8), Z5, Z5
+	VMULPD           Z5, Z1, Z5         // p
 
-	VPADDQ  Z13, Z17, Z17
-	VPSRLQ  $6, Z17, Z17
-	VPSLLQ  $52, Z17, Z17     // 2^(k>>6)
-	VMULPD  Z17, Z18, Z18
-	VMOVUPD Z18, (DI)(AX*8)
+	// T[k&63]: two-register permutes on k's low 4 bits give entries
+	// 16i + (k&15) for i = 0..3; bits 4 and 5 of k choose among them.
+	VPTESTMQ.BCST 1136(R8), Z4, K3      // bit 4
+	VPTESTMQ.BCST 1144(R8), Z4, K4      // bit 5
+	LOOKUP(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z6, Z7, Z8, Z9)  // T.hi in Z6
+	LOOKUP(Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31, Z7, Z8, Z9, Z10) // T.lo in Z7
 
-	ADDQ $8, AX
-	SUBQ $8, CX
-	JMP  loop
+	VFMADD213PD Z7, Z6, Z5              // s = T.hi*p + T.lo
+	VADDPD      Z6, Z5, Z5              // s += T.hi
+
+	VPADDQ.BCST 96(R8), Z4, Z4
+	VPSRLQ      $6, Z4, Z4
+	VPSLLQ      $52, Z4, Z4             // 2^(k>>6)
+	VMULPD      Z4, Z5, Z5
+	VMOVUPD     Z5, K5, (DI)(AX*8)
+
+	POPCNTL DX, BX
+	ADDQ    BX, AX
+	SUBQ    BX, CX
+	JMP     loop
 
 done:
 	MOVQ AX, ret+64(FP)
 	VZEROUPPER
 	RET
 
-// func maxAVX512(z []float64) (m float64, below bool)
-TEXT ·maxAVX512(SB), NOSPLIT, $0-33
+// func argmaxAVX512(z []float64) (best int, below bool)
+//
+// len(z) >= 1. Lanes past the end of the last, partial group hold -Inf
+// (merge-masked loads), which neither raise the largest value nor come
+// before a real lane holding it.
+TEXT ·argmaxAVX512(SB), NOSPLIT, $0-33
 	MOVQ z_base+0(FP), SI
 	MOVQ z_len+8(FP), CX
 	MOVQ $0x7ff0000000000000, AX
 	VPBROADCASTQ AX, Z1 // +Inf
 	MOVQ $0xfff0000000000000, AX
 	VPBROADCASTQ AX, Z2 // -Inf: the largest so far
-	KXNORW K1, K1, K1
+	KXNORW K1, K1, K1   // every value so far below +Inf
+	MOVQ   CX, R9
+	SHRQ   $3, R9       // whole groups
+	ANDQ   $7, CX
+	MOVQ   CX, R8       // values in the partial group
+	MOVL   $1, DX
+	SHLL   CX, DX
+	DECL   DX
+	KMOVW  DX, K5       // the partial group's lanes
+	MOVQ   SI, DI
+	MOVQ   R9, BX
 
 maxloop:
-	VMOVUPD (SI), Z3
+	TESTQ   BX, BX
+	JZ      maxtail
+	VMOVUPD (DI), Z3
 	VCMPPD  $0x11, Z1, Z3, K1, K1 // below &= x < +Inf (LT_OQ: false for NaN)
 	VMAXPD  Z3, Z2, Z2
-	ADDQ    $64, SI
-	SUBQ    $8, CX
-	JNZ     maxloop
+	ADDQ    $64, DI
+	DECQ    BX
+	JMP     maxloop
 
+maxtail:
+	TESTQ   R8, R8
+	JZ      reduce
+	VPBROADCASTQ AX, Z3
+	VMOVUPD (DI), K5, Z3          // -Inf in the lanes past the end
+	VCMPPD  $0x11, Z1, Z3, K1, K1
+	VMAXPD  Z3, Z2, Z2
+
+reduce:
+	KMOVW  K1, BX
+	CMPB   BL, $0xff
+	JNE    notbelow
 	VEXTRACTF64X4 $1, Z2, Y3
 	VMAXPD        Y3, Y2, Y2
 	VEXTRACTF128  $1, Y2, X3
 	VMAXPD        X3, X2, X2
 	VPERMILPD     $1, X2, X3
 	VMAXPD        X3, X2, X2
-	MOVSD         X2, m+24(FP)
-	KMOVW         K1, AX
-	CMPB          AL, $0xff
-	SETEQ         below+32(FP)
+	VBROADCASTSD  X2, Z2          // the largest, in every lane
+
+	// The first lane equal to it (EQ_OQ: -0 equals +0, as == does).
+	XORQ AX, AX
+	MOVQ SI, DI
+
+findloop:
+	TESTQ   R9, R9
+	JZ      findtail
+	VCMPPD  $0x00, (DI), Z2, K2
+	KMOVW   K2, BX
+	TESTL   BX, BX
+	JNZ     found
+	ADDQ    $64, DI
+	ADDQ    $8, AX
+	DECQ    R9
+	JMP     findloop
+
+findtail:
+	VMOVUPD.Z (DI), K5, Z3
+	VCMPPD  $0x00, Z2, Z3, K5, K2
+	KMOVW   K2, BX
+
+found:
+	TZCNTL BX, BX
+	ADDQ   BX, AX
+	MOVQ   AX, best+24(FP)
+	MOVB   $1, below+32(FP)
+	VZEROUPPER
+	RET
+
+notbelow:
+	MOVQ $0, best+24(FP)
+	MOVB $0, below+32(FP)
+	VZEROUPPER
+	RET
+
+// func widenAVX512(dst []float64, src []float32)
+TEXT ·widenAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	XORQ AX, AX
+
+wloop:
+	CMPQ CX, $8
+	JLT  wtail
+	VCVTPS2PD (SI)(AX*4), Z1
+	VMOVUPD   Z1, (DI)(AX*8)
+	ADDQ      $8, AX
+	SUBQ      $8, CX
+	JMP       wloop
+
+wtail:
+	CMPQ CX, $0
+	JEQ  wdone
+	MOVL $1, DX
+	SHLL CX, DX
+	DECL DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (SI)(AX*4), K1, Y1
+	VCVTPS2PD Y1, Z1
+	VMOVUPD   Z1, K1, (DI)(AX*8)
+
+wdone:
 	VZEROUPPER
 	RET
