@@ -87,6 +87,9 @@ type fastScratch struct {
 	start []int32 // per cell: where its rows begin in the columns below, then a cursor
 	// The chunk's scored rows as columns, grouped by cell.
 	loss, brier, p, t []float64
+	// Hard labels: the chunk's clipped probabilities and losses, in input
+	// order.
+	q, rowLoss []float64
 	// Per cell: its correct and clipped rows.
 	correct, clipped []int64
 }
@@ -120,6 +123,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	}
 	if cap(f.loss) < n {
 		f.loss, f.brier, f.p, f.t = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		f.q, f.rowLoss = make([]float64, n), make([]float64, n)
 	}
 	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
 	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
@@ -132,20 +136,25 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		toFloat64(label, s.label)
 	}
 	toFloat64(pred, s.pred)
+	if hard {
+		for _, v := range label.Ints[:n] {
+			if v < -1 || v > 1 || v == o.IgnoreIndex {
+				return false // not a hard label, or ignored: the general loop says
+			}
+		}
+		// The rows of metrics.BinaryProbHard, its losses 8 at a time.
+		if !metrics.BinaryProbHardLosses(f.rowLoss, f.q, s.pred[:n], label.Ints[:n], eps) {
+			return false
+		}
+	}
 	for i := range n {
 		var row metrics.BinaryRow
 		var t, brier float64
 		if hard {
-			v := label.Ints[i]
-			if v < -1 || v > 1 || v == o.IgnoreIndex {
-				return false // not a hard label, or ignored: the general loop says
-			}
-			var ok bool
-			if row, ok = metrics.BinaryProbHard(s.pred[i], v == 1, eps, o.Threshold); !ok {
-				return false
-			}
-			t = float64(b2i(v == 1))
-			brier = metrics.BinaryBrier(row.P, t)
+			p, q, positive := s.pred[i], f.q[i], label.Ints[i] == 1
+			row = metrics.BinaryRow{Loss: f.rowLoss[i], P: p, Correct: (p >= o.Threshold) == positive, Clipped: q != p}
+			t = float64(b2i(positive))
+			brier = metrics.BinaryBrier(p, t)
 		} else {
 			if s.isIgnored(label, i) {
 				return false

@@ -84,6 +84,31 @@ const logTableSize = 128
 // float64 and logc = -ln(invc) as logcHi + logcLo; set by init to 256 bits.
 var logTable [logTableSize]struct{ invc, logcHi, logcLo float64 }
 
+// logVector is logPlus's constants and table for the vector kernel of
+// HardLosses, which reads them at these indexes (times 8 bytes:
+// vector_amd64.s). Integers are held as their bits.
+var logVector [lvLen]float64
+
+const (
+	lvOne     = 0  // 1
+	lvMin     = 1  // 0x1p-1022, the least normal
+	lvMax     = 2  // math.MaxFloat64
+	lvNear    = 3  // 0x1p-7
+	lvNegNear = 4  // -0x1p-7
+	lvOff     = 5  // the bits of 0.6875
+	lvExpMask = 6  // 0xfff<<52
+	lvIdxMask = 7  // logTableSize - 1
+	lv1022    = 8  // 1022
+	lv1023    = 9  // 1023
+	lvLn2     = 10 // ln2Hi, ln2Lo
+	lvPoly    = 12 // -1/2, 1/3, -1/4, 1/5, -1/6, 1/7, -1/8, 1/9
+	lvIntOne  = 20 // the int64 1 (a positive label)
+	lvInvc    = 21 // logTable[i].invc
+	lvLogcHi  = lvInvc + logTableSize
+	lvLogcLo  = lvLogcHi + logTableSize
+	lvLen     = lvLogcLo + logTableSize
+)
+
 // ln2 = ln2Hi + ln2Lo with ln2Hi to 42 bits, so that k·ln2Hi is exact for
 // every exponent k of a float64.
 var ln2Hi, ln2Lo float64
@@ -116,7 +141,16 @@ func init() {
 		logTable[i].invc = invc
 		logTable[i].logcHi = logcHi
 		logTable[i].logcLo = bigFloat64(new(big.Float).SetPrec(prec).Sub(logc, f(logcHi)))
+		logVector[lvInvc+i], logVector[lvLogcHi+i], logVector[lvLogcLo+i] = logTable[i].invc, logTable[i].logcHi, logTable[i].logcLo
 	}
+	bits := math.Float64frombits
+	copy(logVector[:lvInvc], []float64{
+		1, 0x1p-1022, math.MaxFloat64, 0x1p-7, -0x1p-7,
+		bits(0x3fe6000000000000), bits(0xfff << 52), bits(logTableSize - 1), bits(1022), bits(1023),
+		ln2Hi, ln2Lo,
+		-0.5, 1.0 / 3, -0.25, 0.2, -1.0 / 6, 1.0 / 7, -1.0 / 8, 1.0 / 9,
+		bits(1),
+	})
 }
 
 // bigFloat64 is x rounded to the nearest float64.

@@ -8,7 +8,8 @@ package metrics
 
 var hasAVX512 = detectAVX512()
 
-// detectAVX512 reports whether the CPU has AVX-512F and the operating system
+// detectAVX512 reports whether the CPU has AVX-512F and DQ, and BMI2 (every
+// AVX-512 CPU since the first server ones has all three), and the operating system
 // saves its registers (XMM, YMM, opmask and ZMM state enabled in XCR0), as
 // the standard library's internal/cpu checks it.
 func detectAVX512() bool {
@@ -23,7 +24,7 @@ func detectAVX512() bool {
 		return false
 	}
 	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<16) != 0 // AVX512F
+	return ebx7&(1<<16) != 0 && ebx7&(1<<17) != 0 && ebx7&(1<<8) != 0 // AVX512F, AVX512DQ, BMI2
 }
 
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
@@ -90,4 +91,34 @@ func widenVector(dst []float64, src []float32) int {
 	}
 	widenAVX512(dst, src)
 	return len(src)
+}
+
+// hardLossAVX512 sets loss[i] = hardLoss(q[i], label[i] == 1), 8 rows at a
+// time, for the groups of 8 (the last one may be shorter) up to the first
+// whose evaluated probability (q or 1 - q) is not a normal float64, and
+// returns how many it set. Each lane performs logPlus's operations in its
+// order, both of its ways (near 1 and the table's), and keeps the one
+// logPlus takes; the table is looked up with gathers from logVector.
+//
+//go:noescape
+func hardLossAVX512(loss, q []float64, label []int64, c *[lvLen]float64) int
+
+// hardLossVector does HardLosses' work with AVX-512, and returns how many
+// rows it did (all of them; 0 without AVX-512). A group of 8 with an
+// evaluated probability below the normal range is done by hardLoss one at
+// a time.
+func hardLossVector(loss, q []float64, label []int64) int {
+	if !hasAVX512 {
+		return 0
+	}
+	n := len(q)
+	for i := 0; i < n; {
+		i += hardLossAVX512(loss[i:], q[i:], label[i:], &logVector)
+		if i < n {
+			for end := min(i+8, n); i < end; i++ {
+				loss[i] = hardLoss(q[i], label[i] == 1)
+			}
+		}
+	}
+	return n
 }

@@ -21,6 +21,26 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 	MOVL DX, edx+4(FP)
 	RET
 
+// The kernels below go over their rows in groups of 8 lanes, the last
+// group partial: AX rows done, CX left. GROUP jumps to done when none are
+// left and otherwise sets DX to the next group's lanes, its low min(CX, 8)
+// bits (the last group's masked loads and stores neither read nor write
+// past the rows); NEXT counts the group done and goes on at loop.
+#define GROUP(done) \
+	CMPQ CX, $0; \
+	JLE  done; \
+	MOVQ $8, R14; \
+	CMPQ CX, R14; \
+	CMOVQLT CX, R14; \
+	MOVL $0xff, R13; \
+	BZHIL R14, R13, DX
+
+#define NEXT(loop) \
+	POPCNTL DX, BX; \
+	ADDQ BX, AX; \
+	SUBQ BX, CX; \
+	JMP  loop
+
 // LOOKUP sets r0 to the entries k&63 (k in Z4, K3 and K4 its bits 4 and
 // 5) of the 64-entry table held in t0..t7, using r1..r3 as scratch.
 #define LOOKUP(t0, t1, t2, t3, t4, t5, t6, t7, r0, r1, r2, r3) \
@@ -75,20 +95,9 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-72
 	VMOVUPD 1008(R8), Z30
 	VMOVUPD 1072(R8), Z31
 	XORQ AX, AX
-	MOVL $0xff, DX            // the lanes of a whole group
 
 loop:
-	CMPQ CX, $0
-	JLE  done
-	CMPQ CX, $8
-	JGE  whole
-	// The last, partial group: lanes [0, CX) only (masked load and
-	// store: the lanes after them neither read nor written).
-	MOVL $1, DX
-	SHLL CX, DX
-	DECL DX
-
-whole:
+	GROUP(done)
 	KMOVW     DX, K5
 	VMOVUPD.Z (SI)(AX*8), K5, Z1
 	VSUBPD    Z0, Z1, Z1                // x
@@ -132,10 +141,7 @@ whole:
 	VMULPD      Z4, Z5, Z5
 	VMOVUPD     Z5, K5, (DI)(AX*8)
 
-	POPCNTL DX, BX
-	ADDQ    BX, AX
-	SUBQ    BX, CX
-	JMP     loop
+	NEXT(loop)
 
 done:
 	MOVQ AX, ret+64(FP)
@@ -259,5 +265,135 @@ wtail:
 	VMOVUPD   Z1, K1, (DI)(AX*8)
 
 wdone:
+	VZEROUPPER
+	RET
+
+// func hardLossAVX512(loss, q []float64, label []int64, c *[lvLen]float64) int
+//
+// Per lane, in hardLoss's and logPlus's order:
+//
+//	u = 1 - q; c = (1 - u) - q; x, c = q, 0 (label 1) or u, c
+//	near 1 (|x - 1| < 2^-7): r = (x - 1) + c, r + r²·logNear1(r)
+//	else: tmp = bits(x) - bits(0.6875), i = (tmp >> 45) & 127, k = tmp >> 52
+//	      (arithmetic), z = bits(bits(x) - tmp & 0xfff<<52),
+//	      r = FMA(z, invc[i], -1), d = (c·2^-min(k, 1022))·invc[i], d -= d·r,
+//	      a = k·ln2Hi, w = a + logcHi[i], hi = w + r,
+//	      lo = (a - w) + logcHi[i] + ((w - hi) + r) + k·ln2Lo + logcLo[i] + d,
+//	      hi + (lo + r²·(-1/2 + r/3 + r²·(-1/4 + r/5 + r²·(-1/6 + r/7))))
+//	loss = 0 - that
+TEXT ·hardLossAVX512(SB), NOSPLIT, $0-88
+	MOVQ loss_base+0(FP), DI
+	MOVQ q_base+24(FP), SI
+	MOVQ q_len+32(FP), CX
+	MOVQ label_base+48(FP), R12
+	MOVQ c+72(FP), R8
+	LEAQ 168(R8), R9           // invc
+	LEAQ 1192(R8), R10         // logcHi
+	LEAQ 2216(R8), R11         // logcLo
+	VBROADCASTSD 0(R8), Z30    // 1
+	VPBROADCASTQ 160(R8), Z31  // the int 1
+	VPBROADCASTQ 72(R8), Z29   // the int 1023
+	VPXORQ Z28, Z28, Z28       // +0
+	XORQ AX, AX
+
+hloop:
+	GROUP(hdone)
+	KMOVW       DX, K5
+	VMOVUPD.Z   (SI)(AX*8), K5, Z0    // q
+	VMOVDQU64.Z (R12)(AX*8), K5, Z1
+	VPCMPEQQ    Z31, Z1, K5, K6       // label 1
+	KNOTW       K6, K7
+	VSUBPD      Z0, Z30, Z2           // u = 1 - q
+	VSUBPD      Z2, Z30, Z3
+	VSUBPD      Z0, Z3, Z3            // c = (1 - u) - q
+	VBLENDMPD   Z0, Z2, K6, Z4        // x
+	VMOVAPD.Z   Z3, K7, Z3            // c, +0 for label 1
+	VCMPPD.BCST $0x1d, 8(R8), Z4, K5, K1  // x >= 0x1p-1022
+	VCMPPD.BCST $0x12, 16(R8), Z4, K1, K2 // and x <= MaxFloat64
+	KMOVW       K2, BX
+	CMPL        BX, DX
+	JNE         hdone
+
+	// Near 1.
+	VSUBPD      Z30, Z4, Z5           // x - 1 (exact here)
+	VCMPPD.BCST $0x1e, 32(R8), Z5, K3     // > -2^-7 (GT_OQ)
+	VCMPPD.BCST $0x11, 24(R8), Z5, K3, K3 // and < 2^-7 (LT_OQ)
+	VADDPD      Z3, Z5, Z6            // r
+	VMULPD      Z6, Z6, Z7            // r²
+	VMULPD      Z7, Z7, Z8            // r⁴
+	VMULPD.BCST 104(R8), Z6, Z9
+	VADDPD.BCST 96(R8), Z9, Z9        // -1/2 + r/3
+	VMULPD.BCST 120(R8), Z6, Z10
+	VADDPD.BCST 112(R8), Z10, Z10     // -1/4 + r/5
+	VMULPD      Z10, Z7, Z10
+	VADDPD      Z10, Z9, Z9           // a
+	VMULPD.BCST 136(R8), Z6, Z10
+	VADDPD.BCST 128(R8), Z10, Z10     // -1/6 + r/7
+	VMULPD.BCST 152(R8), Z6, Z11
+	VADDPD.BCST 144(R8), Z11, Z11     // -1/8 + r/9
+	VMULPD      Z11, Z7, Z11
+	VADDPD      Z11, Z10, Z10         // b
+	VMULPD      Z10, Z8, Z10
+	VADDPD      Z10, Z9, Z9           // logNear1(r)
+	VMULPD      Z9, Z7, Z9
+	VADDPD      Z9, Z6, Z20           // the result near 1
+
+	// The table's way.
+	VPSUBQ.BCST 40(R8), Z4, Z5        // tmp
+	VPSRLQ      $45, Z5, Z6
+	VPANDQ.BCST 56(R8), Z6, Z6        // i
+	VPSRAQ      $52, Z5, Z7           // k
+	VPANDQ.BCST 48(R8), Z5, Z8
+	VPSUBQ      Z8, Z4, Z8            // z
+	KMOVW       K5, K4
+	VGATHERQPD  (R9)(Z6*8), K4, Z9    // invc
+	KMOVW       K5, K4
+	VGATHERQPD  (R10)(Z6*8), K4, Z10  // logcHi
+	KMOVW       K5, K4
+	VGATHERQPD  (R11)(Z6*8), K4, Z11  // logcLo
+	VFMSUB213PD Z30, Z9, Z8           // r = z·invc - 1
+	VPMINSQ.BCST 64(R8), Z7, Z12
+	VPSUBQ      Z12, Z29, Z12
+	VPSLLQ      $52, Z12, Z12         // 2^-min(k, 1022)
+	VMULPD      Z12, Z3, Z12
+	VMULPD      Z9, Z12, Z12          // d
+	VMULPD      Z8, Z12, Z13
+	VSUBPD      Z13, Z12, Z12         // d -= d·r
+	VCVTQQ2PD   Z7, Z13               // k as a float64
+	VMULPD.BCST 80(R8), Z13, Z14      // a = k·ln2Hi
+	VADDPD      Z10, Z14, Z15         // w
+	VADDPD      Z8, Z15, Z16          // hi
+	VSUBPD      Z15, Z14, Z17
+	VADDPD      Z10, Z17, Z17         // (a - w) + logcHi
+	VSUBPD      Z16, Z15, Z18
+	VADDPD      Z8, Z18, Z18          // (w - hi) + r
+	VADDPD      Z18, Z17, Z17
+	VMULPD.BCST 88(R8), Z13, Z18
+	VADDPD      Z18, Z17, Z17         // + k·ln2Lo
+	VADDPD      Z11, Z17, Z17         // + logcLo
+	VADDPD      Z12, Z17, Z17         // lo
+	VMULPD      Z8, Z8, Z18           // r²
+	VMULPD.BCST 136(R8), Z8, Z19
+	VADDPD.BCST 128(R8), Z19, Z19
+	VMULPD      Z19, Z18, Z19         // r²·(-1/6 + r/7)
+	VMULPD.BCST 120(R8), Z8, Z21
+	VADDPD.BCST 112(R8), Z21, Z21
+	VADDPD      Z19, Z21, Z21
+	VMULPD      Z21, Z18, Z21
+	VMULPD.BCST 104(R8), Z8, Z19
+	VADDPD.BCST 96(R8), Z19, Z19
+	VADDPD      Z21, Z19, Z19
+	VMULPD      Z19, Z18, Z19         // p
+	VADDPD      Z19, Z17, Z17
+	VADDPD      Z17, Z16, Z16         // hi + (lo + p)
+
+	VBLENDMPD   Z20, Z16, K3, Z16     // near 1: that way's result
+	VSUBPD      Z16, Z28, Z16         // 0 - ln x
+	VMOVUPD     Z16, K5, (DI)(AX*8)
+
+	NEXT(hloop)
+
+hdone:
+	MOVQ AX, ret+80(FP)
 	VZEROUPPER
 	RET

@@ -13,3 +13,5 @@ func argmaxVector(z []float64) (best int, ok, done bool) { return 0, false, fals
 func expVectorized() bool { return false }
 
 func widenVector(dst []float64, src []float32) int { return 0 }
+
+func hardLossVector(loss, q []float64, label []int64) int { return 0 }
