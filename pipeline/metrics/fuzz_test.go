@@ -552,3 +552,66 @@ func TestTokenLogitNLLRandom(t *testing.T) {
 		checkTokenLogitNLL(t, z, rng.IntN(c+1)-rng.IntN(2))
 	}
 }
+
+// TestSumFixedWindow: AddSlice and SubSlice of values in and around the
+// fixed-point window of fixedSumVector ([2^-76, 2^10) and +0): every
+// exponent of the window with random and extreme significands, runs long
+// enough to carry out of every word, and values outside it (negative,
+// -0, just below and above the window, subnormal, infinite) anywhere, are
+// Add of each value, exactly.
+func TestSumFixedWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	inWindow := func() float64 {
+		e := uint64(fixedExpMin + rng.IntN(fixedExpMax-fixedExpMin+1))
+		frac := rng.Uint64() & (1<<52 - 1)
+		switch rng.IntN(4) {
+		case 0:
+			frac = 1<<52 - 1
+		case 1:
+			frac = 0
+		}
+		return math.Float64frombits(e<<52 | frac)
+	}
+	outside := []float64{-1, math.Copysign(0, -1), 0x1p-77, math.Nextafter(0x1p-76, 0), 0x1p10,
+		math.Nextafter(0x1p10, 0) * 2, 0x1p-1074, math.Inf(1), 1e300}
+	for trial := range 300 {
+		n := 8 + rng.IntN(3000)
+		if trial%50 == 0 {
+			n = 200000 // carries out of w0 and w1 in every lane
+		}
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = inWindow()
+			if trial%3 == 0 && rng.IntN(10) == 0 {
+				xs[i] = 0
+			}
+			if trial%50 == 0 {
+				xs[i] = math.Nextafter(0x1p10, 0) // the largest, for the most carries
+			}
+		}
+		if trial%4 == 1 {
+			xs[rng.IntN(n)] = outside[rng.IntN(len(outside))]
+		}
+		if hasVector := fixedSumVector(xs[:8:8], 0, new(fixedAcc)) > 0; hasVector && trial%4 != 1 {
+			if got := fixedSumVector(xs, 0, new(fixedAcc)); got != n {
+				t.Fatalf("trial %d: the vector path took %d of %d values in its window", trial, got, n)
+			}
+		}
+		var s, sub Sum
+		s.AddSlice(xs)
+		neg := make([]float64, n)
+		for i, x := range xs {
+			neg[i] = -x
+		}
+		sub.SubSlice(neg)
+		if math.IsInf(s.Float64(), 0) {
+			sameSum(t, "AddSlice", &s, sumOf(xs))
+			continue
+		}
+		if s.Big(0).Cmp(refSum(xs)) != 0 {
+			t.Fatalf("trial %d: AddSlice = %v, want %v", trial, s.Big(0), refSum(xs))
+		}
+		sameSum(t, "AddSlice", &s, sumOf(xs))
+		sameSum(t, "SubSlice", &sub, sumOf(xs))
+	}
+}

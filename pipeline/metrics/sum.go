@@ -142,6 +142,16 @@ func (s *Sum) addSlice(xs []float64, flip uint64) {
 		}
 		return
 	}
+	if len(xs) >= fixedMin {
+		// Most values (losses, Brier scores, nlls) are in fixedSumVector's
+		// window: it takes them up to the first that is not.
+		var acc fixedAcc
+		n := fixedSumVector(xs, flip, &acc)
+		s.addFixed(&acc)
+		if xs = xs[n:]; len(xs) == 0 {
+			return
+		}
+	}
 	s.perExponent(xs,
 		func(a *binSums, xs []float64) (int, uint64, uint64) { return a.add(xs, flip) },
 		func(x float64) { s.Add(math.Float64frombits(math.Float64bits(x) ^ flip)) })
@@ -177,6 +187,47 @@ func (s *Sum) perExponent(xs []float64, take func(*binSums, []float64) (n int, l
 		xs = xs[len(run):]
 	}
 	binSumsPool.Put(acc)
+}
+
+// fixedMin is the fewest values for which addSlice tries fixedSumVector
+// (whose flush, addFixed, costs about as much as 30 values).
+const fixedMin = 32
+
+// fixedAcc is fixedSumVector's accumulator: per lane j of 8, the sum of its
+// values in units of 2^-128 is w0[j] + (w1[j] + c1[j])·2^64 +
+// (w2[j] + c2[j])·2^128, c1 and c2 counting the carries out of w0 and w1.
+type fixedAcc struct {
+	w0, w1, w2, c1, c2 [8]uint64
+}
+
+// fixedWindow is the biased exponents of the values fixedSumVector takes
+// (and zero): [2^-76, 2^10), whose significands fall within 128 + 10 bits
+// in units of 2^-128.
+const fixedExpMin, fixedExpMax = 1023 - 76, 1023 + 9
+
+// addFixed adds a's sum to s exactly.
+func (s *Sum) addFixed(a *fixedAcc) {
+	// t0..t3, 64 bits each from the unit 2^-128: the lanes' total.
+	var t0, t1, t2, t3, c uint64
+	for j := range 8 {
+		t0, c = bits.Add64(t0, a.w0[j], 0)
+		t1, c = bits.Add64(t1, a.w1[j], c)
+		t2, c = bits.Add64(t2, a.w2[j], c)
+		t3 += c
+		t1, c = bits.Add64(t1, a.c1[j], 0)
+		t2, c = bits.Add64(t2, a.c2[j], c)
+		t3 += c
+	}
+	// 2^-128 is 2^(946-1074): addInt's position 946 for bit 0 of t0.
+	for k, w := range [4]uint64{t0, t1, t2, t3} {
+		pos := uint(946 + 64*k)
+		if lo := w & digitMask; lo != 0 {
+			s.addInt(int64(lo), pos)
+		}
+		if hi := w >> digitBits; hi != 0 {
+			s.addInt(int64(hi), pos+digitBits)
+		}
+	}
 }
 
 // flush adds a's sums for exponents lo to hi to the limbs and zeroes them.

@@ -122,3 +122,19 @@ func hardLossVector(loss, q []float64, label []int64) int {
 	}
 	return n
 }
+
+// fixedSumAVX512 adds the values of xs (sign bits flipped by flip) to acc,
+// 8 at a time as 8 lanes of 192-bit fixed point, for the groups of 8 (the
+// last one may be shorter) up to the first with a value that is neither
+// +0 nor in [2^-76, 2^10), and returns how many it added.
+//
+//go:noescape
+func fixedSumAVX512(xs []float64, flip uint64, acc *fixedAcc) int
+
+// fixedSumVector does fixedSumAVX512's work; 0 without AVX-512.
+func fixedSumVector(xs []float64, flip uint64, acc *fixedAcc) int {
+	if !hasAVX512 {
+		return 0
+	}
+	return fixedSumAVX512(xs, flip, acc)
+}

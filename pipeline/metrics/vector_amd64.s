@@ -397,3 +397,81 @@ hdone:
 	MOVQ AX, ret+80(FP)
 	VZEROUPPER
 	RET
+
+// func fixedSumAVX512(xs []float64, flip uint64, acc *fixedAcc) int
+//
+// Per lane, for the value's bits b (sign bit flipped by flip): e = b >> 52
+// (the sign bit, when set, puts e out of the window), m its significand
+// with the implicit bit, p = e - 947 its position in units of 2^-128 and
+// s = p & 63: m·2^s is lo + hi·2^64, added to (w0, w1), or to (w1, w2)
+// when p >= 64, the carries out of w0 and w1 counted in c1 and c2.
+TEXT ·fixedSumAVX512(SB), NOSPLIT, $0-48
+	MOVQ xs_base+0(FP), SI
+	MOVQ xs_len+8(FP), CX
+	VPBROADCASTQ flip+24(FP), Z20
+	MOVQ acc+32(FP), R8
+	VMOVDQU64 0(R8), Z0     // w0
+	VMOVDQU64 64(R8), Z1    // w1
+	VMOVDQU64 128(R8), Z2   // w2
+	VMOVDQU64 192(R8), Z3   // c1
+	VMOVDQU64 256(R8), Z4   // c2
+	MOVQ $0x000fffffffffffff, BX
+	VPBROADCASTQ BX, Z22    // the fraction's bits
+	MOVQ $0x0010000000000000, BX
+	VPBROADCASTQ BX, Z23    // the implicit bit
+	MOVQ $947, BX
+	VPBROADCASTQ BX, Z24    // fixedExpMin
+	MOVQ $1032, BX
+	VPBROADCASTQ BX, Z25    // fixedExpMax
+	MOVQ $63, BX
+	VPBROADCASTQ BX, Z26
+	MOVQ $64, BX
+	VPBROADCASTQ BX, Z27
+	MOVQ $1, BX
+	VPBROADCASTQ BX, Z28
+	XORQ AX, AX
+
+floop:
+	GROUP(fdone)
+	KMOVW       DX, K5
+	VMOVDQU64.Z (SI)(AX*8), K5, Z5
+	VPXORQ      Z20, Z5, K5, Z5       // b (0 in the lanes past the rows)
+	VPSRLQ      $52, Z5, Z6           // e, with the sign bit above it
+	VPCMPUQ     $5, Z24, Z6, K5, K1   // e >= fixedExpMin (NLT)
+	VPCMPUQ     $2, Z25, Z6, K1, K1   // and e <= fixedExpMax (LE)
+	VPTESTNMQ   Z5, Z5, K5, K2        // or b == 0 (+0)
+	KORW        K1, K2, K2
+	KMOVW       K2, BX
+	CMPL        BX, DX
+	JNE         fdone
+
+	VPANDQ      Z22, Z5, Z7
+	VPORQ       Z23, Z7, K1, Z7       // m (0 for +0)
+	VPSUBQ      Z24, Z6, Z8           // p
+	VPANDQ      Z26, Z8, Z9           // s
+	VPCMPQ      $5, Z27, Z8, K5, K3   // p >= 64
+	KNOTW       K3, K4
+	VPSLLVQ     Z9, Z7, Z10           // lo = m << s
+	VPSUBQ      Z9, Z27, Z11
+	VPSRLVQ     Z11, Z7, Z11          // hi = m >> (64 - s) (0 for s = 0)
+	VMOVDQA64.Z Z10, K4, Z12          // to w0: lo, or 0
+	VPBLENDMQ   Z10, Z11, K3, Z13     // to w1: hi, or lo
+	VMOVDQA64.Z Z11, K3, Z14          // to w2: 0, or hi
+	VPADDQ      Z12, Z0, Z0
+	VPCMPUQ     $1, Z12, Z0, K6       // carry: w0 < what was added
+	VPADDQ      Z28, Z3, K6, Z3
+	VPADDQ      Z13, Z1, Z1
+	VPCMPUQ     $1, Z13, Z1, K6
+	VPADDQ      Z28, Z4, K6, Z4
+	VPADDQ      Z14, Z2, Z2
+	NEXT(floop)
+
+fdone:
+	VMOVDQU64 Z0, 0(R8)
+	VMOVDQU64 Z1, 64(R8)
+	VMOVDQU64 Z2, 128(R8)
+	VMOVDQU64 Z3, 192(R8)
+	VMOVDQU64 Z4, 256(R8)
+	MOVQ AX, ret+40(FP)
+	VZEROUPPER
+	RET
