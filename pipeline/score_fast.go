@@ -87,9 +87,9 @@ type fastScratch struct {
 	start []int32 // per cell: where its rows begin in the columns below, then a cursor
 	// The chunk's scored rows as columns, grouped by cell.
 	loss, brier, p, t []float64
-	// Hard labels: the chunk's clipped probabilities and losses, in input
-	// order.
-	q, rowLoss []float64
+	// Hard labels: the chunk's clipped probabilities, losses and Brier
+	// scores, in input order.
+	q, rowLoss, rowBrier []float64
 	// Per cell: its correct and clipped rows.
 	correct, clipped []int64
 }
@@ -123,7 +123,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	}
 	if cap(f.loss) < n {
 		f.loss, f.brier, f.p, f.t = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		f.q, f.rowLoss = make([]float64, n), make([]float64, n)
+		f.q, f.rowLoss, f.rowBrier = make([]float64, n), make([]float64, n), make([]float64, n)
 	}
 	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
 	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
@@ -142,8 +142,8 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 				return false // not a hard label, or ignored: the general loop says
 			}
 		}
-		// The rows of metrics.BinaryProbHard, its losses 8 at a time.
-		if !metrics.BinaryProbHardLosses(f.rowLoss, f.q, s.pred[:n], label.Ints[:n], eps) {
+		// The rows of metrics.BinaryProbHard, 8 at a time.
+		if !metrics.BinaryProbHardRows(f.rowLoss, f.rowBrier, f.q, s.pred[:n], label.Ints[:n], eps) {
 			return false
 		}
 	}
@@ -153,8 +153,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		if hard {
 			p, q, positive := s.pred[i], f.q[i], label.Ints[i] == 1
 			row = metrics.BinaryRow{Loss: f.rowLoss[i], P: p, Correct: (p >= o.Threshold) == positive, Clipped: q != p}
-			t = float64(b2i(positive))
-			brier = metrics.BinaryBrier(p, t)
+			t, brier = float64(b2i(positive)), f.rowBrier[i]
 		} else {
 			if s.isIgnored(label, i) {
 				return false

@@ -127,31 +127,30 @@ func hardLoss(q float64, positive bool) float64 {
 	return 0 - logPlus(x, c)
 }
 
-// BinaryProbHardLosses sets q[i] to p[i] clipped to [eps, 1-eps] and
-// loss[i] to BinaryProbHard(p[i], label[i] == 1, eps, ·).Loss, the same
-// bits, for every row. ok is false when a p[i] is not a probability (the
-// slices are then partly set).
-func BinaryProbHardLosses(loss, q, p []float64, label []int64, eps float64) (ok bool) {
-	q = q[:len(p)]
-	for i, v := range p {
-		if checkProb(v) != Valid {
-			return false
+// BinaryProbHardRows scores rows of probabilities p against hard labels
+// (positive when label[i] is 1): for every row q[i] = clip(p[i], eps),
+// loss[i] = BinaryProbHard(p[i], label[i] == 1, eps, ·).Loss and brier[i]
+// = BinaryBrier(p[i], t) with t = 1 if positive, else 0, the same bits.
+// ok is false when a p[i] is not a probability (the slices are then partly
+// set). With AVX-512 it does 8 rows at a time (hardRowsVector); a group of
+// 8 it cannot do (a p outside [0, 1], or a probability to evaluate below
+// the normal range) is done here, one row at a time.
+func BinaryProbHardRows(loss, brier, q, p []float64, label []int64, eps float64) (ok bool) {
+	n := len(p)
+	loss, brier, q, label = loss[:n], brier[:n], q[:n], label[:n]
+	for i := 0; i < n; {
+		i += hardRowsVector(loss[i:], brier[i:], q[i:], p[i:], label[i:], eps)
+		for end := min(i+8, n); i < end; i++ {
+			if checkProb(p[i]) != Valid {
+				return false
+			}
+			positive := label[i] == 1
+			q[i] = clip(p[i], eps)
+			loss[i] = hardLoss(q[i], positive)
+			brier[i] = BinaryBrier(p[i], float64(b2i(positive)))
 		}
-		q[i] = clip(v, eps)
 	}
-	HardLosses(loss, q, label)
 	return true
-}
-
-// HardLosses sets loss[i] to the loss of the clipped probability q[i]
-// against the hard label label[i] (positive when it is 1): BinaryProbHard's
-// Loss for a p that clips to q[i], the same bits. With AVX-512 it does 8
-// rows at a time (hardLossVector).
-func HardLosses(loss, q []float64, label []int64) {
-	loss, label = loss[:len(q)], label[:len(q)]
-	for i := hardLossVector(loss, q, label); i < len(q); i++ {
-		loss[i] = hardLoss(q[i], label[i] == 1)
-	}
 }
 
 // binaryProbLoss is -(t ln q + (1-t) ln(1-q)) for a clipped probability q,

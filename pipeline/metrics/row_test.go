@@ -547,90 +547,103 @@ func TestBinaryProbHard(t *testing.T) {
 	}
 }
 
-// TestHardLosses: HardLosses is hardLoss of every row, bit for bit,
-// whichever way it runs (AVX-512 assembly, or -tags purego): on lengths
-// around the 8-wide groups, both ways of logPlus (within 2^-7 of 1 and the
+// TestBinaryProbHardRows: BinaryProbHardRows is BinaryProbHard's loss,
+// clip's q and BinaryBrier of every row, bit for bit, whichever way it
+// runs (AVX-512 assembly, or -tags purego): on lengths around the 8-wide
+// groups, several eps, both ways of logPlus (within 2^-7 of 1 and the
 // table's) and their boundaries, every table interval, tiny and subnormal
-// probabilities, 0 and 1, and labels other than 0 and 1.
-func TestHardLosses(t *testing.T) {
+// probabilities, 0, -0 and 1, labels other than 0 and 1, and rows that are
+// not probabilities.
+func TestBinaryProbHardRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(67, 68))
-	specials := []float64{0, 1, 0.5, 0x1p-1022, 0x1p-1074, 1e-300, 1e-15, 1 - 1e-15,
+	specials := []float64{0, math.Copysign(0, -1), 1, 0.5, 0x1p-1022, 0x1p-1074, 1e-300, 1e-15, 1 - 1e-15,
 		1 - 0x1p-7, 1 + 0x1p-7, 1 - 0x1p-8, math.Nextafter(1-0x1p-7, 0), math.Nextafter(1-0x1p-7, 1),
 		0x1p-7, 1 - 0x1p-53, 0x1p-53, 0.6875, math.Nextafter(0.6875, 0), 1.375 / 2}
+	check := func(trial int, p []float64, label []int64, eps float64) {
+		n := len(p)
+		loss, brier, q := make([]float64, n+1), make([]float64, n+1), make([]float64, n+1)
+		loss[n], brier[n], q[n] = 42, 42, 42
+		ok := BinaryProbHardRows(loss, brier, q, p, label, eps)
+		wantOK := true
+		for i := range p {
+			row, rowOK := BinaryProbHard(p[i], label[i] == 1, eps, 0.5)
+			if !rowOK {
+				wantOK = false
+				break
+			}
+			wantBrier := BinaryBrier(p[i], float64(b2i(label[i] == 1)))
+			if math.Float64bits(loss[i]) != math.Float64bits(row.Loss) || math.Float64bits(brier[i]) != math.Float64bits(wantBrier) ||
+				math.Float64bits(q[i]) != math.Float64bits(clip(p[i], eps)) {
+				t.Fatalf("trial %d, eps %v: row (p %v, label %d) = loss %v, brier %v, q %v; want %v, %v, %v",
+					trial, eps, p[i], label[i], loss[i], brier[i], q[i], row.Loss, wantBrier, clip(p[i], eps))
+			}
+		}
+		if ok != wantOK {
+			t.Fatalf("trial %d: ok %v, want %v", trial, ok, wantOK)
+		}
+		if ok && (loss[n] != 42 || brier[n] != 42 || q[n] != 42) {
+			t.Fatalf("trial %d: wrote past the rows", trial)
+		}
+	}
 	for trial := range 4000 {
 		n := trial % 41
 		if trial%100 == 0 {
 			n = 1000 + rng.IntN(100)
 		}
-		q := make([]float64, n)
+		p := make([]float64, n)
 		label := make([]int64, n)
-		for i := range q {
+		for i := range p {
 			switch rng.IntN(5) {
 			case 0:
-				q[i] = rng.Float64()
+				p[i] = rng.Float64()
 			case 1:
-				q[i] = math.Exp(-rng.ExpFloat64() * 30) // near 0
+				p[i] = math.Exp(-rng.ExpFloat64() * 30) // near 0
 			case 2:
-				q[i] = 1 - math.Exp(-rng.ExpFloat64()*30) // near 1
+				p[i] = 1 - math.Exp(-rng.ExpFloat64()*30) // near 1
 			case 3:
-				q[i] = 1 + (rng.Float64()-0.5)*0x1p-5 // around the near-1 way
-				q[i] = min(q[i], 1)
+				p[i] = min(1+(rng.Float64()-0.5)*0x1p-5, 1) // around the near-1 way
 			default:
-				q[i] = specials[rng.IntN(len(specials))]
+				p[i] = specials[rng.IntN(len(specials))]
 			}
 			label[i] = []int64{0, 1, 1, 0, -1, 2}[rng.IntN(6)]
 		}
-		loss := make([]float64, n+1)
-		loss[n] = 42
-		HardLosses(loss, q, label)
-		for i := range q {
-			want := hardLoss(q[i], label[i] == 1)
-			if math.Float64bits(loss[i]) != math.Float64bits(want) {
-				t.Fatalf("trial %d: HardLosses(q %v, label %d) = %v, hardLoss %v", trial, q[i], label[i], loss[i], want)
-			}
+		if n > 0 && trial%97 == 0 {
+			p[rng.IntN(n)] = []float64{math.NaN(), -0.1, 1.1, math.Inf(1)}[rng.IntN(4)]
 		}
-		if loss[n] != 42 {
-			t.Fatalf("trial %d: wrote past the rows", trial)
-		}
+		check(trial, p, label, []float64{1e-15, 0, 1e-7, 0.25}[trial%4])
 	}
 	// Every table interval, from both sides (x = q and x = 1 - q).
-	var q []float64
+	var p []float64
 	for i := range logTableSize {
 		lo := math.Float64frombits(0x3fe6000000000000 + uint64(i)<<45)
 		for _, e := range []int{-3, -1, 0, 1, 2, 5} {
 			v := math.Ldexp(lo, e)
-			q = append(q, v, math.Nextafter(v, 0), math.Nextafter(v, 2))
+			p = append(p, v, math.Nextafter(v, 0), math.Nextafter(v, 2))
 		}
 	}
-	for i := range q {
-		q[i] = min(q[i], 1)
+	for i := range p {
+		p[i] = min(p[i], 1)
 	}
 	for _, lab := range []int64{0, 1} {
-		label := make([]int64, len(q))
+		label := make([]int64, len(p))
 		for i := range label {
 			label[i] = lab
 		}
-		loss := make([]float64, len(q))
-		HardLosses(loss, q, label)
-		for i := range q {
-			if want := hardLoss(q[i], lab == 1); math.Float64bits(loss[i]) != math.Float64bits(want) {
-				t.Fatalf("HardLosses(q %v, label %d) = %v, hardLoss %v", q[i], lab, loss[i], want)
-			}
-		}
+		check(-1, p, label, 0)
 	}
 }
 
-func BenchmarkHardLosses(b *testing.B) {
+func BenchmarkBinaryProbHardRows(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const n = 4096
-	q, loss, label := make([]float64, n), make([]float64, n), make([]int64, n)
-	for i := range q {
-		q[i] = min(max(rng.Float64(), 1e-15), 1-1e-15)
+	p, q, loss, brier, label := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]int64, n)
+	for i := range p {
+		p[i] = rng.Float64()
 		label[i] = int64(rng.IntN(2))
 	}
 	b.Run(fmt.Sprint("vector=", expVectorized()), func(b *testing.B) {
 		for b.Loop() {
-			HardLosses(loss, q, label)
+			BinaryProbHardRows(loss, brier, q, p, label, 1e-15)
 		}
 		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 	})

@@ -93,34 +93,25 @@ func widenVector(dst []float64, src []float32) int {
 	return len(src)
 }
 
-// hardLossAVX512 sets loss[i] = hardLoss(q[i], label[i] == 1), 8 rows at a
-// time, for the groups of 8 (the last one may be shorter) up to the first
-// whose evaluated probability (q or 1 - q) is not a normal float64, and
-// returns how many it set. Each lane performs logPlus's operations in its
-// order, both of its ways (near 1 and the table's), and keeps the one
-// logPlus takes; the table is looked up with gathers from logVector.
+// hardRowsAVX512 does BinaryProbHardRows' work, 8 rows at a time, for the
+// groups of 8 (the last one may be shorter) up to the first with a p that
+// is not a probability or whose evaluated probability (q or 1 - q) is not
+// a normal float64, and returns how many rows it did. Each lane performs
+// clip's, hardLoss's and logPlus's operations in their order, both of
+// logPlus's ways (near 1 and the table's), and keeps the one logPlus takes;
+// the table is looked up with gathers from logVector.
 //
 //go:noescape
-func hardLossAVX512(loss, q []float64, label []int64, c *[lvLen]float64) int
+func hardRowsAVX512(loss, brier, q, p []float64, label []int64, eps float64, c *[lvLen]float64) int
 
-// hardLossVector does HardLosses' work with AVX-512, and returns how many
-// rows it did (all of them; 0 without AVX-512). A group of 8 with an
-// evaluated probability below the normal range is done by hardLoss one at
-// a time.
-func hardLossVector(loss, q []float64, label []int64) int {
+// hardRowsVector does BinaryProbHardRows' work with AVX-512 up to the first
+// group of 8 it cannot do, and returns how many rows it did (0 without
+// AVX-512).
+func hardRowsVector(loss, brier, q, p []float64, label []int64, eps float64) int {
 	if !hasAVX512 {
 		return 0
 	}
-	n := len(q)
-	for i := 0; i < n; {
-		i += hardLossAVX512(loss[i:], q[i:], label[i:], &logVector)
-		if i < n {
-			for end := min(i+8, n); i < end; i++ {
-				loss[i] = hardLoss(q[i], label[i] == 1)
-			}
-		}
-	}
-	return n
+	return hardRowsAVX512(loss, brier, q, p, label, eps, &logVector)
 }
 
 // fixedSumAVX512 adds the values of xs (sign bits flipped by flip) to acc,

@@ -25,15 +25,16 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 // group partial: AX rows done, CX left. GROUP jumps to done when none are
 // left and otherwise sets DX to the next group's lanes, its low min(CX, 8)
 // bits (the last group's masked loads and stores neither read nor write
-// past the rows); NEXT counts the group done and goes on at loop.
+// past the rows); NEXT counts the group done and goes on at loop. Both use
+// BX.
 #define GROUP(done) \
 	CMPQ CX, $0; \
 	JLE  done; \
-	MOVQ $8, R14; \
-	CMPQ CX, R14; \
-	CMOVQLT CX, R14; \
-	MOVL $0xff, R13; \
-	BZHIL R14, R13, DX
+	MOVQ $8, BX; \
+	CMPQ CX, BX; \
+	CMOVQLT CX, BX; \
+	MOVL $0xff, DX; \
+	BZHIL BX, DX, DX
 
 #define NEXT(loop) \
 	POPCNTL DX, BX; \
@@ -268,10 +269,12 @@ wdone:
 	VZEROUPPER
 	RET
 
-// func hardLossAVX512(loss, q []float64, label []int64, c *[lvLen]float64) int
+// func hardRowsAVX512(loss, brier, q, p []float64, label []int64, eps float64, c *[lvLen]float64) int
 //
-// Per lane, in hardLoss's and logPlus's order:
+// Per lane, in clip's, hardLoss's and logPlus's order:
 //
+//	p must be in [0, 1] (else the group stops the kernel)
+//	q = eps if p < eps, else 1 - eps if p > 1 - eps, else p
 //	u = 1 - q; c = (1 - u) - q; x, c = q, 0 (label 1) or u, c
 //	near 1 (|x - 1| < 2^-7): r = (x - 1) + c, r + r²·logNear1(r)
 //	else: tmp = bits(x) - bits(0.6875), i = (tmp >> 45) & 127, k = tmp >> 52
@@ -280,13 +283,16 @@ wdone:
 //	      a = k·ln2Hi, w = a + logcHi[i], hi = w + r,
 //	      lo = (a - w) + logcHi[i] + ((w - hi) + r) + k·ln2Lo + logcLo[i] + d,
 //	      hi + (lo + r²·(-1/2 + r/3 + r²·(-1/4 + r/5 + r²·(-1/6 + r/7))))
-//	loss = 0 - that
-TEXT ·hardLossAVX512(SB), NOSPLIT, $0-88
+//	loss = 0 - that; brier = (p - t)², t = 1 (label 1) or 0
+TEXT ·hardRowsAVX512(SB), NOSPLIT, $0-144
 	MOVQ loss_base+0(FP), DI
-	MOVQ q_base+24(FP), SI
-	MOVQ q_len+32(FP), CX
-	MOVQ label_base+48(FP), R12
-	MOVQ c+72(FP), R8
+	MOVQ brier_base+24(FP), R13
+	MOVQ q_base+48(FP), R14
+	MOVQ p_base+72(FP), SI
+	MOVQ p_len+80(FP), CX
+	MOVQ label_base+96(FP), R12
+	VBROADCASTSD eps+120(FP), Z26
+	MOVQ c+128(FP), R8
 	LEAQ 168(R8), R9           // invc
 	LEAQ 1192(R8), R10         // logcHi
 	LEAQ 2216(R8), R11         // logcLo
@@ -294,15 +300,31 @@ TEXT ·hardLossAVX512(SB), NOSPLIT, $0-88
 	VPBROADCASTQ 160(R8), Z31  // the int 1
 	VPBROADCASTQ 72(R8), Z29   // the int 1023
 	VPXORQ Z28, Z28, Z28       // +0
+	VSUBPD Z26, Z30, Z27       // 1 - eps
 	XORQ AX, AX
 
 hloop:
 	GROUP(hdone)
 	KMOVW       DX, K5
-	VMOVUPD.Z   (SI)(AX*8), K5, Z0    // q
+	VMOVUPD.Z   (SI)(AX*8), K5, Z25   // p
+	VCMPPD      $0x1d, Z28, Z25, K5, K1 // p >= 0 (GE_OQ: false for NaN)
+	VCMPPD      $0x12, Z30, Z25, K1, K1 // and p <= 1
+	KMOVW       K1, BX
+	CMPL        BX, DX
+	JNE         hdone
+	VMOVAPD     Z25, Z0
+	VCMPPD      $0x1e, Z27, Z25, K1   // p > 1 - eps
+	VMOVAPD     Z27, K1, Z0
+	VCMPPD      $0x11, Z26, Z25, K1   // p < eps (clip's first case)
+	VMOVAPD     Z26, K1, Z0           // q
+	VMOVUPD     Z0, K5, (R14)(AX*8)
 	VMOVDQU64.Z (R12)(AX*8), K5, Z1
 	VPCMPEQQ    Z31, Z1, K5, K6       // label 1
 	KNOTW       K6, K7
+	VMOVAPD.Z   Z30, K6, Z24          // t
+	VSUBPD      Z24, Z25, Z24
+	VMULPD      Z24, Z24, Z24         // (p - t)²
+	VMOVUPD     Z24, K5, (R13)(AX*8)
 	VSUBPD      Z0, Z30, Z2           // u = 1 - q
 	VSUBPD      Z2, Z30, Z3
 	VSUBPD      Z0, Z3, Z3            // c = (1 - u) - q
@@ -394,7 +416,7 @@ hloop:
 	NEXT(hloop)
 
 hdone:
-	MOVQ AX, ret+80(FP)
+	MOVQ AX, ret+136(FP)
 	VZEROUPPER
 	RET
 
