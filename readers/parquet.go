@@ -643,19 +643,28 @@ func (pc *pageCheck) next() (data, done bool, err error) {
 	return data, false, nil
 }
 
-// fileWindowBytes is how much of a column chunk fileWindow reads at once.
-const fileWindowBytes = 1 << 20
+// fileWindowBytes is how much of a column chunk fileWindow reads at once;
+// sparseWindowBytes how much when it is sparse: after a page of which at
+// least sparseGap bytes were not needed, so that the next header is not
+// read with the rest of that page (pages are often 100-300 KB, of which a
+// snappy data page v2 of plain values needs its levels and a few bytes).
+const (
+	fileWindowBytes   = 1 << 20
+	sparseWindowBytes = 16 << 10
+	sparseGap         = 64 << 10
+)
 
 // fileWindow reads a column chunk (up to end) for checkPages through a
 // window of up to fileWindowBytes: one pread per window, not one or two per
 // page (pages are often a few KB; a pread per page cost half of the CPU
 // time of a scan).
 type fileWindow struct {
-	f   *os.File
-	buf []byte // the window's storage, reused; buf[:n] holds the file from off
-	off int64
-	n   int
-	end int64
+	f      *os.File
+	sparse bool   // read sparseWindowBytes at a time, not fileWindowBytes
+	buf    []byte // the window's storage, reused; buf[:n] holds the file from off
+	off    int64
+	n      int
+	end    int64
 }
 
 // ReadAt is os.File.ReadAt, through the window.
@@ -683,11 +692,15 @@ func (w *fileWindow) bytes(off int64, n int, scratch *[]byte) ([]byte, error) {
 		got, err := w.f.ReadAt(dst, off)
 		return dst[:got], err
 	}
-	size := int(min(int64(fileWindowBytes), max(w.end-off, int64(n))))
-	if cap(w.buf) < size {
+	size := int64(fileWindowBytes)
+	if w.sparse {
+		size = sparseWindowBytes
+	}
+	size = max(int64(n), min(size, w.end-off))
+	if int64(cap(w.buf)) < size {
 		w.buf = make([]byte, fileWindowBytes)
 	}
-	got, err := w.f.ReadAt(w.buf[:size], off)
+	got, err := w.f.ReadAt(w.buf[:int(size)], off)
 	w.off, w.n = off, got
 	if got >= n {
 		return w.buf[:n], nil
@@ -703,7 +716,16 @@ func (w *fileWindow) bytes(off int64, n int, scratch *[]byte) ([]byte, error) {
 // dictionary-index RLE streams. It decompresses the page when the streams
 // to check are compressed (v1 levels, dictionary indexes).
 func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
-	raw, err := win.bytes(at, int(h.CompressedPageSize), &scratch[0])
+	need := int64(h.CompressedPageSize)
+	if v := &h.DataPageHeaderV2; v.Valid && skimsValues(v.V, codec) {
+		// Only the levels and the start of the values are checked: the
+		// snappy block's declared length, or nothing.
+		need = min(need, int64(v.V.RepetitionLevelsByteLength)+int64(v.V.DefinitionLevelsByteLength)+binary.MaxVarintLen64)
+	}
+	// The next page's header is far when most of a large page is not
+	// read: read it through a small window, not the page (sparse).
+	win.sparse = int64(h.CompressedPageSize)-need >= sparseGap
+	raw, err := win.bytes(at, int(need), &scratch[0])
 	if err != nil {
 		return scratch, err
 	}
@@ -788,6 +810,15 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		return scratch, checkRLE(body[1:], int(body[0]), nv)
 	}
 	return scratch, nil
+}
+
+// skimsValues reports whether checkPageData checks nothing of a data page
+// v2's values but, for snappy, the declared length at their start: neither
+// dictionary indexes (which it decompresses to check) nor a codec whose
+// check reads the whole block.
+func skimsValues(v format.DataPageHeaderV2, codec format.CompressionCodec) bool {
+	compressed := codec != format.Uncompressed && (!v.IsCompressed.Valid || v.IsCompressed.V)
+	return !isDictEncoding(v.Encoding) && (!compressed || codec == format.Snappy)
 }
 
 func isDictEncoding(e format.Encoding) bool {
