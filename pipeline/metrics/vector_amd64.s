@@ -260,10 +260,9 @@ wtail:
 	MOVL $1, DX
 	SHLL CX, DX
 	DECL DX
-	KMOVW     DX, K1
-	VMOVUPS.Z (SI)(AX*4), K1, Y1
-	VCVTPS2PD Y1, Z1
-	VMOVUPD   Z1, K1, (DI)(AX*8)
+	KMOVW       DX, K1
+	VCVTPS2PD.Z (SI)(AX*4), K1, Z1 // (masked lanes read nothing; AVX-512F only)
+	VMOVUPD     Z1, K1, (DI)(AX*8)
 
 wdone:
 	VZEROUPPER
