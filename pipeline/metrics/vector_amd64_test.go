@@ -270,16 +270,16 @@ func randEps(rng *rand.Rand) float64 {
 		1e-300, 1 - 0x1p-53, 0x1p-53, 0x1p-54, 1e-16, math.Copysign(0, -1), 1.5, -1}[rng.IntN(22)]
 }
 
-// scalarHardRows is BinaryProbHardRows' scalar loop.
+// scalarHardRows is BinaryProbHardRows row by row from the per-row
+// functions it is defined by: BinaryProbHard, clip and BinaryBrier.
 func scalarHardRows(loss, brier, q, p []float64, label []int64, eps float64) bool {
 	for i := range p {
-		if checkProb(p[i]) != Valid {
+		row, ok := BinaryProbHard(p[i], label[i] == 1, eps, 0.5)
+		if !ok {
 			return false
 		}
-		positive := label[i] == 1
-		q[i] = clip(p[i], eps)
-		loss[i] = hardLoss(q[i], positive)
-		brier[i] = BinaryBrier(p[i], float64(b2i(positive)))
+		q[i], loss[i] = clip(p[i], eps), row.Loss
+		brier[i] = BinaryBrier(p[i], float64(b2i(label[i] == 1)))
 	}
 	return true
 }
