@@ -151,8 +151,8 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		var row metrics.BinaryRow
 		var t, brier float64
 		if hard {
-			p, q, positive := s.pred[i], f.q[i], label.Ints[i] == 1
-			row = metrics.BinaryRow{Loss: f.rowLoss[i], P: p, Correct: (p >= o.Threshold) == positive, Clipped: q != p}
+			prob, positive := s.pred[i], label.Ints[i] == 1
+			row = metrics.BinaryRow{Loss: f.rowLoss[i], P: prob, Correct: (prob >= o.Threshold) == positive, Clipped: f.q[i] != prob}
 			t, brier = float64(b2i(positive)), f.rowBrier[i]
 		} else {
 			if s.isIgnored(label, i) {

@@ -64,8 +64,9 @@ func (f *File) NumUnits() int { return f.impl.numUnits() }
 // ReadUnit decodes the named columns of one unit and calls yield with
 // chunks of at most batchRows rows (batchRows <= 0: the whole unit), in row
 // order; a Parquet unit of wide lists comes in chunks of fewer rows, about
-// a million values of each list column (chunkValues). Chunk.Columns follow the order of columns. The chunk and its
-// aliased slices are only valid during the call to yield. An error returned
+// a million values of each list column (chunkValues). Chunk.Columns follow
+// the order of columns. The chunk and its aliased slices are only valid
+// during the call to yield. An error returned
 // by yield stops the read and is returned as is. An error in the unit's
 // data (a page that does not decode, a column with more or fewer rows than
 // the unit declares) may come after chunks of its first rows were yielded.

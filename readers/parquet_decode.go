@@ -184,8 +184,10 @@ func (cb *colBuf) addListPage(c *pqColumn, pg parquet.Page) error {
 			}
 			if j > i {
 				if c.elemOptional {
-					for range j - i {
-						cb.ev = append(cb.ev, true)
+					start := len(cb.ev)
+					cb.ev = grow(cb.ev, j-i)
+					for e := range cb.ev[start:] {
+						cb.ev[start+e] = true
 					}
 				}
 				k, m = k+j-i, m+j-i

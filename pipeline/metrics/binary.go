@@ -141,13 +141,12 @@ func BinaryProbHardRows(loss, brier, q, p []float64, label []int64, eps float64)
 	for i := 0; i < n; {
 		i += hardRowsVector(loss[i:], brier[i:], q[i:], p[i:], label[i:], eps)
 		for end := min(i+8, n); i < end; i++ {
-			if checkProb(p[i]) != Valid {
+			row, ok := BinaryProbHard(p[i], label[i] == 1, eps, 0)
+			if !ok {
 				return false
 			}
-			positive := label[i] == 1
-			q[i] = clip(p[i], eps)
-			loss[i] = hardLoss(q[i], positive)
-			brier[i] = BinaryBrier(p[i], float64(b2i(positive)))
+			q[i], loss[i] = clip(p[i], eps), row.Loss
+			brier[i] = BinaryBrier(p[i], float64(b2i(label[i] == 1)))
 		}
 	}
 	return true

@@ -95,10 +95,10 @@ func init() {
 		expVector[evTableHi+j], expVector[evTableLo+j] = hi, lo
 		v.Mul(v, root)
 	}
-	expVector[evBit4], expVector[evBit5] = math.Float64frombits(16), math.Float64frombits(32)
-	copy(expVector[:evTableHi], []float64{
-		invLn2x64, expRound, -ln2By64Hi, -ln2By64Lo, -708, 709,
-		1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
-		math.Float64frombits(1023 << 6), math.Float64frombits(63),
-	})
+	bits := math.Float64frombits
+	ev := &expVector
+	ev[evInvLn2x64], ev[evRound], ev[evNegHi], ev[evNegLo] = invLn2x64, expRound, -ln2By64Hi, -ln2By64Lo
+	ev[evMin], ev[evMax] = -708, 709
+	copy(ev[evPoly:evBias], []float64{1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720})
+	ev[evBias], ev[evMask], ev[evBit4], ev[evBit5] = bits(1023<<6), bits(63), bits(16), bits(32)
 }

@@ -85,7 +85,7 @@ const logTableSize = 128
 var logTable [logTableSize]struct{ invc, logcHi, logcLo float64 }
 
 // logVector is logPlus's constants and table for the vector kernel of
-// HardLosses, which reads them at these indexes (times 8 bytes:
+// BinaryProbHardRows, which reads them at these indexes (times 8 bytes:
 // vector_amd64.s). Integers are held as their bits.
 var logVector [lvLen]float64
 
@@ -144,13 +144,12 @@ func init() {
 		logVector[lvInvc+i], logVector[lvLogcHi+i], logVector[lvLogcLo+i] = logTable[i].invc, logTable[i].logcHi, logTable[i].logcLo
 	}
 	bits := math.Float64frombits
-	copy(logVector[:lvInvc], []float64{
-		1, 0x1p-1022, math.MaxFloat64, 0x1p-7, -0x1p-7,
-		bits(0x3fe6000000000000), bits(0xfff << 52), bits(logTableSize - 1), bits(1022), bits(1023),
-		ln2Hi, ln2Lo,
-		-0.5, 1.0 / 3, -0.25, 0.2, -1.0 / 6, 1.0 / 7, -1.0 / 8, 1.0 / 9,
-		bits(1),
-	})
+	v := &logVector
+	v[lvOne], v[lvMin], v[lvMax], v[lvNear], v[lvNegNear] = 1, 0x1p-1022, math.MaxFloat64, 0x1p-7, -0x1p-7
+	v[lvOff], v[lvExpMask], v[lvIdxMask] = bits(0x3fe6000000000000), bits(0xfff<<52), bits(logTableSize-1)
+	v[lv1022], v[lv1023], v[lvIntOne] = bits(1022), bits(1023), bits(1)
+	v[lvLn2], v[lvLn2+1] = ln2Hi, ln2Lo
+	copy(v[lvPoly:lvIntOne], []float64{-0.5, 1.0 / 3, -0.25, 0.2, -1.0 / 6, 1.0 / 7, -1.0 / 8, 1.0 / 9})
 }
 
 // bigFloat64 is x rounded to the nearest float64.

@@ -2,9 +2,10 @@
 
 package metrics
 
-// The vector kernels of expSlice and argmaxBelowInf: AVX-512 assembly
-// (vector_amd64.s), used when the CPU and the operating system support it
-// (checked once, at start).
+// The vector kernels of expSlice, argmaxBelowInf, Widen,
+// BinaryProbHardRows and Sum.AddSlice: AVX-512 assembly (vector_amd64.s),
+// used when the CPU and the operating system support it (checked once, at
+// start).
 
 var hasAVX512 = detectAVX512()
 
