@@ -85,24 +85,28 @@ func (s *scorer) someUnlabeled() bool {
 // fastScratch is the fast paths' scratch space, part of a worker's scorer.
 type fastScratch struct {
 	start []int32 // per cell: where its rows begin in the columns below, then a cursor
-	// The chunk's scored rows as columns, grouped by cell.
+	// The chunk's rows as columns, grouped by cell: soft labels' scored
+	// rows (loss, brier, p, t); hard labels' probabilities and labels (p,
+	// label) and, for per-row output, their rows' indexes.
 	loss, brier, p, t []float64
-	// Hard labels: the chunk's clipped probabilities, losses and Brier
-	// scores, in input order.
-	q, rowLoss, rowBrier []float64
+	label             []int64
+	row               []int32
+	// Hard labels: one cell's clipped probabilities, losses, Brier scores
+	// and targets at a time.
+	cq, closs, cbrier, ct []float64
 	// Per cell: its correct and clipped rows.
 	correct, clipped []int64
 }
 
 // scoreBinaryFast is scoreBinary for chunks without a weight column or
-// class weights, with no null, ignored or invalid row. It scores the rows in
-// input order, then adds them to their cells' statistics cell by cell
-// (rows grouped by a counting sort): a cell's sums and calibration bins
-// stay in cache for its run of rows, where adding rows in input order
-// touches another cell's ~10 cache lines at every row. The sums are exact,
-// so the order of the adds does not change them.
+// class weights, with no null, ignored or invalid row. It groups the rows
+// by cell (a counting sort), then scores and adds them cell by cell: a
+// cell's sums and calibration bins stay in cache for its run of rows, where
+// adding rows in input order touches another cell's ~10 cache lines at
+// every row. The sums are exact, so the order of the adds does not change
+// them.
 func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64) bool {
-	p, o := s.p, &s.p.cfg.Options
+	p := s.p
 	if !fastPaths || p.weightCol >= 0 || len(p.classWeights) > 0 || len(tables) > ch.Len || s.someUnlabeled() {
 		return false // (more cells than rows: grouping by cell gains nothing and costs per cell)
 	}
@@ -121,57 +125,43 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	for c := 1; c <= cells; c++ {
 		f.start[c] += f.start[c-1]
 	}
-	if cap(f.loss) < n {
+	if cap(f.p) < n {
 		f.loss, f.brier, f.p, f.t = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		f.q, f.rowLoss, f.rowBrier = make([]float64, n), make([]float64, n), make([]float64, n)
+		f.label = make([]int64, n)
+	}
+	prob := pred.F64
+	if prob == nil {
+		toFloat64(pred, s.pred)
+		prob = s.pred
+	}
+	prob = prob[:n]
+	// Integer labels of the prob kind: hard targets, scored with no branch
+	// on the label (metrics.BinaryProbHard), read as integers.
+	if p.kind == metrics.Prob && label.Ints != nil && label.Type.ID() != arrow.UINT64 {
+		return s.scoreBinaryHard(tables, label.Ints[:n], prob, eps)
 	}
 	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
 	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
 	clear(f.correct)
 	clear(f.clipped)
-	// Integer labels of the prob kind: hard targets, scored with no branch
-	// on the label (metrics.BinaryProbHard), read as integers.
-	hard := p.kind == metrics.Prob && label.Ints != nil && label.Type.ID() != arrow.UINT64
-	if !hard {
-		toFloat64(label, s.label)
-	}
-	toFloat64(pred, s.pred)
-	if hard {
-		for _, v := range label.Ints[:n] {
-			if v < -1 || v > 1 || v == o.IgnoreIndex {
-				return false // not a hard label, or ignored: the general loop says
-			}
-		}
-		// The rows of metrics.BinaryProbHard, 8 at a time.
-		if !metrics.BinaryProbHardRows(f.rowLoss, f.rowBrier, f.q, s.pred[:n], label.Ints[:n], eps) {
+	o := &p.cfg.Options
+	toFloat64(label, s.label)
+	for i := range n {
+		if s.isIgnored(label, i) {
 			return false
 		}
-	}
-	for i := range n {
-		var row metrics.BinaryRow
-		var t, brier float64
-		if hard {
-			prob, positive := s.pred[i], label.Ints[i] == 1
-			row = metrics.BinaryRow{Loss: f.rowLoss[i], P: prob, Correct: (prob >= o.Threshold) == positive, Clipped: f.q[i] != prob}
-			t, brier = float64(b2i(positive)), f.rowBrier[i]
-		} else {
-			if s.isIgnored(label, i) {
-				return false
-			}
-			var ok bool
-			if t, ok = metrics.BinaryTarget(s.label[i]); !ok {
-				return false
-			}
-			var inv metrics.Invalid
-			if row, inv = metrics.Binary(p.kind, s.pred[i], t, eps, o.Threshold); inv != metrics.Valid {
-				return false
-			}
-			brier = metrics.BinaryBrierOf(p.kind, s.pred[i], row.P, t)
+		t, ok := metrics.BinaryTarget(s.label[i])
+		if !ok {
+			return false
+		}
+		row, inv := metrics.Binary(p.kind, prob[i], t, eps, o.Threshold)
+		if inv != metrics.Valid {
+			return false
 		}
 		c := s.cells[i]
 		k := f.start[c]
 		f.start[c]++
-		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, brier, row.P, t
+		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, metrics.BinaryBrierOf(p.kind, prob[i], row.P, t), row.P, t
 		f.correct[c] += b2i(row.Correct)
 		f.clipped[c] += b2i(row.Clipped)
 		if s.perRow {
@@ -188,12 +178,86 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		}
 		from = to
 	}
+	s.scoredAll(n)
+	return true
+}
+
+// scoreBinaryHard is scoreBinaryFast for hard labels (integers) of
+// probabilities. It checks every row first, so that scoring cannot refuse
+// one once a cell's rows are added; it then moves only the probabilities
+// and labels to their cells' runs, and scores each cell's rows
+// (metrics.BinaryProbHardRows, 8 at a time) into scratch that stays in L1
+// while the cell's sums take them.
+func (s *scorer) scoreBinaryHard(tables []*stats, label []int64, prob []float64, eps float64) bool {
+	o := &s.p.cfg.Options
+	f := &s.fast
+	n := len(prob)
+	for i, v := range label {
+		// The general loop's refusals: not a hard label, ignored, or not a
+		// probability (checkProb).
+		if v < -1 || v > 1 || v == o.IgnoreIndex || !(prob[i] >= 0 && prob[i] <= 1) {
+			return false
+		}
+	}
+	// (Locals, not f's fields, which the compiler reloads after every store.)
+	start, ps, labels, cells := f.start, f.p[:n], f.label[:n], s.cells[:n]
+	if s.perRow {
+		f.row = slices.Grow(f.row[:0], n)[:n]
+		rows := f.row
+		for i, c := range cells {
+			k := start[c]
+			start[c] = k + 1
+			ps[k], labels[k], rows[k] = prob[i], label[i], int32(i)
+		}
+	} else {
+		for i, c := range cells {
+			k := start[c]
+			start[c] = k + 1
+			ps[k], labels[k] = prob[i], label[i]
+		}
+	}
+	// start[c] is now where cell c's rows end.
+	from := int32(0)
+	for c, st := range tables {
+		to := f.start[c]
+		if to == from {
+			continue
+		}
+		m := int(to - from)
+		if cap(f.cq) < m {
+			f.cq, f.closs, f.cbrier, f.ct = make([]float64, m), make([]float64, m), make([]float64, m), make([]float64, m)
+		}
+		ps, labels := f.p[from:to], f.label[from:to]
+		q, loss, brier, t := f.cq[:m], f.closs[:m], f.cbrier[:m], f.ct[:m]
+		if !metrics.BinaryProbHardRows(loss, brier, q, ps, labels, eps) {
+			panic("pipeline: a probability checked to be in [0, 1] was refused")
+		}
+		var correct, clipped int64
+		for k, pk := range ps {
+			positive := labels[k] == 1
+			correct += b2i((pk >= o.Threshold) == positive)
+			clipped += b2i(q[k] != pk)
+			t[k] = float64(b2i(positive))
+		}
+		st.class.AddBinaryUnits(loss, brier, ps, t, correct, clipped)
+		if s.perRow {
+			for k, i := range f.row[from:to] {
+				s.loss[i] = loss[k]
+			}
+		}
+		from = to
+	}
+	s.scoredAll(n)
+	return true
+}
+
+// scoredAll marks the chunk's n rows scored, for per-row output.
+func (s *scorer) scoredAll(n int) {
 	if s.perRow {
 		for i := range n {
 			s.scored[i] = true
 		}
 	}
-	return true
 }
 
 // b2i is 1 for true, 0 for false.

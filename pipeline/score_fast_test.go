@@ -143,8 +143,9 @@ func TestTokenLongFastPath(t *testing.T) {
 }
 
 // TestBinaryFastPath: the binary fast path against the general loop, for
-// each prediction kind, int and soft float labels, with and without
-// (in some chunks) nulls, ignored labels and invalid values, under
+// each prediction kind, int and soft float labels, float32 and float64
+// predictions, with and without (in some chunks) nulls, ignored labels and
+// invalid values (NaN, and probabilities outside [0, 1]), under
 // on_invalid: skip, and with a weight column (where only the general loop
 // runs).
 func TestBinaryFastPath(t *testing.T) {
@@ -153,13 +154,16 @@ func TestBinaryFastPath(t *testing.T) {
 		kind             string
 		soft, specials   bool
 		weighted, f32Col bool
+		invalidOnly      bool // specials are invalid predictions only, no null or ignored label
 	}{
-		{"prob", "prob", false, false, false, false},
-		{"prob soft f32", "prob", true, false, false, true},
-		{"prob specials", "prob", false, true, false, false},
-		{"logit", "logit", false, false, false, false},
-		{"logprob soft specials", "logprob", true, true, false, false},
-		{"prob weighted", "prob", false, false, true, false},
+		{"prob", "prob", false, false, false, false, false},
+		{"prob soft f32", "prob", true, false, false, true, false},
+		{"prob specials", "prob", false, true, false, false, false},
+		{"prob f32 specials", "prob", false, true, false, true, false},
+		{"prob invalid", "prob", false, true, false, false, true},
+		{"logit", "logit", false, false, false, false, false},
+		{"logprob soft specials", "logprob", true, true, false, false, false},
+		{"prob weighted", "prob", false, false, true, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -184,9 +188,10 @@ func TestBinaryFastPath(t *testing.T) {
 				b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", rng.IntN(3)))
 				b.Field(1).(*array.Int64Builder).Append(int64(rng.IntN(7)))
 				special := tc.specials && i >= 1000 && rng.IntN(40) == 0 // the first half is clean
+				nulls := special && !tc.invalidOnly
 				y := float64(rng.IntN(2))
 				switch {
-				case special && rng.IntN(3) == 0:
+				case nulls && rng.IntN(3) == 0:
 					b.Field(2).AppendNull()
 				case tc.soft:
 					if rng.IntN(3) == 0 {
@@ -201,7 +206,7 @@ func TestBinaryFastPath(t *testing.T) {
 					if v == 0 && rng.IntN(4) == 0 {
 						v = -1 // negative too
 					}
-					if special && rng.IntN(2) == 0 {
+					if nulls && rng.IntN(2) == 0 {
 						v = -100 // ignored
 					}
 					b.Field(2).(*array.Int64Builder).Append(v)
@@ -218,11 +223,14 @@ func TestBinaryFastPath(t *testing.T) {
 				case "logprob":
 					x = math.Log(rng.Float64())
 				}
-				if special && rng.IntN(2) == 0 {
-					x = math.NaN()
+				if tc.kind == "prob" && rng.IntN(60) == 0 {
+					x = math.Copysign(0, -1) // a probability, clipped
+				}
+				if special && (tc.invalidOnly || rng.IntN(2) == 0) {
+					x = []float64{math.NaN(), 1.5, -0.25, math.Inf(1)}[rng.IntN(4)]
 				}
 				switch {
-				case special && rng.IntN(4) == 0:
+				case nulls && rng.IntN(4) == 0:
 					b.Field(3).AppendNull()
 				case tc.f32Col:
 					b.Field(3).(*array.Float32Builder).Append(float32(x))
