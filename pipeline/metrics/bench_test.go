@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -119,6 +120,27 @@ func BenchmarkClassStatsAddBinaryUnits(b *testing.B) {
 		s.AddBinaryUnits(loss, brier, conf, tgt, correct, 0)
 	}
 	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkCalibrationBins counts a cell's run of 320 rows into 15
+// calibration bins (AddBinaryUnits' bin terms: binsVector with AVX-512),
+// with confidences spread as a model's are, most near 0 and 1.
+func BenchmarkCalibrationBins(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n = 320
+	conf, tgt := make([]float64, n), make([]float64, n)
+	for i := range n {
+		y := float64(rng.IntN(2))
+		z := rng.NormFloat64()*1.5 + (2*y-1)*0.8
+		conf[i], tgt[i] = 1/(1+math.Exp(-z)), y
+	}
+	s := NewClassStats(15)
+	b.Run(fmt.Sprint("vector=", expVectorized()), func(b *testing.B) {
+		for b.Loop() {
+			s.addBinaryBinsLocal(conf, tgt)
+		}
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+	})
 }
 
 // BenchmarkSummary finalises a group's statistics: weighted rows, and unit

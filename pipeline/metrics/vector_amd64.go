@@ -2,8 +2,11 @@
 
 package metrics
 
+import "math"
+
 // The vector kernels of expSlice, argmaxBelowInf, Widen,
-// BinaryProbHardRows and Sum.AddSlice: AVX-512 assembly (vector_amd64.s),
+// BinaryProbHardRows, Sum.AddSlice and the calibration bins of
+// ClassStats.AddBinaryUnits: AVX-512 assembly (vector_amd64.s),
 // used when the CPU and the operating system support it (checked once, at
 // start).
 
@@ -129,4 +132,61 @@ func fixedSumVector(xs []float64, flip uint64, acc *fixedAcc) int {
 		return 0
 	}
 	return fixedSumAVX512(xs, flip, acc)
+}
+
+// binsVectorConst is binsAVX512's constants (bv* indexes), broadcast from
+// memory; the kernel hard-codes their byte offsets.
+var binsVectorConst = func() (c [bvLen]uint64) {
+	c[bvConfMin] = unitConfMin
+	c[bvConfSpan] = unitConfMax - unitConfMin
+	c[bvFrac] = 1<<52 - 1
+	c[bvImplicit] = 1 << 52
+	c[bvLow32] = 1<<32 - 1
+	c[bvRow] = 1
+	c[bvPositive] = 1 << 32
+	c[bvZero] = math.Float64bits(0)
+	c[bvOne] = math.Float64bits(1)
+	for k := range binAccBins {
+		c[bvIndex+k] = uint64(k)
+	}
+	return c
+}()
+
+const (
+	bvConfMin  = iota // unitConfMin: byte offset 0
+	bvConfSpan        // unitConfMax - unitConfMin: 8
+	bvFrac            // a float64's fraction bits: 16
+	bvImplicit        // its implicit bit: 24
+	bvLow32           // 32
+	bvRow             // a row's count, 1: 40
+	bvPositive        // an outcome's count, 1<<32: 48
+	bvZero            // 0.0: 56
+	bvOne             // 1.0: 64
+	bvIndex           // the bin indexes 0 .. binAccBins-1: 72
+	bvLen      = bvIndex + binAccBins
+)
+
+// binsAVX512 adds rows (confidence, target) to acc's bins from .. from+7 (8
+// per pass), 8 rows at a time, for the groups of 8 (the last one may be
+// shorter) up to the first with a confidence outside [2^-11, 2) or a
+// target other than 0 and 1, and returns how many rows it took. A row's
+// bin is min(int(c·bins), bins-1), Bin's for such a c; rows in other bins
+// than the pass's are passed over.
+//
+//go:noescape
+func binsAVX512(conf, target []float64, bins float64, last int64, c *[bvLen]uint64, acc *binAcc, from int) int
+
+// binsVector counts rows into acc (binAcc) with AVX-512, for at most
+// binAccBins bins, up to the first group of 8 it cannot take, and returns
+// how many rows it took (0 without AVX-512, or with more bins).
+func binsVector(conf, target []float64, bins int, acc *binAcc) int {
+	if !hasAVX512 || bins > binAccBins || bins < 1 {
+		return 0
+	}
+	target = target[:len(conf)]
+	n := binsAVX512(conf, target, float64(bins), int64(bins-1), &binsVectorConst, acc, 0)
+	if bins > 8 && n > 0 {
+		binsAVX512(conf[:n], target[:n], float64(bins), int64(bins-1), &binsVectorConst, acc, 8)
+	}
+	return n
 }

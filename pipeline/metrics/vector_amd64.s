@@ -496,3 +496,118 @@ fdone:
 	MOVQ AX, ret+40(FP)
 	VZEROUPPER
 	RET
+
+// BIN adds the group's rows in the bin at off(R10) (K5 its lanes, Z3 their
+// bins) to that bin's accumulators lo, hi and co: the confidence's low and
+// high 32 bits (Z4, Z6) and 1 + t·2^32 (Z7).
+#define BIN(off, lo, hi, co) \
+	VPCMPEQQ.BCST off(R10), Z3, K5, K6; \
+	VPADDQ Z4, lo, K6, lo; \
+	VPADDQ Z6, hi, K6, hi; \
+	VPADDQ Z7, co, K6, co
+
+// func binsAVX512(conf, target []float64, bins float64, last int64, c *[bvLen]uint64, acc *binAcc, from int) int
+//
+// The accumulators of bins from .. from+7 stay in registers: lo in
+// Z8-Z15, hi in Z16-Z23, co in Z24-Z31.
+TEXT ·binsAVX512(SB), NOSPLIT, $0-96
+	MOVQ conf_base+0(FP), SI
+	MOVQ conf_len+8(FP), CX
+	MOVQ target_base+24(FP), DI
+	VPBROADCASTQ bins+48(FP), Z5
+	MOVQ c+64(FP), R9
+	MOVQ from+80(FP), R11
+	LEAQ 72(R9)(R11*8), R10 // &c[bvIndex+from]
+	MOVQ acc+72(FP), R8
+	SHLQ $6, R11
+	ADDQ R11, R8            // &acc.lo[from]; hi and co 1024 and 2048 bytes on
+	VMOVDQU64 0(R8), Z8
+	VMOVDQU64 64(R8), Z9
+	VMOVDQU64 128(R8), Z10
+	VMOVDQU64 192(R8), Z11
+	VMOVDQU64 256(R8), Z12
+	VMOVDQU64 320(R8), Z13
+	VMOVDQU64 384(R8), Z14
+	VMOVDQU64 448(R8), Z15
+	VMOVDQU64 1024(R8), Z16
+	VMOVDQU64 1088(R8), Z17
+	VMOVDQU64 1152(R8), Z18
+	VMOVDQU64 1216(R8), Z19
+	VMOVDQU64 1280(R8), Z20
+	VMOVDQU64 1344(R8), Z21
+	VMOVDQU64 1408(R8), Z22
+	VMOVDQU64 1472(R8), Z23
+	VMOVDQU64 2048(R8), Z24
+	VMOVDQU64 2112(R8), Z25
+	VMOVDQU64 2176(R8), Z26
+	VMOVDQU64 2240(R8), Z27
+	VMOVDQU64 2304(R8), Z28
+	VMOVDQU64 2368(R8), Z29
+	VMOVDQU64 2432(R8), Z30
+	VMOVDQU64 2496(R8), Z31
+	XORQ AX, AX
+
+bloop:
+	GROUP(bdone)
+	KMOVW       DX, K5
+	VMOVDQU64.Z (SI)(AX*8), K5, Z0      // c
+	VMOVDQU64.Z (DI)(AX*8), K5, Z1      // t
+	VPSRLQ      $52, Z0, Z2
+	VPSUBQ.BCST 0(R9), Z2, Z2           // s = e - unitConfMin (huge for a sign bit or a small e)
+	VPCMPUQ.BCST $2, 8(R9), Z2, K5, K1  // s <= 11: c in [2^-11, 2) (LE)
+	VCMPPD.BCST $0, 64(R9), Z1, K5, K3  // t == 1 (EQ_OQ)
+	VCMPPD.BCST $0, 56(R9), Z1, K5, K4  // t == 0 (-0 too)
+	KORW        K3, K4, K4
+	KANDW       K1, K4, K4
+	KMOVW       K4, BX
+	CMPL        BX, DX
+	JNE         bdone
+
+	VMULPD      Z5, Z0, Z3
+	VCVTTPD2QQ  Z3, Z3
+	VPMINSQ.BCST last+56(FP), Z3, Z3    // k = min(int(c·bins), bins-1)
+	VPANDQ.BCST 16(R9), Z0, Z4
+	VPORQ.BCST  24(R9), Z4, Z4
+	VPSLLVQ     Z2, Z4, Z4              // c in units of 2^-63
+	VPSRLQ      $32, Z4, Z6             // its high 32 bits
+	VPANDQ.BCST 32(R9), Z4, Z4          // its low 32 bits
+	VPBROADCASTQ 40(R9), Z7
+	VPADDQ.BCST 48(R9), Z7, K3, Z7      // 1 + t·2^32
+	BIN(0, Z8, Z16, Z24)
+	BIN(8, Z9, Z17, Z25)
+	BIN(16, Z10, Z18, Z26)
+	BIN(24, Z11, Z19, Z27)
+	BIN(32, Z12, Z20, Z28)
+	BIN(40, Z13, Z21, Z29)
+	BIN(48, Z14, Z22, Z30)
+	BIN(56, Z15, Z23, Z31)
+	NEXT(bloop)
+
+bdone:
+	VMOVDQU64 Z8, 0(R8)
+	VMOVDQU64 Z9, 64(R8)
+	VMOVDQU64 Z10, 128(R8)
+	VMOVDQU64 Z11, 192(R8)
+	VMOVDQU64 Z12, 256(R8)
+	VMOVDQU64 Z13, 320(R8)
+	VMOVDQU64 Z14, 384(R8)
+	VMOVDQU64 Z15, 448(R8)
+	VMOVDQU64 Z16, 1024(R8)
+	VMOVDQU64 Z17, 1088(R8)
+	VMOVDQU64 Z18, 1152(R8)
+	VMOVDQU64 Z19, 1216(R8)
+	VMOVDQU64 Z20, 1280(R8)
+	VMOVDQU64 Z21, 1344(R8)
+	VMOVDQU64 Z22, 1408(R8)
+	VMOVDQU64 Z23, 1472(R8)
+	VMOVDQU64 Z24, 2048(R8)
+	VMOVDQU64 Z25, 2112(R8)
+	VMOVDQU64 Z26, 2176(R8)
+	VMOVDQU64 Z27, 2240(R8)
+	VMOVDQU64 Z28, 2304(R8)
+	VMOVDQU64 Z29, 2368(R8)
+	VMOVDQU64 Z30, 2432(R8)
+	VMOVDQU64 Z31, 2496(R8)
+	MOVQ AX, ret+88(FP)
+	VZEROUPPER
+	RET

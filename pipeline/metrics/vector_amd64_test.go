@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"reflect"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -583,6 +584,73 @@ func TestVectorHardRowsBoundaryC(t *testing.T) {
 	for i := range p {
 		if !same(l1[i], l2[i]) {
 			t.Fatalf("p %v: %v want %v", p[i], l1[i], l2[i])
+		}
+	}
+}
+
+// randBinConf returns a confidence for the calibration-bin tests: mostly in
+// [2^-11, 2) (the kernel's range), at or next to a bin edge k/bins or the
+// range's ends, and sometimes outside it (0, -0, tiny, negative, 2, +Inf,
+// NaN).
+func randBinConf(rng *rand.Rand, bins int) float64 {
+	lo := math.Ldexp(1, -11)
+	switch rng.IntN(12) {
+	case 0:
+		return []float64{0, math.Copysign(0, -1), 1e-300, math.SmallestNonzeroFloat64, -0.25, 2, math.Nextafter(2, 0), 1, 3, math.Inf(1), math.NaN(), lo, math.Nextafter(lo, 0)}[rng.IntN(13)]
+	case 1, 2:
+		e := float64(rng.IntN(bins+1)) / float64(bins)
+		return []float64{e, math.Nextafter(e, 0), math.Nextafter(e, 2)}[rng.IntN(3)]
+	case 3:
+		return math.Ldexp(1+rng.Float64(), -11+rng.IntN(11))
+	}
+	return rng.Float64()
+}
+
+// TestVectorBins: addBinaryBinsLocal with binsVector against the same
+// function without it (hasAVX512 off), the whole of the statistics
+// compared, for every bin count from 1 to localBins, slices ending at an
+// unreadable page, and confidences and targets the kernel must leave to the
+// scalar loop; and that the kernel takes every row of a slice it can take.
+func TestVectorBins(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip()
+	}
+	defer func() { hasAVX512 = true }()
+	rng := rand.New(rand.NewPCG(19, 20))
+	for trial := range 200000 {
+		bins := 1 + rng.IntN(localBins)
+		n := rng.IntN(70)
+		if trial%500 == 0 {
+			n = 2000 + rng.IntN(100)
+		}
+		cm, tm := guardedEnd(t, n*8), guardedEnd(t, n*8)
+		conf, target := f64s(cm), f64s(tm)
+		special := rng.IntN(4) == 0 // rows the kernel does not take
+		for i := range conf {
+			conf[i] = randBinConf(rng, bins)
+			target[i] = float64(rng.IntN(2))
+			if special {
+				switch rng.IntN(20) {
+				case 0:
+					target[i] = []float64{0.5, math.Copysign(0, -1), 2, -1, math.NaN()}[rng.IntN(5)]
+				}
+			} else if _, ok := unitConfFixed(conf[i]); !ok {
+				conf[i] = rng.Float64()*(1-0x1p-11) + 0x1p-11
+			}
+		}
+		if !special && bins <= binAccBins {
+			if got := binsVector(conf, target, bins, new(binAcc)); got != n {
+				t.Fatalf("bins %d: binsVector took %d of %d rows", bins, got, n)
+			}
+		}
+		got, want := NewClassStats(bins), NewClassStats(bins)
+		hasAVX512 = true
+		got.addBinaryBinsLocal(conf, target)
+		hasAVX512 = false
+		want.addBinaryBinsLocal(conf, target)
+		hasAVX512 = true
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("bins %d, %d rows: the vector counts differ from the scalar loop's\nconf %v\ntarget %v", bins, n, conf, target)
 		}
 	}
 }

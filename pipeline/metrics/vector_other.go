@@ -17,3 +17,5 @@ func widenVector(dst []float64, src []float32) int { return 0 }
 func hardRowsVector(loss, brier, q, p []float64, label []int64, eps float64) int { return 0 }
 
 func fixedSumVector(xs []float64, flip uint64, acc *fixedAcc) int { return 0 }
+
+func binsVector(conf, target []float64, bins int, acc *binAcc) int { return 0 }
