@@ -178,9 +178,17 @@ func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassR
 	// e_k and e_k^2 over the other classes.
 	expSlice(scratch, z, m)
 	scratch[best] = 0 // out of the sums (adding 0 changes nothing)
-	rest, sq := sums4(scratch[:len(z)])
+	rest, sq := sums8(scratch[:len(z)])
 	scratch[best] = 1
-	logSum, sum := math.Log1p(rest), 1+rest
+	// ln(1 + rest) as logPlus of sum = 1 + rest and, for rest <= 1, its
+	// rounding error c (Fast2Sum: exact when 1 >= rest), which keeps a
+	// confident row's ln(1 + rest) ~ rest to full precision; above, the
+	// error of sum is at most 2^-53 of ln(sum) >= ln 2 relative.
+	sum, c := 1+rest, 0.0
+	if rest <= 1 {
+		c = (1 - sum) + rest
+	}
+	logSum := logPlus(sum, c)
 	r := MulticlassRow{Confidence: 1 / sum, Correct: best == g.y}
 	if g.t == nil {
 		r.Brier = hardBrier(scratch[g.y], g.y == best, rest, sq, sum)
@@ -201,22 +209,33 @@ func multiclassLogit(z []float64, g classTarget, scratch []float64) (MulticlassR
 	return r, Valid
 }
 
-// sums4 returns the sums of e and of its squares, each in four interleaved
-// parts added at the end: one running sum waits for every add before it,
-// four let four adds run at a time.
-func sums4(e []float64) (sum, sq float64) {
-	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+// sums8 returns the sums of e and of its squares, each in eight interleaved
+// parts (part j adds e[i] for i = j mod 8, in order) added at the end as
+// ((s0+s4) + (s2+s6)) + ((s1+s5) + (s3+s7)): one running sum waits for
+// every add before it, eight let eight adds run at a time. With AVX-512,
+// sums8Vector does the same adds in the same order, 8 at a time.
+func sums8(e []float64) (sum, sq float64) {
+	if sum, sq, ok := sums8Vector(e); ok {
+		return sum, sq
+	}
+	var s, q [8]float64
 	i := 0
-	for ; i+4 <= len(e); i += 4 {
-		a, b, c, d := e[i], e[i+1], e[i+2], e[i+3]
-		s0, s1, s2, s3 = s0+a, s1+b, s2+c, s3+d
-		q0, q1, q2, q3 = q0+float64(a*a), q1+float64(b*b), q2+float64(c*c), q3+float64(d*d)
+	for ; i+8 <= len(e); i += 8 {
+		for j, v := range e[i : i+8] {
+			s[j] += v
+			q[j] += float64(v * v)
+		}
 	}
-	for ; i < len(e); i++ {
-		s0 += e[i]
-		q0 += float64(e[i] * e[i])
+	for j, v := range e[i:] {
+		s[j] += v
+		q[j] += float64(v * v)
 	}
-	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
+	return fold8(s), fold8(q)
+}
+
+// fold8 adds sums8's eight parts.
+func fold8(s [8]float64) float64 {
+	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
 
 // hardBrier is the Brier score sum_k (p_k - [k = y])^2 of p_k = e_k / sum

@@ -190,3 +190,19 @@ func binsVector(conf, target []float64, bins int, acc *binAcc) int {
 	}
 	return n
 }
+
+// sums8AVX512 is sums8: lane j of two registers adds e[i] and e[i]·e[i]
+// (rounded, then added: no FMA) for i = j mod 8, the last group's lanes
+// past the end adding +0; then the lanes are added as fold8 does.
+//
+//go:noescape
+func sums8AVX512(e []float64) (sum, sq float64)
+
+// sums8Vector does sums8's work with AVX-512; ok is false without it.
+func sums8Vector(e []float64) (sum, sq float64, ok bool) {
+	if !hasAVX512 {
+		return 0, 0, false
+	}
+	sum, sq = sums8AVX512(e)
+	return sum, sq, true
+}

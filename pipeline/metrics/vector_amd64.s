@@ -611,3 +611,41 @@ bdone:
 	MOVQ AX, ret+88(FP)
 	VZEROUPPER
 	RET
+
+// func sums8AVX512(e []float64) (sum, sq float64)
+//
+// The lanes are folded as fold8 does: t = low half + high half (lanes j
+// and j+4), u = t's low pair + high pair (j and j+2), then u0 + u1.
+TEXT ·sums8AVX512(SB), NOSPLIT, $0-40
+	MOVQ e_base+0(FP), SI
+	MOVQ e_len+8(FP), CX
+	VPXORQ Z0, Z0, Z0 // the sums
+	VPXORQ Z1, Z1, Z1 // the sums of squares
+	XORQ AX, AX
+
+sloop:
+	GROUP(sdone)
+	KMOVW       DX, K5
+	VMOVUPD.Z   (SI)(AX*8), K5, Z2 // +0 past the end
+	VADDPD      Z2, Z0, Z0
+	VMULPD      Z2, Z2, Z3
+	VADDPD      Z3, Z1, Z1
+	NEXT(sloop)
+
+sdone:
+	VEXTRACTF64X4 $1, Z0, Y2
+	VADDPD        Y2, Y0, Y0   // s_j + s_j+4
+	VEXTRACTF128  $1, Y0, X2
+	VADDPD        X2, X0, X0   // (s0+s4) + (s2+s6), (s1+s5) + (s3+s7)
+	VPERMILPD     $1, X0, X2
+	VADDSD        X2, X0, X0
+	VMOVSD        X0, sum+24(FP)
+	VEXTRACTF64X4 $1, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $1, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $1, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVSD        X1, sq+32(FP)
+	VZEROUPPER
+	RET

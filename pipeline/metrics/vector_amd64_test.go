@@ -654,3 +654,36 @@ func TestVectorBins(t *testing.T) {
 		}
 	}
 }
+
+// TestVectorSums8: sums8 with the kernel against its loop (hasAVX512 off),
+// bit for bit, on slices ending at an unreadable page, with values of every
+// scale (exp terms are in [0, 1], but the kernel takes any).
+func TestVectorSums8(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip()
+	}
+	defer func() { hasAVX512 = true }()
+	rng := rand.New(rand.NewPCG(21, 22))
+	for trial := range 300000 {
+		n := rng.IntN(140)
+		if trial%1000 == 0 {
+			n = 32000 + rng.IntN(8)
+		}
+		e := f64s(guardedEnd(t, n*8))
+		scale := []float64{1, 1e-300, 1e300, 1e-160}[rng.IntN(4)]
+		for i := range e {
+			e[i] = rng.ExpFloat64() * scale
+			if rng.IntN(20) == 0 {
+				e[i] = []float64{0, 1, math.SmallestNonzeroFloat64, math.MaxFloat64, math.Inf(1)}[rng.IntN(5)]
+			}
+		}
+		hasAVX512 = true
+		sum, sq := sums8(e)
+		hasAVX512 = false
+		wantSum, wantSq := sums8(e)
+		hasAVX512 = true
+		if !same(sum, wantSum) || !same(sq, wantSq) {
+			t.Fatalf("%d values: %v %v want %v %v", n, sum, sq, wantSum, wantSq)
+		}
+	}
+}
