@@ -125,10 +125,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	for c := 1; c <= cells; c++ {
 		f.start[c] += f.start[c-1]
 	}
-	if cap(f.p) < n {
-		f.loss, f.brier, f.p, f.t = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		f.label = make([]int64, n)
-	}
+	f.p = slices.Grow(f.p[:0], n)[:n]
 	prob := pred.F64
 	if prob == nil {
 		toFloat64(pred, s.pred)
@@ -140,6 +137,9 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	if p.kind == metrics.Prob && label.Ints != nil && label.Type.ID() != arrow.UINT64 {
 		return s.scoreBinaryHard(tables, label.Ints[:n], prob, eps)
 	}
+	f.loss = slices.Grow(f.loss[:0], n)[:n]
+	f.brier = slices.Grow(f.brier[:0], n)[:n]
+	f.t = slices.Grow(f.t[:0], n)[:n]
 	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
 	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
 	clear(f.correct)
@@ -199,8 +199,9 @@ func (s *scorer) scoreBinaryHard(tables []*stats, label []int64, prob []float64,
 			return false
 		}
 	}
+	f.label = slices.Grow(f.label[:0], n)[:n]
 	// (Locals, not f's fields, which the compiler reloads after every store.)
-	start, ps, labels, cells := f.start, f.p[:n], f.label[:n], s.cells[:n]
+	start, ps, labels, cells := f.start, f.p, f.label, s.cells[:n]
 	if s.perRow {
 		f.row = slices.Grow(f.row[:0], n)[:n]
 		rows := f.row

@@ -5,8 +5,8 @@ package metrics
 import "math"
 
 // The vector kernels of expSlice, argmaxBelowInf, Widen,
-// BinaryProbHardRows, Sum.AddSlice and the calibration bins of
-// ClassStats.AddBinaryUnits: AVX-512 assembly (vector_amd64.s),
+// BinaryProbHardRows, Sum.AddSlice, the calibration bins of
+// ClassStats.AddBinaryUnits and sums8: AVX-512 assembly (vector_amd64.s),
 // used when the CPU and the operating system support it (checked once, at
 // start).
 
