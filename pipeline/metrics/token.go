@@ -24,6 +24,23 @@ func TokenLogprob(a float64) (float64, Invalid) {
 	return checkLogprob(a)
 }
 
+// TokenLogprobs does TokenLogprob for every value of lps, in place: it
+// reports whether all are valid and, if so, has replaced each with the
+// value to use (those in (0, 1e-6] by 0). At the first invalid one it
+// stops and reports false, with lps changed up to there.
+func TokenLogprobs(lps []float64) bool {
+	lps = lps[logprobsVector(lps):] // with AVX-512, 8 at a time up to the first invalid
+	for i, a := range lps {
+		if !(a <= logprobSlack) { // NaN, or above the slack (+Inf too)
+			return false
+		}
+		if a > 0 {
+			lps[i] = 0
+		}
+	}
+	return true
+}
+
 // lseRebase is how far the running maximum may rise above TokenLogitNLL's
 // reference point before the running sum is rescaled to it: the sum's terms
 // stay below e^64 (no overflow for any length), and rescales, which each

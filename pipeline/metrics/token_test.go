@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -54,6 +55,56 @@ func TestTokenLogprob(t *testing.T) {
 		got, inv := TokenLogprob(tc.a)
 		if inv != tc.inv || got != tc.want {
 			t.Errorf("TokenLogprob(%v) = %v, %v; want %v, %v", tc.a, got, inv, tc.want, tc.inv)
+		}
+	}
+}
+
+// randLogprob is a log-probability, often one of the edge cases of
+// TokenLogprob (zeros, the slack and past it, infinities, NaN).
+func randLogprob(rng *rand.Rand) float64 {
+	if rng.IntN(8) == 0 {
+		return []float64{0, math.Copysign(0, -1), 1e-6, 5e-7, math.SmallestNonzeroFloat64,
+			-math.SmallestNonzeroFloat64, math.Nextafter(1e-6, 1), 0.5, math.Inf(1),
+			math.Inf(-1), math.NaN(), -math.MaxFloat64}[rng.IntN(12)]
+	}
+	return -rng.ExpFloat64() * []float64{1, 1e-300, 1e300, 1e-10}[rng.IntN(4)]
+}
+
+// TestTokenLogprobs: the slice form gives TokenLogprob's values when every
+// value is valid, and false when one is not.
+func TestTokenLogprobs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for trial := range 20000 {
+		n := rng.IntN(40)
+		xs := make([]float64, n)
+		valid := trial%2 == 0 // half the trials: valid values only
+		for i := range xs {
+			for {
+				xs[i] = randLogprob(rng)
+				if _, inv := TokenLogprob(xs[i]); inv == Valid || !valid {
+					break
+				}
+			}
+		}
+		want := make([]float64, n)
+		wantOK := true
+		for i, a := range xs {
+			var inv Invalid
+			if want[i], inv = TokenLogprob(a); inv != Valid {
+				wantOK = false
+			}
+		}
+		got := slices.Clone(xs)
+		if ok := TokenLogprobs(got); ok != wantOK {
+			t.Fatalf("TokenLogprobs(%v) = %v, want %v", xs, ok, wantOK)
+		}
+		if !wantOK {
+			continue
+		}
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("TokenLogprobs(%v)[%d] = %v, want %v", xs, i, got[i], want[i])
+			}
 		}
 	}
 }

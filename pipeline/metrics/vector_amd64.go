@@ -4,7 +4,7 @@ package metrics
 
 import "math"
 
-// The vector kernels of expSlice, argmaxBelowInf, Widen,
+// The vector kernels of expSlice, argmaxBelowInf, Widen, TokenLogprobs,
 // BinaryProbHardRows, Sum.AddSlice, the calibration bins of
 // ClassStats.AddBinaryUnits and sums8: AVX-512 assembly (vector_amd64.s),
 // used when the CPU and the operating system support it (checked once, at
@@ -95,6 +95,21 @@ func widenVector(dst []float64, src []float32) int {
 	}
 	widenAVX512(dst, src)
 	return len(src)
+}
+
+// logprobsAVX512 does TokenLogprobs' work, 8 values at a time, for the
+// groups of 8 (the last one may be shorter) up to the first with a value
+// that is NaN or above slack, and returns how many values it did.
+//
+//go:noescape
+func logprobsAVX512(xs []float64, slack float64) int
+
+// logprobsVector does logprobsAVX512's work; 0 without AVX-512.
+func logprobsVector(xs []float64) int {
+	if !hasAVX512 {
+		return 0
+	}
+	return logprobsAVX512(xs, logprobSlack)
 }
 
 // hardRowsAVX512 does BinaryProbHardRows' work, 8 rows at a time, for the

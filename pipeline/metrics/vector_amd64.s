@@ -649,3 +649,31 @@ sdone:
 	VMOVSD        X1, sq+32(FP)
 	VZEROUPPER
 	RET
+
+// func logprobsAVX512(xs []float64, slack float64) int
+//
+// Per lane, as checkLogprob: x must be <= slack (an ordered compare, so not
+// NaN), else the group stops the kernel; x > 0 becomes +0.
+TEXT ·logprobsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         xs_base+0(FP), SI
+	MOVQ         xs_len+8(FP), CX
+	VBROADCASTSD slack+24(FP), Z1
+	VPXORQ       Z2, Z2, Z2 // +0
+	XORQ         AX, AX
+
+lloop:
+	GROUP(ldone)
+	KMOVW     DX, K5
+	VMOVUPD.Z (SI)(AX*8), K5, Z0
+	VCMPPD    $0x12, Z1, Z0, K5, K1 // x <= slack (LE_OQ)
+	KMOVW     K1, BX
+	CMPL      BX, DX
+	JNE       ldone
+	VCMPPD    $0x1e, Z2, Z0, K5, K2 // x > 0 (GT_OQ)
+	VMOVUPD   Z2, K2, (SI)(AX*8)
+	NEXT(lloop)
+
+ldone:
+	MOVQ AX, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -684,6 +685,53 @@ func TestVectorSums8(t *testing.T) {
 		hasAVX512 = true
 		if !same(sum, wantSum) || !same(sq, wantSq) {
 			t.Fatalf("%d values: %v %v want %v %v", n, sum, sq, wantSum, wantSq)
+		}
+	}
+}
+
+// TestVectorLogprobs: TokenLogprobs with the kernel and without give the
+// same answer and the same bits, at guard pages; the kernel takes every
+// value of a valid slice.
+func TestVectorLogprobs(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip()
+	}
+	defer func() { hasAVX512 = true }()
+	rng := rand.New(rand.NewPCG(33, 34))
+	for trial := range 200000 {
+		n := rng.IntN(70)
+		if trial%1000 == 0 {
+			n = 65536 + rng.IntN(8)
+		}
+		xs := f64s(guardedEnd(t, n*8))
+		bad := rng.IntN(3) == 0 // else valid values only
+		for i := range xs {
+			for {
+				xs[i] = randLogprob(rng)
+				if _, inv := TokenLogprob(xs[i]); inv == Valid || (bad && rng.IntN(n+1) == 0) {
+					break
+				}
+			}
+		}
+		want := slices.Clone(xs)
+		hasAVX512 = false
+		wantOK := TokenLogprobs(want)
+		hasAVX512 = true
+		if wantOK {
+			if k := logprobsVector(slices.Clone(xs)); k != n {
+				t.Fatalf("%d valid values: the kernel did %d", n, k)
+			}
+		}
+		if ok := TokenLogprobs(xs); ok != wantOK {
+			t.Fatalf("%d values: %v, want %v", n, ok, wantOK)
+		}
+		if !wantOK {
+			continue
+		}
+		for i := range xs {
+			if !same(xs[i], want[i]) {
+				t.Fatalf("%d values: [%d] = %v, want %v", n, i, xs[i], want[i])
+			}
 		}
 	}
 }

@@ -14,6 +14,8 @@ func expVectorized() bool { return false }
 
 func widenVector(dst []float64, src []float32) int { return 0 }
 
+func logprobsVector(xs []float64) int { return 0 }
+
 func hardRowsVector(loss, brier, q, p []float64, label []int64, eps float64) int { return 0 }
 
 func fixedSumVector(xs []float64, flip uint64, acc *fixedAcc) int { return 0 }
