@@ -257,3 +257,38 @@ func TestBinaryFastPath(t *testing.T) {
 		})
 	}
 }
+
+// TestRunEnd: runEnd against a row-by-row scan, at every row of random
+// chunks of runs (runs of about 6 rows: they end at every place in a group of 8).
+func TestRunEnd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 2000 {
+		n := 1 + rng.IntN(100)
+		cells, keys := make([]int, n), make([]int64, n)
+		for r := 1; r < n; r++ {
+			cells[r], keys[r] = cells[r-1], keys[r-1]
+			switch rng.IntN(12) {
+			case 0:
+				cells[r] = rng.IntN(3)
+			case 1:
+				keys[r] = int64(rng.IntN(3)) - 1
+			}
+		}
+		codes := make([]int32, n)
+		for r, k := range keys {
+			codes[r] = int32(k)
+		}
+		for i := range n {
+			want := i + 1
+			for want < n && cells[want] == cells[i] && keys[want] == keys[i] {
+				want++
+			}
+			if got := runEnd(cells, keys, i); got != want {
+				t.Fatalf("cells %v keys %v: runEnd from %d = %d, want %d", cells, keys, i, got, want)
+			}
+			if got := runEnd(cells, codes, i); got != want {
+				t.Fatalf("cells %v codes %v: runEnd from %d = %d, want %d", cells, codes, i, got, want)
+			}
+		}
+	}
+}
