@@ -94,6 +94,11 @@ func encodeKey(buf []byte, types []arrow.DataType, key []keyValue) []byte {
 	return buf
 }
 
+// intKeyed reports whether encodeKey encodes a value of type t by its
+// keyValue.i alone (integers, bool, date32, timestamp), so that i
+// identifies it.
+func intKeyed(t arrow.DataType) bool { return !isFloat(t) && !isStringType(t) }
+
 func isStringType(t arrow.DataType) bool {
 	switch t.ID() {
 	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY:

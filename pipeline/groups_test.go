@@ -123,35 +123,43 @@ func BenchmarkGrouperAssign(b *testing.B) {
 // TestSequencesApart: a sequence value in two cells sends the roll-up down
 // the merging path; values in one cell each, or a single cell, do not. Cells
 // whose sequences moved into another table (cellTable.merge) count as they
-// are after the move.
+// are after the move. Sequences found by their integer value (getInt) and
+// by their encoded value (get) alike.
 func TestSequencesApart(t *testing.T) {
-	types := []arrow.DataType{arrow.BinaryTypes.String}
-	newTable := func() *cellTable {
-		return newCellTable(types, func() *stats { return newStats("token", 0, true) })
-	}
-	add := func(tb *cellTable, model string, seqs ...string) {
-		c := tb.cells[tb.lookup([]keyValue{{s: model}}, nil)]
-		for _, s := range seqs {
-			c.stats.seqs.get([]byte(s), keyValue{s: s}, rowPos{})
+	for _, ints := range []bool{false, true} {
+		types := []arrow.DataType{arrow.BinaryTypes.String}
+		newTable := func() *cellTable {
+			return newCellTable(types, func() *stats { return newStats("token", 0, true) })
 		}
-	}
-	one := newTable()
-	add(one, "a", "d1", "d2")
-	if !sequencesApart(one) {
-		t.Error("one cell: not apart")
-	}
-	add(one, "b", "d3")
-	if !sequencesApart(one) {
-		t.Error("d1, d2 in a and d3 in b: not apart")
-	}
-	other := newTable()
-	add(other, "a", "d4")
-	add(other, "b", "d2")
-	one.merge(other)
-	if sequencesApart(one) {
-		t.Error("d2 in a and, after the merge, in b: apart")
-	}
-	if n := len(one.cells[0].stats.seqs.index); n != 3 {
-		t.Errorf("cell a holds %d sequences after the merge, want 3 (d1, d2, d4)", n)
+		add := func(tb *cellTable, model string, seqs ...int) {
+			c := tb.cells[tb.lookup([]keyValue{{s: model}}, nil)]
+			for _, s := range seqs {
+				if ints {
+					c.stats.seqs.getInt(keyValue{i: int64(s)}, rowPos{})
+				} else {
+					key := fmt.Sprint("d", s)
+					c.stats.seqs.get([]byte(key), keyValue{s: key}, rowPos{})
+				}
+			}
+		}
+		one := newTable()
+		add(one, "a", 1, 2)
+		if !sequencesApart(one) {
+			t.Errorf("ints %v: one cell: not apart", ints)
+		}
+		add(one, "b", 3)
+		if !sequencesApart(one) {
+			t.Errorf("ints %v: 1, 2 in a and 3 in b: not apart", ints)
+		}
+		other := newTable()
+		add(other, "a", 4)
+		add(other, "b", 2)
+		one.merge(other)
+		if sequencesApart(one) {
+			t.Errorf("ints %v: 2 in a and, after the merge, in b: apart", ints)
+		}
+		if n := one.cells[0].stats.seqs.len(); n != 3 {
+			t.Errorf("ints %v: cell a holds %d sequences after the merge, want 3 (1, 2, 4)", ints, n)
+		}
 	}
 }

@@ -42,6 +42,7 @@ type plan struct {
 	layout                              tokenLayout
 	seqCol, maskCol, bytesCol, wordsCol int
 	seqType                             []arrow.DataType // one entry, for encodeKey
+	seqInts                             bool             // sequences are found by their value's i (intKeyed)
 
 	// labels in their own files (nil without): the columns from index
 	// readCols on are not read from the prediction files but joined from
@@ -411,6 +412,7 @@ func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrong
 		}
 		if fi == 0 {
 			p.seqType = []arrow.DataType{t}
+			p.seqInts = intKeyed(t)
 		} else if !arrow.TypeEqual(p.seqType[0], t) {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[p.seqCol],
 				Err: fmt.Errorf("type %s differs from %s in %s", t, p.seqType[0], p.files[0].Path())}

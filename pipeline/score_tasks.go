@@ -199,8 +199,13 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 		if s.lastSeq != nil && s.lastStats == st && s.lastValue == value {
 			return s.lastSeq, verdict{}
 		}
-		s.seqKey = encodeKey(s.seqKey, p.seqType, []keyValue{value})
-		e := st.seqs.get(s.seqKey, value, at)
+		var e *seqEntry
+		if p.seqInts {
+			e = st.seqs.getInt(value, at)
+		} else {
+			s.seqKey = encodeKey(s.seqKey, p.seqType, []keyValue{value})
+			e = st.seqs.get(s.seqKey, value, at)
+		}
 		s.lastSeq, s.lastStats, s.lastValue = e, st, value
 		return e, verdict{}
 	}

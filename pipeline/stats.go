@@ -29,7 +29,7 @@ func newStats(task string, bins int, withSeqs bool) *stats {
 	case "token":
 		s := &stats{tok: &metrics.TokenStats{}}
 		if withSeqs {
-			s.seqs = &seqTable{index: map[string]*seqEntry{}}
+			s.seqs = &seqTable{}
 		}
 		return s
 	}
@@ -107,16 +107,67 @@ type seqEntry struct {
 	ce       metrics.Opt
 }
 
-// seqTable holds a cell's sequences by their encoded sequence value.
+// seqTable holds a cell's sequences: by value for an integer sequence
+// column (an int64 key hashes and compares without reaching into memory
+// elsewhere), otherwise by the encoded sequence value (encodeKey, or a
+// row's own key in the list layout without a sequence column). A plan uses
+// one of the two for all its tables (plan.seqInts).
 type seqTable struct {
-	index map[string]*seqEntry
+	ints map[int64]*seqEntry
+	keys map[string]*seqEntry
+	// slab is entries not handed out yet: allocated as many at a time as
+	// the table holds, up to 256 (a table may gain 100k sequences and more
+	// one by one, and a cell may have only one).
+	slab []seqEntry
 }
 
-func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
-	e, ok := t.index[string(key)]
+func (t *seqTable) len() int { return len(t.ints) + len(t.keys) }
+
+// entries calls yield for every sequence, in no particular order.
+func (t *seqTable) entries(yield func(*seqEntry)) {
+	for _, e := range t.ints {
+		yield(e)
+	}
+	for _, e := range t.keys {
+		yield(e)
+	}
+}
+
+func (t *seqTable) newEntry(value keyValue, at rowPos) *seqEntry {
+	if len(t.slab) == 0 {
+		t.slab = make([]seqEntry, min(max(t.len(), 1), 256))
+	}
+	e := &t.slab[0]
+	t.slab = t.slab[1:]
+	e.value, e.first = value, at
+	return e
+}
+
+// getInt returns the sequence whose integer value is value.i, adding it if
+// new, and moves its first appearance to at if at is earlier.
+func (t *seqTable) getInt(value keyValue, at rowPos) *seqEntry {
+	if t.ints == nil {
+		t.ints = map[int64]*seqEntry{}
+	}
+	e, ok := t.ints[value.i]
 	if !ok {
-		e = &seqEntry{value: value, first: at}
-		t.index[string(key)] = e
+		e = t.newEntry(value, at)
+		t.ints[value.i] = e
+	} else if at.compare(e.first) < 0 {
+		e.first = at
+	}
+	return e
+}
+
+// get is getInt for a sequence by its encoded key.
+func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
+	if t.keys == nil {
+		t.keys = map[string]*seqEntry{}
+	}
+	e, ok := t.keys[string(key)]
+	if !ok {
+		e = t.newEntry(value, at)
+		t.keys[string(key)] = e
 	} else if at.compare(e.first) < 0 {
 		e.first = at
 	}
@@ -124,35 +175,49 @@ func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
 }
 
 // merge adds o's sequences to t. A key new to t reuses o's key string, and
-// an empty t is sized for o, so merging (once per grouping set, 100k
-// sequences and more) allocates only the new entries.
+// an empty map of t is sized for o's, so merging (once per grouping set,
+// 100k sequences and more) allocates only the new entries.
 func (t *seqTable) merge(o *seqTable) {
-	if len(t.index) == 0 {
-		t.index = make(map[string]*seqEntry, len(o.index))
+	t.ints = mergeSeqs(t, t.ints, o.ints)
+	t.keys = mergeSeqs(t, t.keys, o.keys)
+}
+
+func mergeSeqs[K comparable](t *seqTable, dst, src map[K]*seqEntry) map[K]*seqEntry {
+	if len(src) == 0 {
+		return dst
 	}
-	for key, oe := range o.index {
-		e, ok := t.index[key]
+	if len(dst) == 0 {
+		dst = make(map[K]*seqEntry, len(src))
+	}
+	for key, oe := range src {
+		e, ok := dst[key]
 		if !ok {
-			e = &seqEntry{value: oe.value, first: oe.first}
-			t.index[key] = e
+			e = t.newEntry(oe.value, oe.first)
+			dst[key] = e
 		} else if oe.first.compare(e.first) < 0 {
 			e.first = oe.first
 		}
 		e.stats.Merge(&oe.stats)
 	}
+	return dst
 }
 
-// take is merge for an o that is dropped afterwards: o's entries (and, if t
-// is empty, o's map) become t's, so only sequences in both are merged.
+// take is merge for an o that is dropped afterwards: o's entries (and o's
+// maps, where t's are empty) become t's, so only sequences in both are
+// merged.
 func (t *seqTable) take(o *seqTable) {
-	if len(t.index) == 0 {
-		t.index = o.index
-		return
+	t.ints = takeSeqs(t.ints, o.ints)
+	t.keys = takeSeqs(t.keys, o.keys)
+}
+
+func takeSeqs[K comparable](dst, src map[K]*seqEntry) map[K]*seqEntry {
+	if len(dst) == 0 {
+		return src
 	}
-	for key, oe := range o.index {
-		e, ok := t.index[key]
+	for key, oe := range src {
+		e, ok := dst[key]
 		if !ok {
-			t.index[key] = oe
+			dst[key] = oe
 			continue
 		}
 		if oe.first.compare(e.first) < 0 {
@@ -160,6 +225,7 @@ func (t *seqTable) take(o *seqTable) {
 		}
 		e.stats.Merge(&oe.stats)
 	}
+	return dst
 }
 
 // sequenceRows lists every cell's sequences, for rows.parquet, where a
@@ -169,7 +235,7 @@ func sequenceRows(cells *cellTable) []seqRow {
 	n := 0
 	for _, c := range cells.cells {
 		if c.stats.seqs != nil {
-			n += len(c.stats.seqs.index)
+			n += c.stats.seqs.len()
 		}
 	}
 	out := make([]seqRow, 0, n)
@@ -177,9 +243,9 @@ func sequenceRows(cells *cellTable) []seqRow {
 		if c.stats.seqs == nil {
 			continue
 		}
-		for _, e := range c.stats.seqs.index {
+		c.stats.seqs.entries(func(e *seqEntry) {
 			out = append(out, seqRow{cell: c, seq: e, first: e.first})
-		}
+		})
 	}
 	return out
 }
@@ -211,9 +277,9 @@ func finishSequences(all []*stats) {
 	for range min(runtime.GOMAXPROCS(0), len(all)) {
 		wg.Go(func() {
 			for s := range next {
-				for _, e := range s.seqs.index {
+				s.seqs.entries(func(e *seqEntry) {
 					e.ce, e.finished = s.tok.AddSequence(&e.stats), true
-				}
+				})
 				s.seqs = nil
 			}
 		})
@@ -248,23 +314,34 @@ func sequencesApart(cells *cellTable) bool {
 	if len(cells.cells) < 2 {
 		return true
 	}
-	n := 0
+	ni, nk := 0, 0
 	for _, c := range cells.cells {
 		if c.stats.seqs != nil {
-			n += len(c.stats.seqs.index)
+			ni += len(c.stats.seqs.ints)
+			nk += len(c.stats.seqs.keys)
 		}
 	}
-	seen := make(map[string]struct{}, n)
+	ints := make(map[int64]struct{}, ni)
+	keys := make(map[string]struct{}, nk)
 	for _, c := range cells.cells {
 		if c.stats.seqs == nil {
 			continue
 		}
-		for key := range c.stats.seqs.index {
-			if _, ok := seen[key]; ok {
-				return false
-			}
-			seen[key] = struct{}{}
+		if !addNew(ints, c.stats.seqs.ints) || !addNew(keys, c.stats.seqs.keys) {
+			return false
 		}
+	}
+	return true
+}
+
+// addNew adds the keys of m to seen, and reports false at the first that
+// was already there.
+func addNew[K comparable](seen map[K]struct{}, m map[K]*seqEntry) bool {
+	for key := range m {
+		if _, ok := seen[key]; ok {
+			return false
+		}
+		seen[key] = struct{}{}
 	}
 	return true
 }
