@@ -160,6 +160,10 @@ func (g *grouper) assign(cols []*readers.Column, n int, cells []int) {
 		}
 		return
 	}
+	if c := cols[0]; len(cols) == 1 && c.Codes != nil && c.Valid == nil && len(c.Dict) < n+denseSlack {
+		g.assignDict(c, n, cells)
+		return
+	}
 	radix := uint64(1)
 	fits := true
 	for j, c := range cols {
@@ -230,13 +234,7 @@ const denseSlack = 4096
 // map, which is the same assignment at a fraction of the cost per row. One
 // and two columns, the common cases, have loops of their own.
 func (g *grouper) assignDense(cols []*readers.Column, n, radix int, cells []int) {
-	if cap(g.dense) < radix {
-		g.dense = make([]int32, radix)
-	}
-	dense := g.dense[:radix]
-	for i := range dense {
-		dense[i] = -1 // no cell yet
-	}
+	dense := g.denseTable(radix)
 	cells = cells[:n]
 	switch len(cols) {
 	case 1:
@@ -273,6 +271,36 @@ func (g *grouper) assignDense(cols []*readers.Column, n, radix int, cells []int)
 			cells[r] = int(c)
 		}
 	}
+}
+
+// assignDict is assignDense for one dictionary-encoded column without
+// nulls, the most common key: a row's code indexes the table of cells as it
+// is, with no pass over the rows to make codes first. It assigns the same
+// cells, created in the same order.
+func (g *grouper) assignDict(c *readers.Column, n int, cells []int) {
+	dense := g.denseTable(len(c.Dict))
+	cells = cells[:n]
+	for r, code := range c.Codes[:n] {
+		id := dense[code]
+		if id < 0 {
+			g.key[0] = keyValue{s: c.Dict[code]}
+			id = int32(g.table.lookup(g.key, g.buf))
+			dense[code] = id
+		}
+		cells[r] = int(id)
+	}
+}
+
+// denseTable returns g.dense with size entries, each -1 (no cell yet).
+func (g *grouper) denseTable(size int) []int32 {
+	if cap(g.dense) < size {
+		g.dense = make([]int32, size)
+	}
+	dense := g.dense[:size]
+	for i := range dense {
+		dense[i] = -1
+	}
+	return dense
 }
 
 // denseCell is the cell of row r's key, found from its codes.

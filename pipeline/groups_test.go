@@ -64,14 +64,53 @@ func TestAssignDenseMatchesMap(t *testing.T) {
 			t.Fatalf("chunk %d: assign gives %v, want %v", chunk, assigned, want)
 		}
 	}
-	if len(dense.table.cells) != len(byMap.table.cells) {
-		t.Fatalf("%d cells, want %d", len(dense.table.cells), len(byMap.table.cells))
+	sameCells(t, dense.table, byMap.table)
+}
+
+// sameCells fails t unless got has want's cells, in want's order.
+func sameCells(t *testing.T, got, want *cellTable) {
+	t.Helper()
+	if len(got.cells) != len(want.cells) {
+		t.Fatalf("%d cells, want %d", len(got.cells), len(want.cells))
 	}
-	for i, c := range dense.table.cells {
-		if !slices.Equal(c.key, byMap.table.cells[i].key) {
-			t.Fatalf("cell %d: key %v, want %v", i, c.key, byMap.table.cells[i].key)
+	for i, c := range got.cells {
+		if !slices.Equal(c.key, want.cells[i].key) {
+			t.Fatalf("cell %d: key %v, want %v", i, c.key, want.cells[i].key)
 		}
 	}
+}
+
+// TestAssignDictMatchesMap: one dictionary column without nulls takes
+// assignDict, which gives every row the same cell, and creates the cells in
+// the same order, as the map-based assignment; a dictionary may repeat a
+// value, and a chunk may not use every entry.
+func TestAssignDictMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	types := []arrow.DataType{arrow.BinaryTypes.String}
+	newStats := func() *stats { return newStats("binary", 3, false) }
+	byDict, byMap := newGrouper(newCellTable(types, newStats)), newGrouper(newCellTable(types, newStats))
+	for chunk := range 60 {
+		n := 1 + rng.IntN(300)
+		dict := make([]string, 1+rng.IntN(8))
+		for i := range dict {
+			dict[i] = fmt.Sprint("v", rng.IntN(10)) // repeats, and new values over the chunks
+		}
+		c := &readers.Column{Type: types[0], Len: n, Codes: make([]int32, n), Dict: dict}
+		for r := range n {
+			c.Codes[r] = int32(rng.IntN(len(dict)))
+		}
+		cols := []*readers.Column{c}
+		got, want := make([]int, n), make([]int, n)
+		byDict.assign(cols, n, got)
+		byMap.codes[0], byMap.vals[0] = denseCodes(c, n, byMap.codes[0][:0], byMap.vals[0][:0])
+		byMap.localTo = byMap.localTo[:0]
+		clear(byMap.local)
+		byMap.assignMap(cols, n, true, want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("chunk %d: cells %v, want %v", chunk, got, want)
+		}
+	}
+	sameCells(t, byDict.table, byMap.table)
 }
 
 // BenchmarkGrouperAssign assigns chunks of 64k rows with two dictionary key
