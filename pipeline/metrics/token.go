@@ -165,7 +165,7 @@ type SeqStats struct {
 
 	// Weight plus units is the weighted token count W_s: tokens of weight 1
 	// are counted in units, not added to the Sum (an integer add is ~10x
-	// cheaper); fold moves units into the Sum exactly. Read it through Final.
+	// cheaper). Read it through Final.
 	Weight Sum   // sum w over tokens of weight other than 1
 	units  int64 // tokens of weight 1
 	NLL    Sum   // sum w·nll over tokens
@@ -173,11 +173,30 @@ type SeqStats struct {
 	Words  Sum   // sum w·words over the rows that carry them
 }
 
-// fold adds the unit-weight token count to Weight, so that Weight alone is
-// W_s; the sequence's value does not change.
-func (s *SeqStats) fold() {
-	addCount(&s.Weight, s.units)
-	s.units = 0
+// seqWeight is a sequence's weighted token count W_s (SeqStats.weight).
+type seqWeight struct {
+	d      float64 // W_s rounded to the nearest float64
+	finite bool    // false when an Inf or NaN weight was added
+	sum    *Sum    // W_s exactly; nil when it is units
+	units  int64
+}
+
+// weight returns W_s. Without weights (Weight empty, the common case) it is
+// the unit count, and nothing is allocated. s does not change, so a
+// finished sequence may be read from several goroutines at once.
+func (s *SeqStats) weight() seqWeight {
+	if s.Weight.l == nil && s.Weight.IsFinite() { // Weight is 0
+		return seqWeight{d: float64(s.units), finite: true, units: s.units}
+	}
+	w := &Sum{}
+	w.Merge(&s.Weight)
+	addCount(w, s.units)
+	return seqWeight{d: w.Float64(), finite: w.IsFinite(), sum: w}
+}
+
+// unitsBig is W_s = units as an exact integer in Sum's units (2^-1074).
+func (w *seqWeight) unitsBig() *big.Int {
+	return new(big.Int).Lsh(big.NewInt(w.units), 1074)
 }
 
 // AddToken adds one scored token with weight w (accepted by WeightOK) and
@@ -229,7 +248,7 @@ func (s *SeqStats) Merge(o *SeqStats) {
 // Final returns the sequence's per-row values (SPEC §4 rows.parquet):
 // tokens, cross_entropy = NLL/Weight correctly rounded (+Inf when a token's
 // nll is +Inf) and perplexity = exp(cross_entropy); both null when the
-// weighted token count is 0. It folds the unit-weight count into Weight.
+// weighted token count is 0.
 func (s *SeqStats) Final() (tokens int64, crossEntropy, perplexity Opt) {
 	l, ok := s.crossEntropy()
 	if !ok {
@@ -250,9 +269,13 @@ func SeqPerplexity(crossEntropy Opt) Opt {
 // crossEntropy is NLL/Weight correctly rounded, or +Inf; ok is false when
 // the weight is 0 (or the sums hold something other than +Inf nll).
 func (s *SeqStats) crossEntropy() (float64, bool) {
-	s.fold()
-	w := &s.Weight
-	if !w.IsFinite() || !(w.Float64() > 0) {
+	w := s.weight()
+	return s.crossEntropyBy(&w)
+}
+
+// crossEntropyBy is crossEntropy for W_s = w.
+func (s *SeqStats) crossEntropyBy(w *seqWeight) (float64, bool) {
+	if !w.finite || !(w.d > 0) {
 		return 0, false
 	}
 	switch {
@@ -260,8 +283,11 @@ func (s *SeqStats) crossEntropy() (float64, bool) {
 		return math.Inf(1), true
 	case !s.NLL.IsFinite():
 		return 0, false
+	case w.sum != nil:
+		return quotient(&s.NLL, w.sum), true
 	}
-	return quotient(&s.NLL, w), true
+	// A count up to 2^53 is its float64 exactly.
+	return quotientBy(&s.NLL, w.d, w.units <= 1<<53, w.unitsBig), true
 }
 
 // TokenStats holds the sufficient statistics of one group of the token task
@@ -277,10 +303,11 @@ type TokenStats struct {
 	Rows, InvalidRows, IgnoredRows int64
 	Sequences, Tokens              int64
 
-	weight Sum // sum W_s: every token weight (weight_sum)
-	nll    Sum // sum NLL_s (nll_sum = loss_sum)
-	bytes  Sum // sum of the sequences' weighted bytes
-	words  Sum // sum of the sequences' weighted words
+	weight Sum   // sum W_s: every token weight (weight_sum), but those of 1
+	units  int64 // the tokens of weight 1 (weight_sum is weight + units)
+	nll    Sum   // sum NLL_s (nll_sum = loss_sum)
+	bytes  Sum   // sum of the sequences' weighted bytes
+	words  Sum   // sum of the sequences' weighted words
 
 	// The standard error's sums, over the sequences with W_s > 0, with
 	// w_s = W_s and l_s = NLL_s/W_s each rounded once to float64 (l_s is the
@@ -301,17 +328,17 @@ type TokenStats struct {
 // AddSequence adds one finished sequence: Tokens += s.Tokens, its exact
 // sums (weight, nll, bytes, words) merged, and, when W_s > 0, Sequences++,
 // its terms of the standard error (w_s^2, w_s·l_s^2, exact products) and
-// exp(l_s) to seq_perplexity_sum. s keeps its value (its unit-weight count is folded into its Weight).
-// It returns l_s, the sequence's cross_entropy of Final (null when W_s is 0).
+// exp(l_s) to seq_perplexity_sum. s does not change. It returns l_s, the
+// sequence's cross_entropy of Final (null when W_s is 0).
 func (t *TokenStats) AddSequence(s *SeqStats) (crossEntropy Opt) {
 	t.Tokens += s.Tokens
-	s.fold()
-	sw := &s.Weight
-	t.weight.Merge(sw)
+	t.weight.Merge(&s.Weight)
+	t.units += s.units
 	t.nll.Merge(&s.NLL)
 	t.bytes.Merge(&s.Bytes)
 	t.words.Merge(&s.Words)
-	l, ok := s.crossEntropy()
+	sw := s.weight()
+	l, ok := s.crossEntropyBy(&sw)
 	if !ok {
 		return Opt{}
 	}
@@ -319,7 +346,7 @@ func (t *TokenStats) AddSequence(s *SeqStats) (crossEntropy Opt) {
 	// A weighted token count beyond the float64 range (only with weights near
 	// 1e308) is taken as MaxFloat64, so no product is Inf·0; its square
 	// overflows to +Inf and makes the standard error null.
-	w := min(sw.Float64(), math.MaxFloat64)
+	w := min(sw.d, math.MaxFloat64)
 	addSquare(&t.weightSq, w)
 	addWeightedSquare(&t.lossSq, w, l)
 	t.seqWeight.Add(w)
@@ -336,6 +363,7 @@ func (t *TokenStats) Merge(o *TokenStats) {
 	t.Sequences += o.Sequences
 	t.Tokens += o.Tokens
 	t.weight.Merge(&o.weight)
+	t.units += o.units
 	t.nll.Merge(&o.nll)
 	t.bytes.Merge(&o.bytes)
 	t.words.Merge(&o.words)
@@ -377,9 +405,12 @@ type TokenSummary struct {
 // Perplexity and WordPerplexity are math.Exp of a correctly rounded quotient.
 // Stderr is ClassStats' exact formula with the sequence as the unit.
 func (t *TokenStats) Summary() TokenSummary {
+	var weight Sum // weight_sum: t.weight and t.units, t unchanged
+	weight.Merge(&t.weight)
+	addCount(&weight, t.units)
 	nllSum := t.nll.Float64()
 	out := TokenSummary{
-		WeightSum:        t.weight.Float64(),
+		WeightSum:        weight.Float64(),
 		LossSum:          nllSum,
 		LossSqSum:        t.lossSq.Float64(),
 		WeightSqSum:      t.weightSq.Float64(),
@@ -388,7 +419,7 @@ func (t *TokenStats) Summary() TokenSummary {
 		WordsSum:         t.words.Float64(),
 		SeqPerplexitySum: t.seqPerplexity.Float64(),
 	}
-	if !t.weight.IsFinite() || !(out.WeightSum > 0) {
+	if !weight.IsFinite() || !(out.WeightSum > 0) {
 		return out
 	}
 	infinite := t.nll.Inf() == 1
@@ -412,9 +443,9 @@ func (t *TokenStats) Summary() TokenSummary {
 		}
 		return some(ratioFloat64(nll, d.bigInt(), 0))
 	}
-	out.CrossEntropy = over(&t.weight, false)
+	out.CrossEntropy = over(&weight, false)
 	out.Perplexity = some(math.Exp(out.CrossEntropy.V))
-	out.BitsPerToken = over(&t.weight, true)
+	out.BitsPerToken = over(&weight, true)
 	out.BitsPerByte = over(&t.bytes, true)
 	if wpl := over(&t.words, false); wpl.OK {
 		out.WordPerplexity = some(math.Exp(wpl.V))
