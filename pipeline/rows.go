@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -126,8 +129,16 @@ func sequenceSchema(p *plan) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
+// seqBatch is the sequences per record of the per-sequence rows.parquet
+// (tests vary it).
+var seqBatch = 1 << 14
+
 // writeSequences writes the per-sequence rows.parquet, sequences in order
-// of first appearance, in records of a bounded size.
+// of first appearance. Records of seqBatch sequences are built
+// concurrently (a sequence's cross_entropy is an exact quotient and its
+// perplexity an exp; there may be 100k sequences and more), at most a
+// record per goroutine and one more ahead of the writing, and written in
+// order: the file's bytes do not depend on the records (writers.ParquetWriter).
 func writeSequences(mem memory.Allocator, dir *writers.Dir, p *plan, seqs []seqRow) (*parquetOut, error) {
 	schema := sequenceSchema(p)
 	out, err := createParquet(mem, dir, RowsFile, schema)
@@ -135,40 +146,78 @@ func writeSequences(mem memory.Allocator, dir *writers.Dir, p *plan, seqs []seqR
 		return nil, err
 	}
 	defer out.pw.Close()
-	seqName := p.columns[p.seqCol]
-	const batch = 1 << 16
-	for start := 0; start < len(seqs); start += batch {
-		b := array.NewRecordBuilder(mem, schema)
-		for _, sr := range seqs[start:min(start+batch, len(seqs))] {
-			col := 0
-			for j, name := range p.groupNames {
-				if name != seqName {
-					appendKey(b.Field(col), sr.cell.key[j])
-					col++
+	n := (len(seqs) + seqBatch - 1) / seqBatch
+	recs := make([]chan arrow.Record, n)
+	for k := range recs {
+		recs[k] = make(chan arrow.Record, 1)
+	}
+	workers := min(runtime.GOMAXPROCS(0), n)
+	slots := make(chan struct{}, workers+1) // records built and not yet written
+	stop := make(chan struct{})
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				select {
+				case slots <- struct{}{}:
+				case <-stop:
+					return
 				}
-			}
-			appendKey(b.Field(col), sr.seq.value)
-			ce := sr.seq.ce
-			if !sr.seq.finished {
-				_, ce, _ = sr.seq.stats.Final()
-			}
-			b.Field(col + 1).(*array.Int64Builder).Append(sr.seq.stats.Tokens)
-			for k, v := range []metrics.Opt{ce, metrics.SeqPerplexity(ce)} {
-				fb := b.Field(col + 2 + k).(*array.Float64Builder)
-				if v.OK {
-					fb.Append(v.V)
-				} else {
-					fb.AppendNull()
+				k := int(next.Add(1) - 1)
+				if k >= n {
+					return
 				}
+				recs[k] <- sequenceRecord(mem, schema, p, seqs[k*seqBatch:min((k+1)*seqBatch, len(seqs))])
 			}
-		}
-		rec := b.NewRecord()
-		b.Release()
-		err := out.pw.Write(rec)
+		})
+	}
+	for k := range n {
+		rec := <-recs[k]
+		<-slots
+		err = out.pw.Write(rec)
 		rec.Release()
 		if err != nil {
+			close(stop)
+			wg.Wait()
+			for _, c := range recs[k+1:] {
+				select {
+				case rec := <-c:
+					rec.Release()
+				default:
+				}
+			}
 			return nil, err
 		}
 	}
+	wg.Wait()
 	return out, out.pw.Close()
+}
+
+// sequenceRecord is the rows of sequenceSchema for seqs.
+func sequenceRecord(mem memory.Allocator, schema *arrow.Schema, p *plan, seqs []seqRow) arrow.Record {
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	seqName := p.columns[p.seqCol]
+	for _, sr := range seqs {
+		col := 0
+		for j, name := range p.groupNames {
+			if name != seqName {
+				appendKey(b.Field(col), sr.cell.key[j])
+				col++
+			}
+		}
+		appendKey(b.Field(col), sr.seq.value)
+		tokens, ce, ppl := sr.seq.stats.Final()
+		b.Field(col + 1).(*array.Int64Builder).Append(tokens)
+		for k, v := range []metrics.Opt{ce, ppl} {
+			fb := b.Field(col + 2 + k).(*array.Float64Builder)
+			if v.OK {
+				fb.Append(v.V)
+			} else {
+				fb.AppendNull()
+			}
+		}
+	}
+	return b.NewRecord()
 }

@@ -161,8 +161,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		return nil, err
 	}
 	// Token sequences: when none is in two cells, each cell finishes its own
-	// (see finishSequences) and rows.parquet is written in the background
-	// while the roll-up runs, which then reads no sequence. Otherwise
+	// (see finishSequences) while rows.parquet is written in the background
+	// (both only read the sequences' statistics), and the roll-up, which
+	// then reads no sequence, runs beside the writing. Otherwise
 	// rows.parquet is written first, and the roll-up merges the cells'
 	// sequences into the groups'.
 	writeSeqs := p.task == "token" && cfg.Output.PerRow && perSequence
@@ -170,8 +171,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	sorted := make(chan struct{})
 	if writeSeqs {
 		// Sorted while the cells' sequences are checked and finished (the
-		// sort reads only the rows): with 100k sequences, the end of the
-		// reading to the roll-up took 65-80 ms, now 45-55.
+		// sort reads only the rows).
 		seqs = sequenceRows(table)
 		go func() {
 			sortSequences(seqs)
@@ -181,14 +181,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		close(sorted)
 	}
 	apart := p.task == "token" && sequencesApart(table)
-	if apart {
-		finishSequences(cellStats(table))
-	}
-	<-sorted
 	var seqsDone chan error // rows.parquet is being written in the background
 	if apart && writeSeqs {
 		seqsDone = make(chan error, 1)
 		go func() {
+			<-sorted
 			out, err := writeSequences(mem, dir, p, seqs)
 			rowsOut = out
 			seqsDone <- err
@@ -199,7 +196,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 			}
 		}()
 	}
+	if apart {
+		finishSequences(cellStats(table))
+	}
 	if writeSeqs && seqsDone == nil {
+		<-sorted
 		if rowsOut, err = writeSequences(mem, dir, p, seqs); err != nil {
 			return nil, err
 		}

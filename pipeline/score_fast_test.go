@@ -19,15 +19,18 @@ import (
 
 // runBothPaths runs cfg with the fast paths on and off, for a grid of
 // workers x batch sizes, and fails unless summary.parquet and rows.parquet
-// are the same bytes every time.
+// are the same bytes every time. With each batch size the per-sequence
+// rows.parquet is built in records of another size (seqBatch), so records
+// that complete out of order would show.
 func runBothPaths(t *testing.T, newConfig func() *config.Config) {
 	t.Helper()
-	defer func() { fastPaths = true }()
+	defer func(b int) { fastPaths, seqBatch = true, b }(seqBatch)
 	var first []byte
 	for _, fast := range []bool{false, true} {
 		fastPaths = fast
 		for _, workers := range []int{1, 3} {
-			for _, batch := range []int{0, 1, 13, 500} {
+			for i, batch := range []int{0, 1, 13, 500} {
+				seqBatch = []int{1 << 14, 1, 3, 7}[i]
 				cfg := newConfig()
 				cfg.Workers = workers
 				cfg.Output = config.Output{Dir: t.TempDir(), PerRow: true}

@@ -101,10 +101,6 @@ type seqEntry struct {
 	value keyValue // the sequence column's value (unset without one)
 	first rowPos   // where it first appears
 	stats metrics.SeqStats
-	// Once finished (finishSequences): its cross_entropy, kept for
-	// rows.parquet.
-	finished bool
-	ce       metrics.Opt
 }
 
 // seqTable holds a cell's sequences: by value for an integer sequence
@@ -277,9 +273,7 @@ func finishSequences(all []*stats) {
 	for range min(runtime.GOMAXPROCS(0), len(all)) {
 		wg.Go(func() {
 			for s := range next {
-				s.seqs.entries(func(e *seqEntry) {
-					e.ce, e.finished = s.tok.AddSequence(&e.stats), true
-				})
+				s.seqs.entries(func(e *seqEntry) { s.tok.AddSequence(&e.stats) })
 				s.seqs = nil
 			}
 		})
