@@ -167,11 +167,13 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	// rows.parquet is written first, and the roll-up merges the cells'
 	// sequences into the groups'.
 	writeSeqs := p.task == "token" && cfg.Output.PerRow && perSequence
+	apartc := make(chan bool, 1) // checked while the rows are listed: both only read the table
+	go func() { apartc <- p.task == "token" && sequencesApart(table) }()
 	var seqs []seqRow
 	sorted := make(chan struct{})
 	if writeSeqs {
-		// Sorted while the cells' sequences are checked and finished (the
-		// sort reads only the rows).
+		// Sorted while the cells' sequences are finished (the sort reads
+		// only the rows).
 		seqs = sequenceRows(table)
 		go func() {
 			sortSequences(seqs)
@@ -180,7 +182,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 	} else {
 		close(sorted)
 	}
-	apart := p.task == "token" && sequencesApart(table)
+	apart := <-apartc
 	var seqsDone chan error // rows.parquet is being written in the background
 	if apart && writeSeqs {
 		seqsDone = make(chan error, 1)
