@@ -4,6 +4,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
 )
 
@@ -13,6 +14,15 @@ func appendColumn(b array.Builder, c *readers.Column, n int) {
 	b.Reserve(n)
 	for i := range n {
 		appendKey(b, keyAt(c, i))
+	}
+}
+
+// appendOpt appends v, or a null.
+func appendOpt(b *array.Float64Builder, v metrics.Opt) {
+	if v.OK {
+		b.Append(v.V)
+	} else {
+		b.AppendNull()
 	}
 }
 

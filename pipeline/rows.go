@@ -10,7 +10,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
-	"github.com/evaljob/evaljob/pipeline/metrics"
 	"github.com/evaljob/evaljob/readers"
 	"github.com/evaljob/evaljob/writers"
 )
@@ -199,6 +198,9 @@ func sequenceRecord(mem memory.Allocator, schema *arrow.Schema, p *plan, seqs []
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
 	seqName := p.columns[p.seqCol]
+	last := schema.NumFields() - 1 // the columns after the keys: sequence, tokens, cross_entropy, perplexity
+	seqb, tokb := b.Field(last-3), b.Field(last-2).(*array.Int64Builder)
+	ceb, pplb := b.Field(last-1).(*array.Float64Builder), b.Field(last).(*array.Float64Builder)
 	for _, sr := range seqs {
 		col := 0
 		for j, name := range p.groupNames {
@@ -207,17 +209,11 @@ func sequenceRecord(mem memory.Allocator, schema *arrow.Schema, p *plan, seqs []
 				col++
 			}
 		}
-		appendKey(b.Field(col), sr.seq.value)
+		appendKey(seqb, sr.seq.value)
 		tokens, ce, ppl := sr.seq.stats.Final()
-		b.Field(col + 1).(*array.Int64Builder).Append(tokens)
-		for k, v := range []metrics.Opt{ce, ppl} {
-			fb := b.Field(col + 2 + k).(*array.Float64Builder)
-			if v.OK {
-				fb.Append(v.V)
-			} else {
-				fb.AppendNull()
-			}
-		}
+		tokb.Append(tokens)
+		appendOpt(ceb, ce)
+		appendOpt(pplb, ppl)
 	}
 	return b.NewRecord()
 }

@@ -204,11 +204,7 @@ func summaryRecord(mem memory.Allocator, p *plan, groups []*group, sums []groupS
 		for _, m := range metricCols {
 			fb := b.Field(col).(*array.Float64Builder)
 			if m.opt != nil {
-				if v := m.opt(sum); v.OK {
-					fb.Append(v.V)
-				} else {
-					fb.AppendNull()
-				}
+				appendOpt(fb, m.opt(sum))
 			} else {
 				fb.Append(m.sum(sum))
 			}

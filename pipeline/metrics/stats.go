@@ -141,6 +141,14 @@ func addCount(s *Sum, n int64) {
 	s.Add(float64(n & (1<<32 - 1)))
 }
 
+// plusCount returns a new Sum holding s + n; s does not change.
+func plusCount(s *Sum, n int64) *Sum {
+	var c Sum
+	c.Merge(s)
+	addCount(&c, n)
+	return &c
+}
+
 // fold moves the unit counters into the Sums (the value does not change),
 // so that the Sums alone hold the statistics.
 func (s *ClassStats) fold() {

@@ -31,12 +31,11 @@ func TokenLogprob(a float64) (float64, Invalid) {
 func TokenLogprobs(lps []float64) bool {
 	lps = lps[logprobsVector(lps):] // with AVX-512, 8 at a time up to the first invalid
 	for i, a := range lps {
-		if !(a <= logprobSlack) { // NaN, or above the slack (+Inf too)
+		v, inv := checkLogprob(a)
+		if inv != Valid {
 			return false
 		}
-		if a > 0 {
-			lps[i] = 0
-		}
+		lps[i] = v
 	}
 	return true
 }
@@ -188,9 +187,7 @@ func (s *SeqStats) weight() seqWeight {
 	if s.Weight.l == nil && s.Weight.IsFinite() { // Weight is 0
 		return seqWeight{d: float64(s.units), finite: true, units: s.units}
 	}
-	w := &Sum{}
-	w.Merge(&s.Weight)
-	addCount(w, s.units)
+	w := plusCount(&s.Weight, s.units)
 	return seqWeight{d: w.Float64(), finite: w.IsFinite(), sum: w}
 }
 
@@ -405,9 +402,7 @@ type TokenSummary struct {
 // Perplexity and WordPerplexity are math.Exp of a correctly rounded quotient.
 // Stderr is ClassStats' exact formula with the sequence as the unit.
 func (t *TokenStats) Summary() TokenSummary {
-	var weight Sum // weight_sum: t.weight and t.units, t unchanged
-	weight.Merge(&t.weight)
-	addCount(&weight, t.units)
+	weight := plusCount(&t.weight, t.units) // weight_sum
 	nllSum := t.nll.Float64()
 	out := TokenSummary{
 		WeightSum:        weight.Float64(),
@@ -443,9 +438,9 @@ func (t *TokenStats) Summary() TokenSummary {
 		}
 		return some(ratioFloat64(nll, d.bigInt(), 0))
 	}
-	out.CrossEntropy = over(&weight, false)
+	out.CrossEntropy = over(weight, false)
 	out.Perplexity = some(math.Exp(out.CrossEntropy.V))
-	out.BitsPerToken = over(&weight, true)
+	out.BitsPerToken = over(weight, true)
 	out.BitsPerByte = over(&t.bytes, true)
 	if wpl := over(&t.words, false); wpl.OK {
 		out.WordPerplexity = some(math.Exp(wpl.V))
