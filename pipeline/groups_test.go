@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -200,5 +201,83 @@ func TestSequencesApart(t *testing.T) {
 		if n := one.cells[0].stats.seqs.len(); n != 3 {
 			t.Errorf("ints %v: cell a holds %d sequences after the merge, want 3 (1, 2, 4)", ints, n)
 		}
+	}
+}
+
+// TestSortSequences checks sortSequences (the radix sort, or the
+// comparison sort when the packed keys do not fit) against a comparison
+// sort: the same rows in the same order, each row's cell and entry kept
+// with its position.
+func TestSortSequences(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	cases := []struct {
+		name     string
+		n        int
+		units    int
+		rows     int64
+		radixing bool
+	}{
+		{"empty", 0, 1, 1, true},
+		{"one", 1, 1, 1, true},
+		{"one unit", 5000, 1, 1 << 20, true},
+		{"many units", 100_000, 400, 1 << 17, true},
+		{"wide rows", 3000, 3, 1 << 40, true},
+		{"too wide", 3000, 1 << 20, 1 << 50, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := make(map[rowPos]bool)
+			rows := make([]seqRow, 0, tc.n)
+			for len(rows) < tc.n {
+				pos := rowPos{unit: r.IntN(tc.units), row: r.Int64N(tc.rows)}
+				if len(rows) == 0 {
+					pos = rowPos{unit: tc.units - 1, row: tc.rows - 1} // the widest key
+				}
+				if seen[pos] {
+					continue
+				}
+				seen[pos] = true
+				rows = append(rows, seqRow{first: pos, cell: &cell{}, seq: &seqEntry{first: pos}})
+			}
+			want := slices.Clone(rows)
+			slices.SortFunc(want, func(a, b seqRow) int { return a.first.compare(b.first) })
+			got := slices.Clone(rows)
+			if radixed := radixSequences(got); radixed != tc.radixing {
+				t.Fatalf("radixSequences took them: %v, want %v", radixed, tc.radixing)
+			}
+			if !tc.radixing && !slices.Equal(got, rows) {
+				t.Fatal("radixSequences refused the rows but changed them")
+			}
+			got = slices.Clone(rows)
+			sortSequences(got)
+			for i := range want {
+				if got[i] != want[i] || got[i].seq.first != got[i].first {
+					t.Fatalf("row %d: got %+v, want %+v", i, got[i].first, want[i].first)
+				}
+			}
+		})
+	}
+}
+
+// TestRadixSort checks radixSort against slices.Sort over whole uint64s
+// (six 11-bit digits, the last narrower) and over a band of bits.
+func TestRadixSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	keys := make([]uint64, 20_000)
+	for i := range keys {
+		keys[i] = r.Uint64() >> (i % 64) // every width, many short keys
+	}
+	want := slices.Clone(keys)
+	slices.Sort(want)
+	if got := radixSort(slices.Clone(keys), make([]uint64, len(keys)), 0, 64); !slices.Equal(got, want) {
+		t.Fatal("radixSort over bits 0-64 differs from slices.Sort")
+	}
+	// Bits 8 to 33 only (digits of 11, 11 and 3 bits): ties keep their
+	// input order (stable).
+	band := func(k uint64) uint64 { return k >> 8 & (1<<25 - 1) }
+	want = slices.Clone(keys)
+	slices.SortStableFunc(want, func(a, b uint64) int { return cmp.Compare(band(a), band(b)) })
+	if got := radixSort(slices.Clone(keys), make([]uint64, len(keys)), 8, 33); !slices.Equal(got, want) {
+		t.Fatal("radixSort over bits 8-33 differs from a stable sort by them")
 	}
 }

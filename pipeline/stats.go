@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -249,9 +250,81 @@ func sequenceRows(cells *cellTable) []seqRow {
 // sortSequences sorts rows by first appearance. It reads only the rows,
 // not their entries, so it may run while the entries are finished.
 func sortSequences(rows []seqRow) {
+	if radixSequences(rows) {
+		return
+	}
 	// Each row holds its sort key: comparing through the entries' pointers
 	// was a cache miss per comparison (100k sequences: 45 -> 27 ms).
 	slices.SortFunc(rows, func(a, b seqRow) int { return a.first.compare(b.first) })
+}
+
+// radixSequences is sortSequences by a radix sort of one uint64 per row:
+// its unit, its row and its index in rows, packed. It reports false,
+// leaving rows as they were, when they do not fit in 64 bits. (100k
+// sequences: 10 ms of comparisons in slices.SortFunc, 1 ms here.)
+//
+// No two rows have the same first appearance (a row is in one cell and,
+// there, in one sequence), so the order is the comparison sort's.
+func radixSequences(rows []seqRow) bool {
+	var maxUnit, maxRow uint64
+	for _, r := range rows {
+		if r.first.unit < 0 || r.first.row < 0 {
+			return false
+		}
+		maxUnit = max(maxUnit, uint64(r.first.unit))
+		maxRow = max(maxRow, uint64(r.first.row))
+	}
+	rowBits, idxBits := bits.Len64(maxRow), bits.Len(uint(max(len(rows), 1)-1))
+	keyBits := bits.Len64(maxUnit) + rowBits
+	if keyBits+idxBits > 64 {
+		return false
+	}
+	keys := make([]uint64, len(rows))
+	for i, r := range rows {
+		keys[i] = (uint64(r.first.unit)<<rowBits|uint64(r.first.row))<<idxBits | uint64(i)
+	}
+	// The index bits need no pass: no two keys are equal above them.
+	keys = radixSort(keys, make([]uint64, len(keys)), idxBits, idxBits+keyBits)
+	sorted := make([]seqRow, len(rows))
+	for i, k := range keys {
+		sorted[i] = rows[k&(1<<idxBits-1)]
+	}
+	copy(rows, sorted)
+	return true
+}
+
+// radixDigit is the width of radixSort's digits: 2^11 counts stay in L1.
+const radixDigit = 11
+
+// radixSort sorts keys by their bits lo to hi (hi exclusive), least
+// significant digit first, each pass a stable counting sort into the other
+// of keys and tmp (as long as keys); it returns the one holding the result.
+// A digit that all keys share is skipped.
+func radixSort(keys, tmp []uint64, lo, hi int) []uint64 {
+	var count [1 << radixDigit]int
+	for shift := lo; shift < hi; shift += radixDigit {
+		width := min(radixDigit, hi-shift)
+		mask := uint64(1)<<width - 1
+		clear(count[:])
+		for _, k := range keys {
+			count[k>>shift&mask]++
+		}
+		if len(keys) > 0 && count[keys[0]>>shift&mask] == len(keys) {
+			continue
+		}
+		at := 0
+		for d, c := range count[:mask+1] {
+			count[d] = at
+			at += c
+		}
+		for _, k := range keys {
+			d := k >> shift & mask
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
 }
 
 // finishSequences adds the complete sequences of each of the stats (groups'
