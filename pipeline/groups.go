@@ -160,7 +160,7 @@ func (g *grouper) assign(cols []*readers.Column, n int, cells []int) {
 		}
 		return
 	}
-	if c := cols[0]; len(cols) == 1 && c.Codes != nil && c.Valid == nil && len(c.Dict) < n+denseSlack {
+	if c := dictKey(cols, n); c != nil {
 		g.assignDict(c, n, cells)
 		return
 	}
@@ -273,22 +273,53 @@ func (g *grouper) assignDense(cols []*readers.Column, n, radix int, cells []int)
 	}
 }
 
-// assignDict is assignDense for one dictionary-encoded column without
-// nulls, the most common key: a row's code indexes the table of cells as it
-// is, with no pass over the rows to make codes first. It assigns the same
-// cells, created in the same order.
+// dictKey returns the chunk's group column when it is the only one, is
+// dictionary-encoded and has no nulls (the most common key), and nil
+// otherwise. assign gives such rows their cells by code (assignDict).
+func dictKey(cols []*readers.Column, n int) *readers.Column {
+	if c := cols; len(c) == 1 && c[0].Codes != nil && c[0].Valid == nil && len(c[0].Dict) < n+denseSlack {
+		return c[0]
+	}
+	return nil
+}
+
+// assignDict is assignDense for dictKey's column: a row's code indexes the
+// table of cells as it is, with no pass over the rows to make codes first.
+// It assigns the same cells, created in the same order.
 func (g *grouper) assignDict(c *readers.Column, n int, cells []int) {
 	dense := g.denseTable(len(c.Dict))
 	cells = cells[:n]
 	for r, code := range c.Codes[:n] {
 		id := dense[code]
 		if id < 0 {
-			g.key[0] = keyValue{s: c.Dict[code]}
-			id = int32(g.table.lookup(g.key, g.buf))
-			dense[code] = id
+			id = g.newDictCell(c, code)
 		}
 		cells[r] = int(id)
 	}
+}
+
+// byCode readies dictCode for a chunk whose group column is c (dictKey's),
+// for a caller that needs the cell of a run of rows with one code, not of
+// every row: it gives the cells assign would, created in the same order
+// as long as the runs are taken in row order.
+func (g *grouper) byCode(c *readers.Column) { g.denseTable(len(c.Dict)) }
+
+// dictCell is the cell of code in byCode's column.
+func (g *grouper) dictCell(c *readers.Column, code int32) int {
+	id := g.dense[code]
+	if id < 0 {
+		id = g.newDictCell(c, code)
+	}
+	return int(id)
+}
+
+// newDictCell finds (or adds) the cell of code of c, a code new to the
+// chunk.
+func (g *grouper) newDictCell(c *readers.Column, code int32) int32 {
+	g.key[0] = keyValue{s: c.Dict[code]}
+	id := int32(g.table.lookup(g.key, g.buf))
+	g.dense[code] = id
+	return id
 }
 
 // denseTable returns g.dense with size entries, each -1 (no cell yet).

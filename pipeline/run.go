@@ -521,9 +521,8 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 	for _, c := range w.p.groupCols {
 		w.groupIn = append(w.groupIn, ch.Columns[c])
 	}
-	w.grouper.assign(w.groupIn, ch.Len, s.cells)
-	for _, c := range w.table.cells[len(w.stats):] { // cells are only ever appended
-		w.stats = append(w.stats, c.stats)
+	if w.p.task != "token" {
+		w.assign(ch.Len)
 	}
 	var err error
 	switch w.p.task {
@@ -536,7 +535,7 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 	case "regression":
 		err = s.scoreRegression(ch, w.stats)
 	case "token":
-		err = s.scoreToken(ch, unit, w.stats)
+		err = w.scoreToken(ch, unit)
 	default:
 		err = fmt.Errorf("task %q has no scorer", w.p.task)
 	}
@@ -551,6 +550,46 @@ func (w *worker) chunk(ctx context.Context, unit int, ch *readers.Chunk, eps flo
 		rec.Release()
 		return ctx.Err()
 	}
+}
+
+// assign gives the chunk's n rows their cells (scorer.cells).
+func (w *worker) assign(n int) {
+	w.grouper.assign(w.groupIn, n, w.scorer.cells)
+	w.newCells()
+}
+
+// newCells adds the stats of the cells added to the table since the last
+// call to w.stats.
+func (w *worker) newCells() {
+	for _, c := range w.table.cells[len(w.stats):] { // cells are only ever appended
+		w.stats = append(w.stats, c.stats)
+	}
+}
+
+// scoreToken scores a chunk of the token task: the fast path if the chunk
+// takes it, else the general loop. With one dictionary group column (as
+// assign would take it) the fast path finds a run's cell from its code,
+// and the rows are not given cells one by one: a pass over every row, for
+// a key that changes every few hundred rows.
+func (w *worker) scoreToken(ch *readers.Chunk, unit int) error {
+	s := &w.scorer
+	if c := dictKey(w.groupIn, ch.Len); c != nil {
+		w.grouper.byCode(c)
+		if tokenLongFast(s, ch, unit, c.Codes, func(code int32) *stats {
+			id := w.grouper.dictCell(c, code)
+			w.newCells()
+			return w.stats[id]
+		}) {
+			return nil
+		}
+		w.assign(ch.Len)
+	} else {
+		w.assign(ch.Len)
+		if s.scoreTokenLongFast(ch, unit, w.stats) {
+			return nil
+		}
+	}
+	return s.scoreToken(ch, unit, w.stats)
 }
 
 // writeGateReports stages gates.json, report.md and junit.xml and returns

@@ -31,8 +31,17 @@ var fastPaths = true
 // scalar log-probability) with an integer or dictionary sequence column and
 // no weight, bytes or words column, in runs of consecutive rows of one cell
 // and one sequence: one sequence lookup and one count per run, one exact add
-// per token.
+// per token. Row i's cell is s.cells[i].
 func (s *scorer) scoreTokenLongFast(ch *readers.Chunk, unit int, tables []*stats) bool {
+	return tokenLongFast(s, ch, unit, s.cells, func(c int) *stats { return tables[c] })
+}
+
+// tokenLongFast is scoreTokenLongFast with the rows' cells given as group
+// numbers: row i is in group groups[i], whose stats are statsOf(groups[i]),
+// asked once per run in row order. The group numbers are the cells, or the
+// codes of the one dictionary group column (worker.scoreToken), which then
+// spares giving every row its cell.
+func tokenLongFast[G int | int32](s *scorer, ch *readers.Chunk, unit int, groups []G, statsOf func(G) *stats) bool {
 	p := s.p
 	if !fastPaths || p.layout != tokenLong || p.seqCol < 0 || p.weightCol >= 0 || p.bytesCol >= 0 || p.wordsCol >= 0 || s.someUnlabeled() {
 		return false
@@ -47,16 +56,15 @@ func (s *scorer) scoreTokenLongFast(ch *readers.Chunk, unit int, tables []*stats
 	if !metrics.TokenLogprobs(lps) {
 		return false
 	}
-	cells := s.cells[:n]
+	groups = groups[:n]
 	for i := 0; i < n; {
-		c := cells[i]
 		var j int
 		if seqCol.Ints != nil {
-			j = runEnd(cells, seqCol.Ints[:n], i)
+			j = runEnd(groups, seqCol.Ints[:n], i)
 		} else {
-			j = runEnd(cells, seqCol.Codes[:n], i)
+			j = runEnd(groups, seqCol.Codes[:n], i)
 		}
-		st := tables[c]
+		st := statsOf(groups[i])
 		seq, v := s.sequence(ch, st, unit, i)
 		if v.why != "" {
 			panic("pipeline: a non-null integer or dictionary sequence value was refused: " + v.why)
@@ -69,22 +77,22 @@ func (s *scorer) scoreTokenLongFast(ch *readers.Chunk, unit int, tables []*stats
 }
 
 // runEnd returns the end of the run of rows from i on that have row i's
-// cell and key: the first j > i with another cell or key, or len(cells).
-// It compares 8 rows at a time, with one branch per 8.
-func runEnd[K int32 | int64](cells []int, keys []K, i int) int {
-	n := len(cells)
+// group and key: the first j > i with another group or key, or
+// len(groups). It compares 8 rows at a time, with one branch per 8.
+func runEnd[G int | int32, K int32 | int64](groups []G, keys []K, i int) int {
+	n := len(groups)
 	keys = keys[:n]
-	c, k := cells[i], keys[i]
+	c, k := groups[i], keys[i]
 	j := i + 1
 	for ; j+8 <= n; j += 8 {
-		cs, ks := cells[j:j+8:j+8], keys[j:j+8:j+8]
+		cs, ks := groups[j:j+8:j+8], keys[j:j+8:j+8]
 		d := (cs[0] ^ c) | (cs[1] ^ c) | (cs[2] ^ c) | (cs[3] ^ c) | (cs[4] ^ c) | (cs[5] ^ c) | (cs[6] ^ c) | (cs[7] ^ c)
 		e := (ks[0] ^ k) | (ks[1] ^ k) | (ks[2] ^ k) | (ks[3] ^ k) | (ks[4] ^ k) | (ks[5] ^ k) | (ks[6] ^ k) | (ks[7] ^ k)
 		if d != 0 || e != 0 {
 			break
 		}
 	}
-	for j < n && cells[j] == c && keys[j] == k {
+	for j < n && groups[j] == c && keys[j] == k {
 		j++
 	}
 	return j

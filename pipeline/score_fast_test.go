@@ -65,12 +65,15 @@ func TestTokenLongFastPath(t *testing.T) {
 		name          string
 		stringSeq     bool
 		f32, specials bool
+		mixedModels   bool // the model changes within sequences too
 	}{
-		{"int seq f64", false, false, false},
-		{"int seq f32", false, true, false},
-		{"dict seq f64", true, false, false},
-		{"int seq specials", false, false, true},
-		{"dict seq f32 specials", true, true, true},
+		{"int seq f64", false, false, false, false},
+		{"int seq f32", false, true, false, false},
+		{"dict seq f64", true, false, false, false},
+		{"int seq specials", false, false, true, false},
+		{"dict seq f32 specials", true, true, true, false},
+		{"int seq mixed models", false, false, false, true},
+		{"dict seq mixed models", true, true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -96,7 +99,11 @@ func TestTokenLongFastPath(t *testing.T) {
 					if rng.IntN(8) == 0 { // a new sequence, or back to an earlier one
 						doc = rng.IntN(doc + 2)
 					}
-					b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", doc%3))
+					model := doc % 3
+					if tc.mixedModels && rng.IntN(10) == 0 {
+						model = rng.IntN(4)
+					}
+					b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", model))
 					switch {
 					case tc.specials && rng.IntN(200) == 0:
 						b.Field(1).AppendNull()
@@ -277,9 +284,9 @@ func TestRunEnd(t *testing.T) {
 				keys[r] = int64(rng.IntN(3)) - 1
 			}
 		}
-		codes := make([]int32, n)
+		codes, groups := make([]int32, n), make([]int32, n)
 		for r, k := range keys {
-			codes[r] = int32(k)
+			codes[r], groups[r] = int32(k), int32(cells[r])
 		}
 		for i := range n {
 			want := i + 1
@@ -291,6 +298,9 @@ func TestRunEnd(t *testing.T) {
 			}
 			if got := runEnd(cells, codes, i); got != want {
 				t.Fatalf("cells %v codes %v: runEnd from %d = %d, want %d", cells, codes, i, got, want)
+			}
+			if got := runEnd(groups, keys, i); got != want {
+				t.Fatalf("group codes %v keys %v: runEnd from %d = %d, want %d", groups, keys, i, got, want)
 			}
 		}
 	}

@@ -213,10 +213,9 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 	return st.seqs.get(s.seqKey, value, at), verdict{}
 }
 
+// scoreToken is the token task's general loop, row by row (the worker
+// tries the fast path first: worker.scoreToken).
 func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error {
-	if s.scoreTokenLongFast(ch, unit, tables) {
-		return nil
-	}
 	p := s.p
 	if p.weightCol >= 0 {
 		toFloat64(ch.Columns[p.weightCol], s.weight)
