@@ -157,19 +157,35 @@ func expDiff(a, b float64) float64 {
 
 // SeqStats accumulates one sequence of the token task: its scored tokens and
 // the exact sums of their weights, weighted nll, and the weighted bytes and
-// words of its rows. The zero value is an empty sequence. It costs 144 bytes
-// plus 8 bytes per limb of each Sum's window.
+// words of its rows. The zero value is an empty sequence. It costs 56 bytes
+// plus 8 bytes per limb of each Sum's window, and 96 more once a token of
+// weight other than 0 and 1, or a row's bytes or words, is added.
 type SeqStats struct {
 	Tokens int64 // scored tokens, whatever their weight
 
-	// Weight plus units is the weighted token count W_s: tokens of weight 1
-	// are counted in units, not added to the Sum (an integer add is ~10x
-	// cheaper). Read it through Final.
-	Weight Sum   // sum w over tokens of weight other than 1
-	units  int64 // tokens of weight 1
-	NLL    Sum   // sum w·nll over tokens
-	Bytes  Sum   // sum w·bytes over the rows that carry them
-	Words  Sum   // sum w·words over the rows that carry them
+	// units plus rare.Weight is the weighted token count W_s: tokens of
+	// weight 1 are counted in units, not added to a Sum (an integer add is
+	// ~10x cheaper). Read it through Final.
+	units int64 // tokens of weight 1
+	NLL   Sum   // sum w·nll over tokens
+	// rare holds the sums a sequence without weights or text columns (most
+	// of them: there may be 100k and more) never adds to: nil until then.
+	rare *seqRare
+}
+
+// seqRare is the sums of a SeqStats that are often empty.
+type seqRare struct {
+	Weight Sum // sum w over tokens of weight other than 1
+	Bytes  Sum // sum w·bytes over the rows that carry them
+	Words  Sum // sum w·words over the rows that carry them
+}
+
+// rareSums returns s.rare, allocated on first use.
+func (s *SeqStats) rareSums() *seqRare {
+	if s.rare == nil {
+		s.rare = new(seqRare)
+	}
+	return s.rare
 }
 
 // seqWeight is a sequence's weighted token count W_s (SeqStats.weight).
@@ -184,10 +200,10 @@ type seqWeight struct {
 // the unit count, and nothing is allocated. s does not change, so a
 // finished sequence may be read from several goroutines at once.
 func (s *SeqStats) weight() seqWeight {
-	if s.Weight.l == nil && s.Weight.IsFinite() { // Weight is 0
+	if s.rare == nil || s.rare.Weight.l == nil && s.rare.Weight.IsFinite() { // Weight is 0
 		return seqWeight{d: float64(s.units), finite: true, units: s.units}
 	}
-	w := plusCount(&s.Weight, s.units)
+	w := plusCount(&s.rare.Weight, s.units)
 	return seqWeight{d: w.Float64(), finite: w.IsFinite(), sum: w}
 }
 
@@ -209,7 +225,7 @@ func (s *SeqStats) AddToken(w, nll float64) {
 		s.NLL.Add(nll)
 		return
 	}
-	s.Weight.Add(w)
+	s.rareSums().Weight.Add(w)
 	s.NLL.AddProduct(w, nll)
 }
 
@@ -228,18 +244,26 @@ func (s *SeqStats) AddText(w, bytes, words float64) {
 	if w == 0 {
 		return
 	}
-	s.Bytes.AddProduct(w, bytes)
-	s.Words.AddProduct(w, words)
+	r := s.rareSums()
+	r.Bytes.AddProduct(w, bytes)
+	r.Words.AddProduct(w, words)
 }
 
 // Merge adds o (another piece of the same sequence) to s.
 func (s *SeqStats) Merge(o *SeqStats) {
 	s.Tokens += o.Tokens
-	s.Weight.Merge(&o.Weight)
 	s.units += o.units
 	s.NLL.Merge(&o.NLL)
-	s.Bytes.Merge(&o.Bytes)
-	s.Words.Merge(&o.Words)
+	if o.rare != nil {
+		s.rareSums().merge(o.rare)
+	}
+}
+
+// merge adds o's sums to r's.
+func (r *seqRare) merge(o *seqRare) {
+	r.Weight.Merge(&o.Weight)
+	r.Bytes.Merge(&o.Bytes)
+	r.Words.Merge(&o.Words)
 }
 
 // Final returns the sequence's per-row values (SPEC §4 rows.parquet):
@@ -329,11 +353,13 @@ type TokenStats struct {
 // sequence's cross_entropy of Final (null when W_s is 0).
 func (t *TokenStats) AddSequence(s *SeqStats) (crossEntropy Opt) {
 	t.Tokens += s.Tokens
-	t.weight.Merge(&s.Weight)
 	t.units += s.units
 	t.nll.Merge(&s.NLL)
-	t.bytes.Merge(&s.Bytes)
-	t.words.Merge(&s.Words)
+	if r := s.rare; r != nil {
+		t.weight.Merge(&r.Weight)
+		t.bytes.Merge(&r.Bytes)
+		t.words.Merge(&r.Words)
+	}
 	sw := s.weight()
 	l, ok := s.crossEntropyBy(&sw)
 	if !ok {
