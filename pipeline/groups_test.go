@@ -166,13 +166,17 @@ func BenchmarkGrouperAssign(b *testing.B) {
 // are after the move. Sequences found by their integer value (getInt) and
 // by their encoded value (get) alike.
 func TestSequencesApart(t *testing.T) {
-	for _, ints := range []bool{false, true} {
+	for _, tc := range []struct{ ints, descending bool }{{false, false}, {true, false}, {true, true}} {
+		ints := tc.ints
 		types := []arrow.DataType{arrow.BinaryTypes.String}
 		newTable := func() *cellTable {
 			return newCellTable(types, func() *stats { return newStats("token", 0, true) })
 		}
 		add := func(tb *cellTable, model string, seqs ...int) {
 			c := tb.cells[tb.lookup([]keyValue{{s: model}}, nil)]
+			if tc.descending { // indexed integer tables
+				slices.Reverse(seqs)
+			}
 			for _, s := range seqs {
 				if ints {
 					c.stats.seqs.getInt(keyValue{i: int64(s)}, rowPos{})
@@ -201,6 +205,103 @@ func TestSequencesApart(t *testing.T) {
 		if n := one.cells[0].stats.seqs.len(); n != 3 {
 			t.Errorf("ints %v: cell a holds %d sequences after the merge, want 3 (1, 2, 4)", ints, n)
 		}
+	}
+}
+
+// TestSeqTableModes: integer tables fed values in increasing order (with
+// the last one repeated) stay unindexed and sorted, one value out of order
+// indexes them, and either way every sequence holds its tokens and its
+// first appearance, also after merge (copies) and take (adopts) between
+// tables in any mix of the two modes. The reference is a plain map.
+func TestSeqTableModes(t *testing.T) {
+	type ref struct {
+		tokens int64
+		first  rowPos
+	}
+	rng := rand.New(rand.NewPCG(21, 8))
+	// fill feeds tb a stream of values: increasing (each step 0 to 3, so
+	// the last value repeats), with an out-of-order value at the end when
+	// shuffled is set.
+	fill := func(tb *seqTable, want map[int64]ref, unit int, shuffled bool) (outOfOrder bool) {
+		v := int64(rng.IntN(20)) - 10
+		for row := range 1 + rng.IntN(60) {
+			v += int64(rng.IntN(4))
+			if shuffled && row == 20 {
+				v -= 30
+				outOfOrder = true
+			}
+			at := rowPos{unit: unit, row: int64(row)}
+			k := int64(1 + rng.IntN(5))
+			e := tb.getInt(keyValue{i: v}, at)
+			e.stats.Tokens += k
+			r, ok := want[v]
+			if !ok || at.compare(r.first) < 0 {
+				r.first = at
+			}
+			r.tokens += k
+			want[v] = r
+		}
+		return outOfOrder
+	}
+	check := func(trial int, what string, tb *seqTable, want map[int64]ref) {
+		t.Helper()
+		if tb.len() != len(want) {
+			t.Fatalf("trial %d, %s: %d sequences, want %d", trial, what, tb.len(), len(want))
+		}
+		seen := map[int64]bool{}
+		for i, e := range tb.order {
+			if seen[e.value.i] {
+				t.Fatalf("trial %d, %s: value %d twice", trial, what, e.value.i)
+			}
+			seen[e.value.i] = true
+			if r := want[e.value.i]; e.stats.Tokens != r.tokens || e.first != r.first {
+				t.Fatalf("trial %d, %s: value %d has %d tokens from %v, want %d from %v", trial, what, e.value.i, e.stats.Tokens, e.first, r.tokens, r.first)
+			}
+			if tb.sortedInts() && i > 0 && tb.order[i-1].value.i >= e.value.i {
+				t.Fatalf("trial %d, %s: unindexed but not sorted at %d", trial, what, i)
+			}
+		}
+		if tb.indexed && len(tb.ints) != len(want) {
+			t.Fatalf("trial %d, %s: map holds %d, want %d", trial, what, len(tb.ints), len(want))
+		}
+	}
+	for trial := range 300 {
+		tables := make([]*seqTable, 3)
+		wants := make([]map[int64]ref, 3)
+		for i := range tables {
+			tables[i], wants[i] = &seqTable{}, map[int64]ref{}
+			outOfOrder := fill(tables[i], wants[i], i, rng.IntN(3) == 0)
+			check(trial, fmt.Sprint("table ", i), tables[i], wants[i])
+			if tables[i].indexed != outOfOrder {
+				t.Fatalf("trial %d: table %d indexed %v, out of order %v", trial, i, tables[i].indexed, outOfOrder)
+			}
+		}
+		for _, i := range []int{1, 2} {
+			sorted := tables[0].sortedInts() && tables[i].sortedInts()
+			if i == 1 {
+				tables[0].merge(tables[1])
+			} else {
+				tables[0].take(tables[2])
+			}
+			for v, r := range wants[i] {
+				w, ok := wants[0][v]
+				if !ok || r.first.compare(w.first) < 0 {
+					w.first = r.first
+				}
+				w.tokens += r.tokens
+				wants[0][v] = w
+			}
+			check(trial, fmt.Sprint("after adding table ", i), tables[0], wants[0])
+			if sorted && tables[0].indexed {
+				t.Fatalf("trial %d: two sorted tables merged into an indexed one", trial)
+			}
+		}
+		check(trial, "table 1 after merge", tables[1], wants[1]) // merge copies
+		// Taken whole into an empty table, which then gains more.
+		moved := &seqTable{}
+		moved.take(tables[0])
+		fill(moved, wants[0], 3, rng.IntN(2) == 0)
+		check(trial, "the table taken whole, then filled", moved, wants[0])
 	}
 }
 

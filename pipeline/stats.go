@@ -109,14 +109,22 @@ type seqEntry struct {
 // elsewhere), otherwise by the encoded sequence value (encodeKey, or a
 // row's own key in the list layout without a sequence column). A plan uses
 // one of the two for all its tables (plan.seqInts).
+//
+// An integer table whose sequences came in increasing order of value (a
+// file written sequence by sequence in order of id, the usual case) has no
+// map: order is sorted by value, a new sequence is one past the last, and
+// no row pays a hash lookup (one was ~240 ns of cache misses a sequence).
+// The first value out of order builds the map (index), for good.
 type seqTable struct {
-	ints map[int64]*seqEntry
+	ints map[int64]*seqEntry // an integer table's, once indexed
 	keys map[string]*seqEntry
-	// order is every entry of the maps, in the order they were added.
-	// Passes over all of them (entries) take it, not the maps, whose order
-	// is random: 100k sequences finished in map order cost ~240 ns each in
-	// cache misses, in this order they read their slabs front to back.
-	order []*seqEntry
+	// order is every entry, in the order they were added, or by value
+	// while an integer table is not indexed. Passes over all of them
+	// (entries) take it, not the maps, whose order is random: 100k
+	// sequences finished in map order cost ~240 ns each in cache misses,
+	// in this order they read their slabs front to back.
+	order   []*seqEntry
+	indexed bool // an integer table has ints (and order is not sorted)
 	// slab is entries not handed out yet: allocated as many at a time as
 	// the table holds, up to 256 (a table may gain 100k sequences and more
 	// one by one, and a cell may have only one).
@@ -125,30 +133,63 @@ type seqTable struct {
 
 func (t *seqTable) len() int { return len(t.order) }
 
-// entries calls yield for every sequence, in the order they were added.
+// entries calls yield for every sequence, in order (see seqTable.order).
 func (t *seqTable) entries(yield func(*seqEntry)) {
 	for _, e := range t.order {
 		yield(e)
 	}
 }
 
-// newEntry adds a sequence to order (the caller adds it to its map).
-func (t *seqTable) newEntry(value keyValue, at rowPos) *seqEntry {
+// sortedInts reports whether t is an integer table without a map, its
+// order sorted by value. An empty table is one.
+func (t *seqTable) sortedInts() bool { return !t.indexed && len(t.keys) == 0 }
+
+// alloc returns a new entry for value, first seen at at, from the slab.
+func (t *seqTable) alloc(value keyValue, at rowPos) *seqEntry {
 	if len(t.slab) == 0 {
 		t.slab = make([]seqEntry, min(max(t.len(), 1), 256))
 	}
 	e := &t.slab[0]
 	t.slab = t.slab[1:]
 	e.value, e.first = value, at
+	return e
+}
+
+// newEntry is alloc, the entry added to order (the caller adds it to its
+// map).
+func (t *seqTable) newEntry(value keyValue, at rowPos) *seqEntry {
+	e := t.alloc(value, at)
 	t.order = append(t.order, e)
 	return e
+}
+
+// index gives an integer table its map, for good.
+func (t *seqTable) index() {
+	if t.indexed {
+		return
+	}
+	t.ints = make(map[int64]*seqEntry, len(t.order))
+	for _, e := range t.order {
+		t.ints[e.value.i] = e
+	}
+	t.indexed = true
 }
 
 // getInt returns the sequence whose integer value is value.i, adding it if
 // new, and moves its first appearance to at if at is earlier.
 func (t *seqTable) getInt(value keyValue, at rowPos) *seqEntry {
-	if t.ints == nil {
-		t.ints = map[int64]*seqEntry{}
+	if !t.indexed {
+		n := len(t.order)
+		if n == 0 || value.i > t.order[n-1].value.i {
+			return t.newEntry(value, at)
+		}
+		if e := t.order[n-1]; e.value.i == value.i {
+			if at.compare(e.first) < 0 {
+				e.first = at
+			}
+			return e
+		}
+		t.index()
 	}
 	e, ok := t.ints[value.i]
 	if !ok {
@@ -177,34 +218,82 @@ func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
 
 // merge adds o's sequences to t. A key new to t reuses o's key string, and
 // an empty map of t is sized for o's, so merging (once per grouping set,
-// 100k sequences and more) allocates only the new entries. Integer
-// sequences are taken in o's order (their value is their key), so that new
-// entries keep it; encoded keys in their map's.
-func (t *seqTable) merge(o *seqTable) {
-	if len(o.ints) > 0 {
-		if t.ints == nil {
-			t.ints = make(map[int64]*seqEntry, len(o.ints))
-		}
-		for _, oe := range o.order {
-			e, ok := t.ints[oe.value.i]
-			if !ok {
-				e = t.newEntry(oe.value, oe.first)
-				t.ints[oe.value.i] = e
-			}
-			mergeEntry(e, oe)
-		}
+// 100k sequences and more) allocates only the new entries.
+func (t *seqTable) merge(o *seqTable) { t.mergeFrom(o, false) }
+
+// take is merge for an o that is dropped afterwards: o's entries (and
+// all of o, where t is empty) become t's, so only sequences in both are
+// merged.
+func (t *seqTable) take(o *seqTable) {
+	if t.len() == 0 {
+		t.ints, t.keys, t.order, t.indexed = o.ints, o.keys, o.order, o.indexed
+		return
 	}
-	if len(o.keys) > 0 {
+	t.mergeFrom(o, true)
+}
+
+// mergeFrom is merge, or take (adopt: o's entries new to t become t's).
+// Two sorted integer tables merge as sorted lists, and stay unindexed;
+// integer sequences otherwise are taken in o's order (their value is
+// their key), so that new entries keep it; encoded keys in their map's.
+func (t *seqTable) mergeFrom(o *seqTable, adopt bool) {
+	from := func(oe *seqEntry) *seqEntry {
+		if adopt {
+			return oe
+		}
+		e := t.alloc(oe.value, oe.first)
+		e.stats.Merge(&oe.stats)
+		return e
+	}
+	switch {
+	case o.len() == 0:
+	case len(o.keys) > 0:
 		if t.keys == nil {
 			t.keys = make(map[string]*seqEntry, len(o.keys))
 		}
 		for key, oe := range o.keys {
-			e, ok := t.keys[key]
-			if !ok {
-				e = t.newEntry(oe.value, oe.first)
-				t.keys[key] = e
+			if e, ok := t.keys[key]; ok {
+				mergeEntry(e, oe)
+				continue
 			}
-			mergeEntry(e, oe)
+			e := from(oe)
+			t.keys[key] = e
+			t.order = append(t.order, e)
+		}
+	case t.sortedInts() && o.sortedInts():
+		a, b := t.order, o.order
+		out := make([]*seqEntry, 0, len(a)+len(b))
+		i, j := 0, 0
+		for i < len(a) && j < len(b) {
+			switch x, y := a[i].value.i, b[j].value.i; {
+			case x < y:
+				out = append(out, a[i])
+				i++
+			case x > y:
+				out = append(out, from(b[j]))
+				j++
+			default:
+				mergeEntry(a[i], b[j])
+				out = append(out, a[i])
+				i++
+				j++
+			}
+		}
+		out = append(out, a[i:]...)
+		for _, oe := range b[j:] {
+			out = append(out, from(oe))
+		}
+		t.order = out
+	default:
+		t.index()
+		for _, oe := range o.order {
+			if e, ok := t.ints[oe.value.i]; ok {
+				mergeEntry(e, oe)
+				continue
+			}
+			e := from(oe)
+			t.ints[oe.value.i] = e
+			t.order = append(t.order, e)
 		}
 	}
 }
@@ -215,40 +304,6 @@ func mergeEntry(e, o *seqEntry) {
 		e.first = o.first
 	}
 	e.stats.Merge(&o.stats)
-}
-
-// take is merge for an o that is dropped afterwards: o's entries (and o's
-// maps and order, where t is empty) become t's, so only sequences in both
-// are merged.
-func (t *seqTable) take(o *seqTable) {
-	if t.len() == 0 {
-		t.ints, t.keys, t.order = o.ints, o.keys, o.order
-		return
-	}
-	if len(o.ints) > 0 && t.ints == nil {
-		t.ints = make(map[int64]*seqEntry, len(o.ints))
-	}
-	if len(o.keys) > 0 && t.keys == nil {
-		t.keys = make(map[string]*seqEntry, len(o.keys))
-	}
-	if len(o.ints) > 0 {
-		for _, oe := range o.order {
-			if e, ok := t.ints[oe.value.i]; ok {
-				mergeEntry(e, oe)
-				continue
-			}
-			t.ints[oe.value.i] = oe
-			t.order = append(t.order, oe)
-		}
-	}
-	for key, oe := range o.keys {
-		if e, ok := t.keys[key]; ok {
-			mergeEntry(e, oe)
-			continue
-		}
-		t.keys[key] = oe
-		t.order = append(t.order, oe)
-	}
 }
 
 // sequenceRows lists every cell's sequences, for rows.parquet, where a
@@ -402,39 +457,49 @@ func groupStats(groups []*group) []*stats {
 	return all
 }
 
-// sequencesApart reports whether no sequence value is in two cells.
+// sequencesApart reports whether no sequence value is in two cells. A
+// cell holds a value once, so integer values are apart when, all cells'
+// values sorted together, no two neighbours are equal; encoded keys go
+// through a set.
 func sequencesApart(cells *cellTable) bool {
 	if len(cells.cells) < 2 {
 		return true
 	}
 	ni, nk := 0, 0
 	for _, c := range cells.cells {
-		if c.stats.seqs != nil {
-			ni += len(c.stats.seqs.ints)
-			nk += len(c.stats.seqs.keys)
+		if t := c.stats.seqs; t != nil {
+			if len(t.keys) > 0 {
+				nk += len(t.keys)
+			} else {
+				ni += t.len()
+			}
 		}
 	}
-	ints := make(map[int64]struct{}, ni)
+	ints := make([]uint64, 0, ni)
 	keys := make(map[string]struct{}, nk)
 	for _, c := range cells.cells {
-		if c.stats.seqs == nil {
+		t := c.stats.seqs
+		if t == nil {
 			continue
 		}
-		if !addNew(ints, c.stats.seqs.ints) || !addNew(keys, c.stats.seqs.keys) {
-			return false
+		if len(t.keys) == 0 {
+			for _, e := range t.order {
+				ints = append(ints, uint64(e.value.i))
+			}
+			continue
+		}
+		for key := range t.keys {
+			if _, ok := keys[key]; ok {
+				return false
+			}
+			keys[key] = struct{}{}
 		}
 	}
-	return true
-}
-
-// addNew adds the keys of m to seen, and reports false at the first that
-// was already there.
-func addNew[K comparable](seen map[K]struct{}, m map[K]*seqEntry) bool {
-	for key := range m {
-		if _, ok := seen[key]; ok {
+	ints = radixSort(ints, make([]uint64, len(ints)), 0, 64)
+	for i := 1; i < len(ints); i++ {
+		if ints[i] == ints[i-1] {
 			return false
 		}
-		seen[key] = struct{}{}
 	}
 	return true
 }
