@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	pq "github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+
 	"github.com/evaljob/evaljob/evalerr"
 )
 
@@ -22,6 +25,9 @@ func seedFiles(t testing.TB) map[string][]byte {
 	writePQArrow(t, filepath.Join(dir, "b.parquet"), cols[:6], 12, pqArrowOptions["v2-zstd-plain"]...)
 	writePG(t, filepath.Join(dir, "c.parquet"), rows, pgOptions["v2-zstd"]...)
 	writePG(t, filepath.Join(dir, "d.parquet"), rows[:9], pgOptions["v2-uncompressed-dictfallback"]...)
+	writePG(t, filepath.Join(dir, "h.parquet"), rows[:20], pgOptions["v1-snappy"]...) // direct pages, checksummed
+	directFile(t, filepath.Join(dir, "i.parquet"), 120, 50, pq.WithDataPageVersion(pq.DataPageV2),
+		pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(200)) // direct pages, long snappy copies
 	writeIPC(t, filepath.Join(dir, "e.arrow"), cols, splits(24, 10), false)
 	writeIPC(t, filepath.Join(dir, "f.arrows"), cols, splits(24, 10), true)
 	writeIPC(t, filepath.Join(dir, "g.arrows"), cols[:3], splits(24, 30), true)

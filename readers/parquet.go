@@ -496,17 +496,24 @@ func chunkRange(m *format.ColumnMetaData) (start, end int64, ok bool) {
 //
 // It returns how many values to make room for (see colBuf.reserve). scratch
 // holds the page buffers, reused from one call to the next.
-func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) (int64, error) {
-	pc := p.newPageCheck(rg, c, scratch, window)
+//
+// It also finds out whether the chunk's pages may be read directly
+// (parquet_direct.go): if so it reports true, and cb.direct lists them.
+func (p *pqFile) checkPages(rg int, c *pqColumn, cb *colBuf) (int64, bool, error) {
+	pc := p.newPageCheck(rg, c, &cb.check, &cb.window)
 	defer pc.close()
+	if pc.width = directWidth(c); pc.width > 0 && (pc.codec == format.Snappy || pc.codec == format.Uncompressed) {
+		pc.directOK, pc.direct = true, cb.direct[:0]
+	}
 	for {
 		if _, done, err := pc.next(); err != nil || done {
 			if err != nil {
-				return 0, err
+				return 0, false, err
 			}
 			break
 		}
 	}
+	cb.direct = pc.direct
 	// What to reserve: the declared values, but no more than one per bit of
 	// declared page data, nor one per bit of the column chunk's bytes in
 	// the file: a small file whose headers declare many values (which its
@@ -514,7 +521,7 @@ func (p *pqFile) checkPages(rg int, c *pqColumn, scratch *[2][]byte, window *[]b
 	// uncompressed sizes are the forger's to choose. A real chunk that
 	// holds more values than that (long runs compress well) grows its
 	// buffers as it decodes instead.
-	return min(pc.values, 8*pc.bytesU, 8*(pc.end-pc.start)), nil
+	return min(pc.values, 8*pc.bytesU, 8*(pc.end-pc.start)), pc.directOK, nil
 }
 
 // pageCheck checks the pages of one column chunk one at a time (next), for
@@ -535,6 +542,11 @@ type pageCheck struct {
 	values, bytesU int64 // declared so far: values, uncompressed bytes
 	buf            []byte
 	proto          thrift.CompactProtocol
+	// checkPages: the chunk's pages as direct pages, while directOK
+	// (noteDirect), for a column of width bytes a value.
+	width    int
+	directOK bool
+	direct   []directPage
 }
 
 func (p *pqFile) newPageCheck(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) *pageCheck {
@@ -637,6 +649,9 @@ func (pc *pageCheck) next() (data, done bool, err error) {
 		return false, false, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
 	}
 	if *pc.scratch, err = pc.p.checkPageData(pc.win, &h, pc.codec, pc.c, pos+int64(n), u, nv, *pc.scratch); err != nil {
+		return false, false, fmt.Errorf("page %d: %w", i, err)
+	}
+	if err := pc.noteDirect(&h, pos+int64(n), nv); err != nil {
 		return false, false, fmt.Errorf("page %d: %w", i, err)
 	}
 	pc.pos = pos + int64(n) + int64(h.CompressedPageSize)
@@ -1007,6 +1022,10 @@ type colStream struct {
 	start int        // cb's first row not yielded yet
 	done  int        // rows dropped from the front of cb (yielded)
 	ended bool       // every page read
+	// A direct chunk (parquet_direct.go): its pages, read through win.
+	direct   []directPage
+	isDirect bool
+	win      fileWindow
 }
 
 // consume marks the next n rows yielded. Streaming (drop), they are
@@ -1034,9 +1053,14 @@ func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int,
 	if head {
 		s.pc = p.newPageCheck(unit, c, &cb.check, &cb.window)
 	} else {
-		values, err := p.checkPages(unit, c, &cb.check, &cb.window)
+		values, direct, err := p.checkPages(unit, c, cb)
 		if err != nil {
 			return p.errf(unit, c.name, "%w", err)
+		}
+		if direct {
+			_, end, _ := chunkRange(&p.pf.Metadata().RowGroups[unit].Columns[c.leaf].MetaData)
+			s.direct, s.isDirect = cb.direct, true
+			s.win = fileWindow{f: p.osf, buf: cb.window, end: end}
 		}
 		if rows := p.rgRows[unit]; 2*int64(step) < rows {
 			// values <= maxUnitValues (2^28) and step < rows: no overflow.
@@ -1048,7 +1072,9 @@ func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int,
 	if c.leaf >= len(chunks) {
 		return p.errf(unit, c.name, "row group has no column chunk %d", c.leaf)
 	}
-	s.pages = chunks[c.leaf].Pages()
+	if !s.isDirect {
+		s.pages = chunks[c.leaf].Pages()
+	}
 	return nil
 }
 
@@ -1058,6 +1084,12 @@ func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int,
 func (s *colStream) fill(ctx context.Context, n int) (err error) {
 	p, c, cb := s.p, s.c, s.cb
 	defer recoverInput(&err, p.fpath, s.unit, &c.name, "decoding column chunk")
+	if s.isDirect {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.fillDirect(n)
+	}
 	for !s.ended && (cb.rows < n || c.list && cb.rows == n) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -1110,6 +1142,11 @@ func (s *colStream) close() {
 	if s.pc != nil {
 		s.pc.close()
 		s.pc = nil
+	}
+	if s.isDirect {
+		s.cb.window = s.win.buf // the window's buffer goes back for the next chunk
+		s.win = fileWindow{}
+		s.isDirect = false
 	}
 }
 

@@ -48,8 +48,9 @@ type colBuf struct {
 	tmpBools []bool
 	tmpStrs  []string
 
-	check  [2][]byte // checkPages' page buffers (raw, decompressed)
-	window []byte    // checkPages' read window
+	check  [2][]byte    // checkPages' page buffers (raw, decompressed)
+	window []byte       // checkPages' read window
+	direct []directPage // checkPages' direct pages
 }
 
 func (cb *colBuf) reset() {

@@ -1,0 +1,226 @@
+package readers
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	pq "github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/evaljob/evaljob/evalerr"
+)
+
+// directFile writes n rows of required int64 (runs of one id: the long
+// copies of decodeSnappy), float32 and float64 columns, and an optional
+// int64 (never direct), with pqarrow under props.
+func directFile(t testing.TB, path string, n int, rowGroup int64, props ...pq.WriterProperty) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(n), 1))
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "f32", Type: arrow.PrimitiveTypes.Float32},
+		{Name: "f64", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "opt", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	id := int64(0)
+	for i := range n {
+		if r.IntN(300) == 0 {
+			id = r.Int64N(1 << 40)
+		}
+		b.Field(0).(*array.Int64Builder).Append(id)
+		b.Field(1).(*array.Float32Builder).Append(float32(-r.ExpFloat64()))
+		b.Field(2).(*array.Float64Builder).Append(r.NormFloat64())
+		if i%5 == 0 {
+			b.Field(3).AppendNull()
+		} else {
+			b.Field(3).(*array.Int64Builder).Append(int64(i))
+		}
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	var buf bytes.Buffer
+	props = append([]pq.WriterProperty{pq.WithMaxRowGroupLength(rowGroup), pq.WithDictionaryDefault(false)}, props...)
+	w, err := pqarrow.NewFileWriter(schema, &buf, pq.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// directCases are files with direct chunks: Arrow-written v1 and v2
+// pages, snappy and uncompressed, pages of a few hundred bytes and of
+// 1 MiB, and parquet-go's files of pgTable (whose required int64 columns
+// are direct in the snappy one, with page checksums).
+func directCases(t *testing.T) map[string]string {
+	dir := t.TempDir()
+	paths := map[string]string{}
+	for name, props := range map[string][]pq.WriterProperty{
+		"v1-snappy-small": {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(700), pq.WithBatchSize(50)},
+		"v2-snappy-small": {pq.WithDataPageVersion(pq.DataPageV2), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(900), pq.WithBatchSize(64)},
+		"v1-plain-small":  {pq.WithDataPageVersion(pq.DataPageV1), pq.WithDataPageSize(500), pq.WithBatchSize(40)},
+		"v2-snappy-large": {pq.WithDataPageVersion(pq.DataPageV2), pq.WithCompression(compress.Codecs.Snappy)},
+	} {
+		paths[name] = filepath.Join(dir, name+".parquet")
+		directFile(t, paths[name], 20_000, 7_000, props...)
+	}
+	rows, _ := pgTable(700)
+	for name, opts := range pgOptions {
+		paths["pg-"+name] = filepath.Join(dir, "pg-"+name+".parquet")
+		writePG(t, paths["pg-"+name], rows, opts...)
+	}
+	return paths
+}
+
+// TestDirectPages: every file reads the same with direct pages and through
+// parquet-go alone, whole and in chunks of several sizes (streamed: pages
+// decoded as far as a chunk needs, rows dropped as they are yielded), and
+// the columns meant to be direct are.
+func TestDirectPages(t *testing.T) {
+	defer func() { directPages = true }()
+	wantDirect := map[string][]string{
+		"v1-snappy-small": {"id", "f32", "f64"}, "v2-snappy-small": {"id", "f32", "f64"},
+		"v1-plain-small": {"id", "f32", "f64"}, "v2-snappy-large": {"id", "f32", "f64"},
+		"pg-v1-snappy": {"u64", "i64"}, "pg-v2-uncompressed-dictfallback": {"u64", "i64"},
+	}
+	for name, path := range directCases(t) {
+		f, err := open(Input{Path: path}, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Which chunks are direct.
+		p := f.impl.(*pqFile)
+		var columns []string
+		direct := map[string]bool{}
+		for _, c := range p.cols {
+			if c.typ == nil {
+				continue // a type evaljob does not read
+			}
+			columns = append(columns, c.name)
+			var cb colBuf
+			_, ok, err := p.checkPages(0, &c, &cb)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", name, c.name, err)
+			}
+			direct[c.name] = ok
+		}
+		for _, c := range wantDirect[name] {
+			if !direct[c] {
+				t.Errorf("%s: column %s is not direct", name, c)
+			}
+			delete(direct, c)
+		}
+		for c, ok := range direct {
+			if ok {
+				t.Errorf("%s: column %s is direct", name, c)
+			}
+		}
+		for _, batch := range []int{0, 1, 7, 333, 5000} {
+			directPages = false
+			want := readAll(t, f, columns, batch)
+			directPages = true
+			got := readAll(t, f, columns, batch)
+			for _, c := range columns {
+				compareCells(t, fmt.Sprintf("%s batch %d: %s", name, batch, c), got[c], want[c])
+			}
+		}
+		f.Close()
+	}
+}
+
+// firstPage finds the first page of column col of row group 0 in a
+// Parquet file: its header and where its payload is.
+func firstPage(t *testing.T, data []byte, col string) (format.PageHeader, int, int) {
+	t.Helper()
+	md, _ := readFooter(t, data)
+	for _, c := range md.RowGroups[0].Columns {
+		if c.MetaData.PathInSchema[0] != col {
+			continue
+		}
+		start, end, _ := chunkRange(&c.MetaData)
+		var h format.PageHeader
+		r := bytes.NewReader(data[start:end])
+		if err := thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(r)).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		body := int(end-start) - r.Len() + int(start)
+		return h, body, int(h.CompressedPageSize)
+	}
+	t.Fatalf("no column %s", col)
+	return format.PageHeader{}, 0, 0
+}
+
+// TestDirectPageCorrupt: a direct page whose payload changed fails its
+// checksum (parquet-go's files carry one); without a checksum (Arrow's), a
+// snappy payload that no longer decodes is an input error naming the
+// column and the page.
+func TestDirectPageCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	pgPath := filepath.Join(dir, "pg.parquet")
+	rows, _ := pgTable(700)
+	writePG(t, pgPath, rows, pgOptions["v1-snappy"]...)
+	arrowPath := filepath.Join(dir, "arrow.parquet")
+	directFile(t, arrowPath, 3000, 3000, pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy))
+	for _, tc := range []struct {
+		name, path, col string
+		crc             bool
+		corrupt         func(body []byte)
+		errText         string
+	}{
+		{"checksum", pgPath, "i64", true, func(b []byte) { b[len(b)-1] ^= 0x55 }, "checksum mismatch"},
+		{"copy from before the start", arrowPath, "id", false, func(b []byte) {
+			_, k := binary.Uvarint(b)
+			for i := k; i+3 <= len(b); i += 3 {
+				copy(b[i:], []byte{0x02, 0xff, 0xff}) // 1-byte copies 65535 back
+			}
+		}, "page 0: decompressing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := os.ReadFile(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, at, n := firstPage(t, data, tc.col)
+			if (h.CRC != 0) != tc.crc || !h.DataPageHeader.Valid {
+				t.Fatalf("page: CRC %x, v1 %v", h.CRC, h.DataPageHeader.Valid)
+			}
+			tc.corrupt(data[at : at+n])
+			bad := filepath.Join(dir, tc.name+".parquet")
+			if err := os.WriteFile(bad, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := open(Input{Path: bad}, memory.DefaultAllocator)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			err = f.ReadUnit(t.Context(), 0, []string{tc.col}, 0, func(*Chunk) error { return nil })
+			if err == nil || !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), tc.errText) || !strings.Contains(err.Error(), tc.col) {
+				t.Fatalf("got %v, want an input error about %q", err, tc.errText)
+			}
+		})
+	}
+}
