@@ -1,0 +1,150 @@
+package readers
+
+import (
+	"encoding/binary"
+)
+
+// decodeSnappy decodes the snappy block src into dst, whose length must be
+// the block's declared length, and reports whether it could. It is the
+// snappy format's block decoder (no S2 extensions), for the direct pages'
+// snappy payloads: their values repeat (a sequence id, a label), and a
+// repeated int64 is a chain of overlapping copies 8 bytes back, which
+// klauspost's decoder moves 8 bytes at a time, each load waiting for the
+// store before it (~13 ns a 64-byte copy). Here a copy from 8 or more
+// bytes back moves 8 bytes at a time with loads that never wait on the
+// copy's own stores (they read at least 8 bytes behind them), and one from
+// fewer bytes back repeats its pattern from a register.
+//
+// It refuses (false) anything that is not a valid snappy block of exactly
+// len(dst) bytes, having possibly written to dst; the caller then decodes
+// with klauspost's decoder, which decides what the block is (it accepts S2
+// blocks as well), so a page reads the same either way.
+func decodeSnappy(dst, src []byte) bool {
+	n, k := binary.Uvarint(src)
+	if k <= 0 || n != uint64(len(dst)) {
+		return false
+	}
+	s, d := k, 0
+	for s < len(src) {
+		tag := src[s]
+		var length, offset int
+		switch tag & 3 {
+		case 0: // literal
+			x := int(tag >> 2)
+			s++
+			if x >= 60 {
+				b := x - 59 // 1 to 4 bytes of length-1
+				if b > len(src)-s {
+					return false
+				}
+				x = 0
+				for i := range b {
+					x |= int(src[s+i]) << (8 * i)
+				}
+				s += b
+			}
+			length = x + 1
+			if length > len(dst)-d || length > len(src)-s {
+				return false
+			}
+			if length <= 16 && len(dst)-d >= 16 && len(src)-s >= 16 {
+				// A short literal as two 8-byte moves (up to 15 bytes past
+				// it, rewritten later), not a call to memmove.
+				binary.LittleEndian.PutUint64(dst[d:], binary.LittleEndian.Uint64(src[s:]))
+				binary.LittleEndian.PutUint64(dst[d+8:], binary.LittleEndian.Uint64(src[s+8:]))
+			} else {
+				copy(dst[d:d+length], src[s:s+length])
+			}
+			d += length
+			s += length
+			continue
+		case 1:
+			if len(src)-s < 2 {
+				return false
+			}
+			length = 4 + int(tag>>2&7)
+			offset = int(tag&0xe0)<<3 | int(src[s+1])
+			s += 2
+		case 2:
+			if len(src)-s < 3 {
+				return false
+			}
+			length = 1 + int(tag>>2)
+			offset = int(binary.LittleEndian.Uint16(src[s+1:]))
+			s += 3
+		default:
+			if len(src)-s < 5 {
+				return false
+			}
+			length = 1 + int(tag>>2)
+			offset = int(binary.LittleEndian.Uint32(src[s+1:]))
+			s += 5
+		}
+		if offset <= 0 || offset > d || length > len(dst)-d {
+			return false
+		}
+		copyBack(dst, d, offset, length)
+		d += length
+	}
+	return d == len(dst)
+}
+
+// copyBack writes dst[d:d+length] as a copy of the bytes offset back,
+// repeating them when offset < length (0 < offset <= d, d+length <=
+// len(dst)). Steps of 8 bytes may write up to 7 bytes past the copy:
+// bytes that a later tag writes (or this one's byte loop, at the end of
+// dst).
+func copyBack(dst []byte, d, offset, length int) {
+	end := d + length
+	switch {
+	case offset <= 8 && offset < length:
+		// 8 bytes of the repeating pattern in a register, stored at steps
+		// of the largest multiple of offset up to 8: no load waits on a
+		// store (a copy 8 bytes back, an id repeated, loads what the step
+		// before stored, ~5 cycles a step).
+		var v uint64
+		switch offset {
+		case 1:
+			v = uint64(dst[d-1]) * 0x0101010101010101
+		case 2:
+			v = uint64(binary.LittleEndian.Uint16(dst[d-2:])) * 0x0001000100010001
+		case 4:
+			v = uint64(binary.LittleEndian.Uint32(dst[d-4:])) * 0x0000000100000001
+		case 8:
+			v = binary.LittleEndian.Uint64(dst[d-8:])
+		default:
+			for i, k := 0, 0; i < 8; i++ {
+				v |= uint64(dst[d-offset+k]) << (8 * i)
+				if k++; k == offset {
+					k = 0
+				}
+			}
+		}
+		step := patternStep[offset]
+		if step == 8 {
+			for ; d+32 <= end && d+32 <= len(dst); d += 32 {
+				b := dst[d : d+32 : d+32]
+				binary.LittleEndian.PutUint64(b[0:], v)
+				binary.LittleEndian.PutUint64(b[8:], v)
+				binary.LittleEndian.PutUint64(b[16:], v)
+				binary.LittleEndian.PutUint64(b[24:], v)
+			}
+		}
+		for ; d < end && d+8 <= len(dst); d += step {
+			binary.LittleEndian.PutUint64(dst[d:], v)
+		}
+	case offset >= 8:
+		// Each load reads at least 8 bytes behind the store of its step:
+		// bytes already final, also when the copy overlaps its source.
+		for ; d < end && d+8 <= len(dst); d += 8 {
+			binary.LittleEndian.PutUint64(dst[d:], binary.LittleEndian.Uint64(dst[d-offset:]))
+		}
+	}
+	for ; d < end; d++ {
+		dst[d] = dst[d-offset]
+	}
+}
+
+// patternStep is, for an offset from 1 to 8, the largest multiple of it up
+// to 8: how far a register of the repeating pattern is stored each step.
+var patternStep = [9]int{0, 8, 8, 6, 8, 5, 6, 7, 8}

@@ -1,0 +1,150 @@
+package readers
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/klauspost/compress/snappy"
+)
+
+// snappyInputs are the shapes of PLAIN values a direct page holds, and a
+// few others: runs of int64 ids (the copies 8 bytes back), 0/1 labels,
+// random floats (literals), short patterns (copies 1 to 7 bytes back),
+// text, zeros, and sizes around the 8-byte steps.
+func snappyInputs(r *rand.Rand) map[string][]byte {
+	in := map[string][]byte{}
+	var ids []byte
+	for id := range 300 {
+		for range 1 + r.IntN(900) {
+			ids = binary.LittleEndian.AppendUint64(ids, uint64(id*7919))
+		}
+	}
+	in["ids"] = ids
+	var short []byte // runs of 1 to 7, most bytes in literals
+	for len(short) < 1<<19 {
+		v := uint64(r.IntN(1000))
+		for range 1 + r.IntN(7) {
+			short = binary.LittleEndian.AppendUint64(short, v)
+		}
+	}
+	in["shortruns"] = short
+	var labels, floats []byte
+	for range 50_000 {
+		labels = binary.LittleEndian.AppendUint64(labels, uint64(r.IntN(2)))
+		floats = binary.LittleEndian.AppendUint32(floats, math.Float32bits(-float32(r.ExpFloat64())))
+	}
+	in["labels"], in["floats"] = labels, floats
+	for period := 1; period <= 9; period++ {
+		var p []byte
+		for i := range 5000 + period {
+			p = append(p, byte(i%period*37))
+		}
+		in["period"+string(rune('0'+period))] = p
+	}
+	in["text"] = bytes.Repeat([]byte("the cross-entropy of a sequence, in nats per token; "), 400)
+	in["zeros"] = make([]byte, 70_000)
+	for n := range 40 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.IntN(3))
+		}
+		in["small"+string(rune('A'+n))] = b
+	}
+	in["empty"] = nil
+	return in
+}
+
+// TestDecodeSnappy: decodeSnappy decodes klauspost's snappy encodings of
+// every input to the input, and so does klauspost's decoder.
+func TestDecodeSnappy(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for name, want := range snappyInputs(r) {
+		enc := snappy.Encode(nil, want)
+		got := make([]byte, len(want))
+		if !decodeSnappy(got, enc) {
+			t.Errorf("%s: refused a valid block", name)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: decoded wrong", name)
+		}
+	}
+}
+
+// TestDecodeSnappyRefuses: a block of another length than dst, one cut
+// short, a copy from before the start, and an S2 repeat (offset 0) are
+// refused.
+func TestDecodeSnappyRefuses(t *testing.T) {
+	want := bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, 100)
+	enc := snappy.Encode(nil, want)
+	if decodeSnappy(make([]byte, len(want)-1), enc) || decodeSnappy(make([]byte, len(want)+1), enc) {
+		t.Error("accepted a block of another length than dst")
+	}
+	if decodeSnappy(make([]byte, len(want)), enc[:len(enc)-1]) {
+		t.Error("accepted a block cut short")
+	}
+	// 4 bytes: varint 4, then a copy1 of 4 bytes 1 back with nothing before.
+	if decodeSnappy(make([]byte, 4), []byte{4, 0x01, 0x01}) {
+		t.Error("accepted a copy from before the start")
+	}
+	// literal "ab", then copy1 with offset 0 (S2's repeat).
+	if decodeSnappy(make([]byte, 6), []byte{6, 0x04, 'a', 'b', 0x01, 0x00}) {
+		t.Error("accepted an S2 repeat")
+	}
+}
+
+// FuzzDecodeSnappy: whatever decodeSnappy accepts, klauspost's decoder
+// decodes to the same bytes; a valid encoding of the input is accepted.
+func FuzzDecodeSnappy(f *testing.F) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, in := range snappyInputs(r) {
+		if len(in) < 4096 {
+			f.Add(snappy.Encode(nil, in), false)
+		}
+		f.Add(in[:min(len(in), 64)], true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, encode bool) {
+		src := b
+		if encode {
+			src = snappy.Encode(nil, b)
+		}
+		n, err := snappy.DecodedLen(src)
+		if err != nil || n > 1<<20 {
+			n = len(b)
+		}
+		got := make([]byte, n)
+		ok := decodeSnappy(got, src)
+		want, err := snappy.Decode(nil, src)
+		if encode && (!ok || !bytes.Equal(got, b)) {
+			t.Fatalf("a valid encoding of %d bytes: ok %v", len(b), ok)
+		}
+		if ok && (err != nil || !bytes.Equal(got, want)) {
+			t.Fatalf("accepted what klauspost decodes otherwise (err %v)", err)
+		}
+	})
+}
+
+func BenchmarkDecodeSnappy(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	in := snappyInputs(r)
+	for _, name := range []string{"ids", "shortruns", "labels", "floats", "text"} {
+		want := in[name]
+		enc := snappy.Encode(nil, want)
+		dst := make([]byte, len(want))
+		b.Run(name+"/ours", func(b *testing.B) {
+			b.SetBytes(int64(len(want)))
+			for range b.N {
+				decodeSnappy(dst, enc)
+			}
+		})
+		b.Run(name+"/klauspost", func(b *testing.B) {
+			b.SetBytes(int64(len(want)))
+			for range b.N {
+				snappy.Decode(dst, enc)
+			}
+		})
+	}
+}
