@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 
@@ -71,28 +72,89 @@ func directFile(t testing.TB, path string, n int, rowGroup int64, props ...pq.Wr
 	}
 }
 
-// directCases are files with direct chunks: Arrow-written v1 and v2
-// pages, snappy and uncompressed, pages of a few hundred bytes and of
-// 1 MiB, and parquet-go's files of pgTable (whose required int64 columns
-// are direct in the snappy one, with page checksums).
-func directCases(t *testing.T) map[string]string {
+// encRow has required numbers in encodings other than PLAIN, whose pages
+// must not be direct (a BYTE_STREAM_SPLIT page holds exactly n·width
+// bytes too), beside a PLAIN one that is.
+type encRow struct {
+	Plain  int64   `parquet:"plain"`
+	Split  float64 `parquet:"split,split"`
+	SplitI int64   `parquet:"spliti,split"`
+	Delta  int64   `parquet:"delta,delta"`
+}
+
+// writeEnc writes n encRows with parquet-go.
+func writeEnc(t testing.TB, path string, n int, opts ...parquet.WriterOption) {
+	t.Helper()
+	rows := make([]encRow, n)
+	for i := range rows {
+		rows[i] = encRow{Plain: int64(i / 7), Split: float64(i) * 1.5, SplitI: int64(i) << 20, Delta: int64(i * i)}
+	}
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[encRow](&buf, opts...)
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// directCase is a file with direct chunks (or chunks that must not be),
+// read in chunks of each of batches rows.
+type directCase struct {
+	path    string
+	batches []int
+}
+
+// directCases: Arrow-written v1 and v2 pages, snappy and uncompressed, of
+// a few hundred bytes; chunks over the 1 MiB read window, of small pages
+// (the window read again partway) and of 1 MiB pages (a payload over half
+// the window, read on its own); parquet-go's files of pgTable (whose
+// required int64 columns are direct in the snappy one, with page
+// checksums) and of encRow.
+func directCases(t *testing.T) map[string]directCase {
 	dir := t.TempDir()
-	paths := map[string]string{}
+	cases := map[string]directCase{}
+	small := []int{0, 1, 7, 333, 5000}
 	for name, props := range map[string][]pq.WriterProperty{
 		"v1-snappy-small": {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(700), pq.WithBatchSize(50)},
 		"v2-snappy-small": {pq.WithDataPageVersion(pq.DataPageV2), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(900), pq.WithBatchSize(64)},
 		"v1-plain-small":  {pq.WithDataPageVersion(pq.DataPageV1), pq.WithDataPageSize(500), pq.WithBatchSize(40)},
+		// Dictionary pages first, then (past 2 KB of dictionary) PLAIN
+		// pages: no chunk is direct.
+		"v1-snappy-dict": {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDictionaryDefault(true),
+			pq.WithDictionaryPageSizeLimit(2 << 10), pq.WithDataPageSize(900)},
+	} {
+		path := filepath.Join(dir, name+".parquet")
+		directFile(t, path, 20_000, 7_000, props...)
+		cases[name] = directCase{path, small}
+	}
+	for name, props := range map[string][]pq.WriterProperty{
+		"v1-snappy-wide":  {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(40 << 10)},
 		"v2-snappy-large": {pq.WithDataPageVersion(pq.DataPageV2), pq.WithCompression(compress.Codecs.Snappy)},
 	} {
-		paths[name] = filepath.Join(dir, name+".parquet")
-		directFile(t, paths[name], 20_000, 7_000, props...)
+		path := filepath.Join(dir, name+".parquet")
+		directFile(t, path, 160_000, 160_000, props...)
+		cases[name] = directCase{path, []int{0, 4093}}
 	}
 	rows, _ := pgTable(700)
 	for name, opts := range pgOptions {
-		paths["pg-"+name] = filepath.Join(dir, "pg-"+name+".parquet")
-		writePG(t, paths["pg-"+name], rows, opts...)
+		path := filepath.Join(dir, "pg-"+name+".parquet")
+		writePG(t, path, rows, opts...)
+		cases["pg-"+name] = directCase{path, small}
 	}
-	return paths
+	for name, opts := range map[string][]parquet.WriterOption{
+		"enc-v1-snappy": {parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(512)},
+		"enc-v2-plain":  {parquet.DataPageVersion(2), parquet.PageBufferSize(512)},
+	} {
+		path := filepath.Join(dir, name+".parquet")
+		writeEnc(t, path, 3000, opts...)
+		cases[name] = directCase{path, small}
+	}
+	return cases
 }
 
 // TestDirectPages: every file reads the same with direct pages and through
@@ -105,9 +167,11 @@ func TestDirectPages(t *testing.T) {
 		"v1-snappy-small": {"id", "f32", "f64"}, "v2-snappy-small": {"id", "f32", "f64"},
 		"v1-plain-small": {"id", "f32", "f64"}, "v2-snappy-large": {"id", "f32", "f64"},
 		"pg-v1-snappy": {"u64", "i64"}, "pg-v2-uncompressed-dictfallback": {"u64", "i64"},
+		"v1-snappy-wide": {"id", "f32", "f64"},
+		"enc-v1-snappy":  {"plain"}, "enc-v2-plain": {"plain"},
 	}
-	for name, path := range directCases(t) {
-		f, err := open(Input{Path: path}, memory.DefaultAllocator)
+	for name, tc := range directCases(t) {
+		f, err := open(Input{Path: tc.path}, memory.DefaultAllocator)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +202,7 @@ func TestDirectPages(t *testing.T) {
 				t.Errorf("%s: column %s is direct", name, c)
 			}
 		}
-		for _, batch := range []int{0, 1, 7, 333, 5000} {
+		for _, batch := range tc.batches {
 			directPages = false
 			want := readAll(t, f, columns, batch)
 			directPages = true

@@ -1085,10 +1085,7 @@ func (s *colStream) fill(ctx context.Context, n int) (err error) {
 	p, c, cb := s.p, s.c, s.cb
 	defer recoverInput(&err, p.fpath, s.unit, &c.name, "decoding column chunk")
 	if s.isDirect {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return s.fillDirect(n)
+		return s.fillDirect(ctx, n)
 	}
 	for !s.ended && (cb.rows < n || c.list && cb.rows == n) {
 		if err := ctx.Err(); err != nil {

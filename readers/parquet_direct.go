@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -115,10 +116,13 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
 
 // fillDirect is fill for a direct chunk: it reads pages until cb holds n
 // rows or the chunk ends.
-func (s *colStream) fillDirect(n int) error {
+func (s *colStream) fillDirect(ctx context.Context, n int) error {
 	p, c, cb := s.p, s.c, s.cb
 	width := directWidth(c)
 	for !s.ended && cb.rows < n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if s.page == len(s.direct) {
 			s.ended = true
 			cb.finish(c)

@@ -434,7 +434,7 @@ func TestCorruptInputs(t *testing.T) {
 		}
 		for seed := 0; seed < 40; seed++ {
 			c := append([]byte(nil), b...)
-			pos := (seed * 2654435761) % len(c)
+			pos := int(uint64(seed) * 2654435761 % uint64(len(c)))
 			c[pos] ^= 0xFF
 			cases = append(cases, tc{fmt.Sprintf("body-%d", seed), fmt.Sprintf("body%d-%s", seed, n), c, false})
 		}

@@ -30,23 +30,24 @@ func decodeSnappy(dst, src []byte) bool {
 		var length, offset int
 		switch tag & 3 {
 		case 0: // literal
-			x := int(tag >> 2)
+			x := uint64(tag >> 2)
 			s++
 			if x >= 60 {
-				b := x - 59 // 1 to 4 bytes of length-1
+				b := int(x) - 59 // 1 to 4 bytes of length-1
 				if b > len(src)-s {
 					return false
 				}
 				x = 0
 				for i := range b {
-					x |= int(src[s+i]) << (8 * i)
+					x |= uint64(src[s+i]) << (8 * i)
 				}
 				s += b
 			}
-			length = x + 1
-			if length > len(dst)-d || length > len(src)-s {
+			// In uint64: length-1 may be up to 2^32-1, past a 32-bit int.
+			if x+1 > uint64(len(dst)-d) || x+1 > uint64(len(src)-s) {
 				return false
 			}
+			length = int(x) + 1
 			if length <= 16 && len(dst)-d >= 16 && len(src)-s >= 16 {
 				// A short literal as two 8-byte moves (up to 15 bytes past
 				// it, rewritten later), not a call to memmove.
@@ -77,7 +78,9 @@ func decodeSnappy(dst, src []byte) bool {
 				return false
 			}
 			length = 1 + int(tag>>2)
-			offset = int(binary.LittleEndian.Uint32(src[s+1:]))
+			if o := binary.LittleEndian.Uint32(src[s+1:]); uint64(o) <= uint64(d) {
+				offset = int(o)
+			} // else offset stays 0: refused below (also where int is 32 bits)
 			s += 5
 		}
 		if offset <= 0 || offset > d || length > len(dst)-d {

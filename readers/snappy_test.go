@@ -94,6 +94,14 @@ func TestDecodeSnappyRefuses(t *testing.T) {
 	if decodeSnappy(make([]byte, 6), []byte{6, 0x04, 'a', 'b', 0x01, 0x00}) {
 		t.Error("accepted an S2 repeat")
 	}
+	// An 8-byte literal, then literals whose 4-byte lengths are 2^32 and
+	// 2^32-5 (0 and -5 in a 32-bit int), and a copy4 from 2^32-1 back.
+	lit := []byte{8, 0x1c, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+	for _, tail := range [][]byte{{0xfc, 0xff, 0xff, 0xff, 0xff}, {0xfc, 0xfa, 0xff, 0xff, 0xff}, {0x0f, 0xff, 0xff, 0xff, 0xff}} {
+		if decodeSnappy(make([]byte, 8), append(append([]byte(nil), lit...), tail...)) {
+			t.Errorf("accepted the tag % x", tail)
+		}
+	}
 }
 
 // FuzzDecodeSnappy: whatever decodeSnappy accepts, klauspost's decoder
@@ -113,7 +121,13 @@ func FuzzDecodeSnappy(f *testing.F) {
 		}
 		n, err := snappy.DecodedLen(src)
 		if err != nil || n > 1<<20 {
-			n = len(b)
+			// klauspost's decoder would allocate the declared length (up
+			// to 4 GiB) before looking further; ours must refuse it in
+			// a buffer of another length.
+			if decodeSnappy(make([]byte, len(b)), src) && len(b) != n {
+				t.Fatalf("accepted a block declaring %d bytes into %d", n, len(b))
+			}
+			return
 		}
 		got := make([]byte, n)
 		ok := decodeSnappy(got, src)
