@@ -53,7 +53,8 @@ const DefaultDictionaryBytes = 64 << 20
 // A ParquetWriter is not safe for concurrent use.
 type ParquetWriter struct {
 	w            io.Writer
-	fw           *pqarrow.FileWriter
+	fw           *pqarrow.FileWriter // or flat, for a schema of flat columns
+	flat         *flatWriter
 	schema       *arrow.Schema
 	fileSchema   *arrow.Schema // FixedSizeList columns as List; nil when none
 	mem          memory.Allocator
@@ -145,12 +146,16 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) 
 			pw, err = nil, outputErr(w, fmt.Errorf("starting Parquet file: %v", r))
 		}
 	}()
-	fw, err := pqarrow.NewFileWriter(fileSchema, w, parquet.NewWriterProperties(props...), arrowProps)
+	p := &ParquetWriter{w: w, schema: schema, mem: cfg.mem, rowGroupRows: cfg.rowGroupRows,
+		dictBytes: cfg.dictBytes, dictCols: dictCols, pendingDict: make([]int64, len(dictCols))}
+	if flatColumns && !hasFSL && flatSchema(schema) {
+		p.flat, err = newFlatWriter(w, fileSchema, parquet.NewWriterProperties(props...), arrowProps)
+	} else {
+		p.fw, err = pqarrow.NewFileWriter(fileSchema, w, parquet.NewWriterProperties(props...), arrowProps)
+	}
 	if err != nil {
 		return nil, outputErr(w, fmt.Errorf("starting Parquet file: %w", err))
 	}
-	p := &ParquetWriter{w: w, fw: fw, schema: schema, mem: cfg.mem, rowGroupRows: cfg.rowGroupRows,
-		dictBytes: cfg.dictBytes, dictCols: dictCols, pendingDict: make([]int64, len(dictCols))}
 	if hasFSL {
 		p.fileSchema = fileSchema
 	}
@@ -254,7 +259,11 @@ func (p *ParquetWriter) Close() error {
 		p.flush(p.pendingRows)
 	}
 	p.releasePending()
-	if err := guard(p.fw.Close); err != nil && p.err == nil {
+	closeFile := p.fw.Close
+	if p.flat != nil {
+		closeFile = p.flat.close
+	}
+	if err := guard(closeFile); err != nil && p.err == nil {
 		p.err = outputErr(p.w, fmt.Errorf("writing Parquet footer: %w", err))
 	}
 	if p.err == nil {
@@ -279,7 +288,11 @@ func (p *ParquetWriter) flush(n int64) error {
 		}
 		defer rec.Release()
 	}
-	if err := guard(func() error { return p.fw.Write(rec) }); err != nil {
+	write := p.fw.Write
+	if p.flat != nil {
+		write = p.flat.write
+	}
+	if err := guard(func() error { return write(rec) }); err != nil {
 		return p.fail(fmt.Errorf("writing a row group: %w", err))
 	}
 	p.rows += n

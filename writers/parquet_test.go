@@ -9,11 +9,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -766,4 +769,163 @@ func readStrings(t *testing.T, f *parquet.File) []string {
 		pages.Close()
 	}
 	return out
+}
+
+// flatRecord is testRecord without its list column, with more flat types
+// beside (float32, a timestamp, small and unsigned ints, binary), over n
+// rows; row i is a pure function of i.
+func flatRecord(t *testing.T, mem memory.Allocator, n int) arrow.Record {
+	t.Helper()
+	base := testRecord(mem)
+	defer base.Release()
+	fields := append(slices.Clone(base.Schema().Fields()[:9]),
+		arrow.Field{Name: "f32", Type: arrow.PrimitiveTypes.Float32, Nullable: true},
+		arrow.Field{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+		arrow.Field{Name: "i16", Type: arrow.PrimitiveTypes.Int16},
+		arrow.Field{Name: "u32", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "bin", Type: arrow.BinaryTypes.Binary, Nullable: true})
+	schema := arrow.NewSchema(fields, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := range n {
+		j := int64(i % testRows)
+		for c := range 9 {
+			col := base.Column(c)
+			if col.IsNull(int(j)) {
+				b.Field(c).AppendNull()
+				continue
+			}
+			switch a := col.(type) {
+			case *array.String:
+				b.Field(c).(*array.StringBuilder).Append(a.Value(int(j)))
+			case *array.Int8:
+				b.Field(c).(*array.Int8Builder).Append(a.Value(int(j)))
+			case *array.Int32:
+				b.Field(c).(*array.Int32Builder).Append(a.Value(int(j)))
+			case *array.Uint64:
+				b.Field(c).(*array.Uint64Builder).Append(a.Value(int(j)))
+			case *array.Date32:
+				b.Field(c).(*array.Date32Builder).Append(a.Value(int(j)))
+			case *array.Boolean:
+				b.Field(c).(*array.BooleanBuilder).Append(a.Value(int(j)))
+			case *array.Int64:
+				b.Field(c).(*array.Int64Builder).Append(a.Value(int(j)) + int64(i))
+			case *array.Float64:
+				b.Field(c).(*array.Float64Builder).Append(a.Value(int(j)) + float64(i)/3)
+			default:
+				t.Fatalf("column %d: %T", c, col)
+			}
+		}
+		if i%9 == 4 {
+			b.Field(9).AppendNull()
+			b.Field(12).AppendNull()
+			b.Field(13).AppendNull()
+		} else {
+			b.Field(9).(*array.Float32Builder).Append(float32(i) / 7)
+			b.Field(12).(*array.Uint32Builder).Append(uint32(i) * 2654435761)
+			b.Field(13).(*array.BinaryBuilder).Append([]byte{byte(i), byte(i >> 8), 0xff})
+		}
+		b.Field(10).(*array.TimestampBuilder).Append(arrow.Timestamp(1_700_000_000_000_000 + int64(i)*1_000_003))
+		b.Field(11).(*array.Int16Builder).Append(int16(i))
+	}
+	return b.NewRecord()
+}
+
+// withoutUnsigned is rec without its unsigned columns (the caller releases
+// both).
+func withoutUnsigned(rec arrow.Record) arrow.Record {
+	var fields []arrow.Field
+	var cols []arrow.Array
+	for i, f := range rec.Schema().Fields() {
+		if id := f.Type.ID(); id != arrow.UINT64 && id != arrow.UINT32 {
+			fields = append(fields, f)
+			cols = append(cols, rec.Column(i))
+		}
+	}
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+}
+
+// TestFlatWriterSameBytes: a schema of flat columns is written with its
+// columns encoded concurrently (flatWriter), and the file is the bytes
+// pqarrow.FileWriter writes: with nulls and without, many pages and row
+// groups, row groups cut by the dictionary bound, one row and none. With
+// unsigned columns too, but for one row (a chunk without nulls), where
+// FileWriter.Write gives an unsigned column the statistics min MaxUint,
+// max 0 (an Arrow v17 bug: with nulls both writers do) and flatWriter the
+// right ones: TestFlatWriterUnsignedStats.
+func TestFlatWriterSameBytes(t *testing.T) {
+	defer func() { flatColumns = true }()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for _, tc := range []struct {
+		name  string
+		rows  int
+		split []int64
+		opts  []ParquetOption
+	}{
+		{"small", 1000, []int64{7, 300}, nil},
+		{"pages and row groups", 300_000, []int64{65_536, 100_000}, []ParquetOption{WithRowGroupRows(90_000)}},
+		{"dictionary bound", 20_000, nil, []ParquetOption{WithDictionaryBytes(3000)}},
+		{"one row", 1, nil, nil},
+		{"none", 0, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := flatRecord(t, mem, tc.rows)
+			defer rec.Release()
+			if !flatSchema(rec.Schema()) || flatSchema(testSchema) {
+				t.Fatal("flatSchema is wrong about the test schemas")
+			}
+			if tc.rows == 1 {
+				signed := withoutUnsigned(rec)
+				defer signed.Release()
+				rec = signed
+			}
+			flatColumns = false
+			want := writeParquet(t, mem, rec, tc.split, tc.opts...)
+			flatColumns = true
+			got := writeParquet(t, mem, rec, tc.split, tc.opts...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes, pqarrow's %d: they differ", len(got), len(want))
+			}
+		})
+	}
+}
+
+// TestFlatWriterUnsignedStats: flatWriter's statistics of an unsigned
+// column without nulls are its smallest and largest values (as unsigned
+// numbers), where pqarrow.FileWriter.Write wrote min MaxUint and max 0.
+func TestFlatWriterUnsignedStats(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	rec := flatRecord(t, mem, 2) // ku64: MaxUint64, MaxUint64-1; u32: 0, 2654435761
+	defer rec.Release()
+	r, err := file.NewParquetReader(bytes.NewReader(writeParquet(t, mem, rec, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, c := range []struct {
+		col      int
+		min, max uint64
+	}{{3, math.MaxUint64 - 1, math.MaxUint64}, {12, 0, 2654435761}} {
+		md, err := r.MetaData().RowGroup(0).ColumnChunk(c.col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := md.Statistics()
+		if err != nil || st == nil || !st.HasMinMax() {
+			t.Fatalf("column %d: no statistics (%v)", c.col, err)
+		}
+		var lo, hi uint64
+		switch s := st.(type) {
+		case *metadata.Int64Statistics:
+			lo, hi = uint64(s.Min()), uint64(s.Max())
+		case *metadata.Int32Statistics:
+			lo, hi = uint64(uint32(s.Min())), uint64(uint32(s.Max()))
+		default:
+			t.Fatalf("column %d: statistics %T", c.col, st)
+		}
+		if lo != c.min || hi != c.max {
+			t.Errorf("column %d: min %d max %d, want %d and %d", c.col, lo, hi, c.min, c.max)
+		}
+	}
 }
