@@ -36,7 +36,8 @@ const DefaultDictionaryBytes = 64 << 20
 
 // ParquetWriter writes Arrow records as one Parquet file.
 //
-// Settings: zstd compression (default level), column statistics on, PLAIN
+// Settings: zstd compression (default level), column statistics on (but
+// for unsigned integer columns: see NewParquetWriter), PLAIN
 // encoding for numbers and dictionary encoding for string and binary
 // columns, data page v1, format version 2.6, required root, the Arrow schema
 // stored in the footer (key "ARROW:schema") so that types such as uint64,
@@ -132,6 +133,12 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) 
 		case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
 			props = append(props, parquet.WithDictionaryFor(f.Name, true))
 			dictCols = append(dictCols, i)
+		case arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+			// Arrow v17 writes an unsigned column's statistics as min
+			// MaxUint, max 0 (always with nulls, and through
+			// pqarrow.FileWriter.Write without): a reader that prunes row
+			// groups by them would skip rows that match. None is better.
+			props = append(props, parquet.WithStatsFor(f.Name, false))
 		}
 	}
 	fileSchema, hasFSL := fixedSizeListView(schema, cfg.mem)
