@@ -214,29 +214,35 @@ func (s *scorer) scoreBinaryHard(tables []*stats, label []int64, prob []float64,
 	o := &s.p.cfg.Options
 	f := &s.fast
 	n := len(prob)
-	for i, v := range label {
-		// The general loop's refusals: not a hard label, ignored, or not a
-		// probability (checkProb).
-		if v < -1 || v > 1 || v == o.IgnoreIndex || !(prob[i] >= 0 && prob[i] <= 1) {
-			return false
-		}
-	}
 	f.label = slices.Grow(f.label[:0], n)[:n]
 	// (Locals, not f's fields, which the compiler reloads after every store.)
 	start, ps, labels, cells := f.start, f.p, f.label, s.cells[:n]
+	label, ignore := label[:n], o.IgnoreIndex
+	// Each row is checked as it is moved to its cell's run: the general
+	// loop's refusals (not a hard label, ignored, not a probability:
+	// checkProb) stop the fast path, which has then changed nothing but
+	// its scratch space.
 	if s.perRow {
 		f.row = slices.Grow(f.row[:0], n)[:n]
 		rows := f.row
 		for i, c := range cells {
+			v, q := label[i], prob[i]
+			if v < -1 || v > 1 || v == ignore || !(q >= 0 && q <= 1) {
+				return false
+			}
 			k := start[c]
 			start[c] = k + 1
-			ps[k], labels[k], rows[k] = prob[i], label[i], int32(i)
+			ps[k], labels[k], rows[k] = q, v, int32(i)
 		}
 	} else {
 		for i, c := range cells {
+			v, q := label[i], prob[i]
+			if v < -1 || v > 1 || v == ignore || !(q >= 0 && q <= 1) {
+				return false
+			}
 			k := start[c]
 			start[c] = k + 1
-			ps[k], labels[k] = prob[i], label[i]
+			ps[k], labels[k] = q, v
 		}
 	}
 	// start[c] is now where cell c's rows end.
