@@ -102,6 +102,46 @@ func writeEnc(t testing.TB, path string, n int, opts ...parquet.WriterOption) {
 	}
 }
 
+// listRow has lists of required numbers, direct in v2 pages without
+// an empty list.
+type listRow struct {
+	ID int64     `parquet:"id"`
+	L  []float32 `parquet:"l,list"`
+	D  []float64 `parquet:"d,list"`
+}
+
+// writeLists writes n listRows with parquet-go, lists of 1 to 40 elements
+// (0 to 40 with empty), so that rows cross the small pages' ends.
+func writeLists(t testing.TB, path string, n int, empty bool, opts ...parquet.WriterOption) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(n), 2))
+	rows := make([]listRow, n)
+	for i := range rows {
+		k := 1 + r.IntN(40)
+		if empty && r.IntN(5) == 0 {
+			k = 0
+		}
+		rows[i].ID = int64(i / 3)
+		for j := range k {
+			rows[i].L = append(rows[i].L, float32(i)+float32(j)/8)
+			rows[i].D = append(rows[i].D, r.NormFloat64())
+		}
+	}
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[listRow](&buf, opts...)
+	for lo := 0; lo < n; lo += 100 {
+		if _, err := w.Write(rows[lo:min(lo+100, n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // directCase is a file with direct chunks (or chunks that must not be),
 // read in chunks of each of batches rows.
 type directCase struct {
@@ -146,6 +186,19 @@ func directCases(t *testing.T) map[string]directCase {
 		writePG(t, path, rows, opts...)
 		cases["pg-"+name] = directCase{path, small}
 	}
+	for name, tc := range map[string]struct {
+		empty bool
+		opts  []parquet.WriterOption
+	}{
+		"list-v2-snappy":       {false, []parquet.WriterOption{parquet.DataPageVersion(2), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(700), parquet.MaxRowsPerRowGroup(1500)}},
+		"list-v2-plain":        {false, []parquet.WriterOption{parquet.DataPageVersion(2), parquet.PageBufferSize(1500)}},
+		"list-v2-snappy-empty": {true, []parquet.WriterOption{parquet.DataPageVersion(2), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(700)}},
+		"list-v1-snappy":       {false, []parquet.WriterOption{parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(700)}},
+	} {
+		path := filepath.Join(dir, name+".parquet")
+		writeLists(t, path, 4000, tc.empty, tc.opts...)
+		cases[name] = directCase{path, small}
+	}
 	for name, opts := range map[string][]parquet.WriterOption{
 		"enc-v1-snappy": {parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(512)},
 		"enc-v2-plain":  {parquet.DataPageVersion(2), parquet.PageBufferSize(512)},
@@ -169,6 +222,8 @@ func TestDirectPages(t *testing.T) {
 		"pg-v1-snappy": {"u64", "i64"}, "pg-v2-uncompressed-dictfallback": {"u64", "i64"},
 		"v1-snappy-wide": {"id", "f32", "f64"},
 		"enc-v1-snappy":  {"plain"}, "enc-v2-plain": {"plain"},
+		"list-v2-snappy": {"id", "l", "d"}, "list-v2-plain": {"id", "l", "d"},
+		"list-v2-snappy-empty": {"id"}, "list-v1-snappy": {"id"},
 	}
 	for name, tc := range directCases(t) {
 		f, err := open(Input{Path: tc.path}, memory.DefaultAllocator)
@@ -286,5 +341,99 @@ func TestDirectPageCorrupt(t *testing.T) {
 				t.Fatalf("got %v, want an input error about %q", err, tc.errText)
 			}
 		})
+	}
+}
+
+// rleRun and bitPacked build an RLE/bit-packed hybrid level stream.
+func rleRun(count int, level byte) []byte {
+	return append(binary.AppendUvarint(nil, uint64(count)<<1), level)
+}
+
+func bitPacked(width int, levels ...byte) []byte {
+	groups := (len(levels) + 7) / 8
+	out := binary.AppendUvarint(nil, uint64(groups)<<1|1)
+	for g := range groups {
+		var x uint64
+		for j := range 8 {
+			if k := g*8 + j; k < len(levels) {
+				x |= uint64(levels[k]) << (j * width)
+			}
+		}
+		for i := range width {
+			out = append(out, byte(x>>(8*i)))
+		}
+	}
+	return out
+}
+
+// TestWalkLevels: walkLevels yields the levels of RLE runs and bit-packed
+// groups (1 and 2 bits), stops after n, and refuses streams that end early,
+// a run of 0, a level wider than the width, or a group cut short.
+func TestWalkLevels(t *testing.T) {
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	for _, tc := range []struct {
+		name   string
+		b      []byte
+		width  int
+		n      int
+		want   []byte
+		wantOK bool
+	}{
+		{"runs", cat(rleRun(1, 0), rleRun(3, 1), rleRun(2, 0)), 1, 6, []byte{0, 1, 1, 1, 0, 0}, true},
+		{"runs past n", cat(rleRun(1, 0), rleRun(99, 1)), 1, 10, []byte{0, 1, 1, 1, 1, 1, 1, 1, 1, 1}, true},
+		{"bit-packed", bitPacked(1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0), 1, 10, []byte{0, 1, 1, 0, 1, 0, 0, 1, 1, 0}, true},
+		{"width 2", cat(bitPacked(2, 2, 1, 0, 2, 2, 2, 2, 1), rleRun(3, 2)), 2, 11, []byte{2, 1, 0, 2, 2, 2, 2, 1, 2, 2, 2}, true},
+		{"ends early", rleRun(3, 1), 1, 4, nil, false},
+		{"run of 0", cat(rleRun(0, 1), rleRun(2, 1)), 1, 2, nil, false},
+		{"level too wide", rleRun(2, 2), 1, 2, nil, false},
+		{"group cut short", bitPacked(2, 1, 1, 1, 1, 1, 1, 1, 1)[:2], 2, 8, nil, false},
+	} {
+		var got []byte
+		ok := walkLevels(tc.b, tc.width, tc.n, func(level byte, count int) bool {
+			for range count {
+				got = append(got, level)
+			}
+			return true
+		})
+		if ok != tc.wantOK || (ok && !bytes.Equal(got, tc.want)) {
+			t.Errorf("%s: ok %v levels %v, want %v %v", tc.name, ok, got, tc.wantOK, tc.want)
+		}
+	}
+}
+
+// TestDirectLevels: a v2 list page is direct only with every definition
+// level the largest (a page whose header claims no nulls but whose levels
+// hold an empty list is not), its first repetition level 0, and as many
+// rows as it declares.
+func TestDirectLevels(t *testing.T) {
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	reps := cat(rleRun(1, 0), rleRun(2, 1), rleRun(1, 0), rleRun(1, 1)) // rows of 3 and 2 levels
+	for _, tc := range []struct {
+		name       string
+		reps, defs []byte
+		rows       int32
+		want       bool
+	}{
+		{"direct", reps, rleRun(5, 1), 2, true},
+		{"an empty list", reps, cat(rleRun(3, 1), rleRun(1, 0), rleRun(1, 1)), 2, false},
+		{"starts inside a list", cat(rleRun(1, 1), rleRun(1, 0), rleRun(3, 1)), rleRun(5, 1), 1, false},
+		{"rows not as declared", reps, rleRun(5, 1), 3, false},
+		{"levels short", reps, rleRun(4, 1), 2, false},
+	} {
+		path := filepath.Join(t.TempDir(), "levels")
+		if err := os.WriteFile(path, cat(tc.reps, tc.defs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := len(tc.reps) + len(tc.defs)
+		pc := &pageCheck{c: &pqColumn{list: true, maxDef: 1}, win: &fileWindow{f: f, end: int64(size)}}
+		got, err := pc.directLevels(0, len(tc.reps), len(tc.defs), size, 5, tc.rows)
+		f.Close()
+		if err != nil || got != tc.want {
+			t.Errorf("%s: direct %v (%v), want %v", tc.name, got, err, tc.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	pq "github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -28,6 +29,8 @@ func seedFiles(t testing.TB) map[string][]byte {
 	writePG(t, filepath.Join(dir, "h.parquet"), rows[:20], pgOptions["v1-snappy"]...) // direct pages, checksummed
 	directFile(t, filepath.Join(dir, "i.parquet"), 120, 50, pq.WithDataPageVersion(pq.DataPageV2),
 		pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(200)) // direct pages, long snappy copies
+	writeLists(t, filepath.Join(dir, "j.parquet"), 30, false, parquet.DataPageVersion(2),
+		parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(300)) // direct list pages
 	writeIPC(t, filepath.Join(dir, "e.arrow"), cols, splits(24, 10), false)
 	writeIPC(t, filepath.Join(dir, "f.arrows"), cols, splits(24, 10), true)
 	writeIPC(t, filepath.Join(dir, "g.arrows"), cols[:3], splits(24, 30), true)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 	"unsafe"
 
 	"github.com/klauspost/compress/snappy"
@@ -40,6 +41,7 @@ type directPage struct {
 	body       int64  // the payload's offset in the file
 	size       int    // the payload's bytes in the file
 	values     int    // declared values, all present
+	rl, dl     int    // a list page's repetition and definition level bytes, before its values
 	crc        uint32 // the header's checksum, when hasCRC
 	hasCRC     bool   // (a zero CRC field is no checksum, as for parquet-go)
 	compressed bool   // snappy; otherwise the payload is the values
@@ -53,9 +55,11 @@ var directPages = true
 var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // directWidth is the bytes per value of c when its pages may be read
-// directly, and 0 when they may not: a flat required int64, float or double.
+// directly, and 0 when they may not: a flat required int64, float or
+// double, or a one-level list of them with required elements (whose pages
+// must then be v2 pages without nulls: noteDirect).
 func directWidth(c *pqColumn) int {
-	if !directPages || c.list || c.maxDef != 0 || !nativeLittleEndian {
+	if !directPages || !nativeLittleEndian || (c.list && c.elemOptional) || (!c.list && c.maxDef != 0) {
 		return 0
 	}
 	switch c.kind {
@@ -80,12 +84,20 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
 		crc: uint32(h.CRC), hasCRC: h.CRC != 0}
 	switch {
 	case h.DataPageHeader.Valid:
-		if h.DataPageHeader.V.Encoding != format.Plain {
-			return nil
+		if pc.c.list || h.DataPageHeader.V.Encoding != format.Plain {
+			return nil // (a v1 list page's levels are compressed with its values)
 		}
 	case h.DataPageHeaderV2.Valid:
 		v := &h.DataPageHeaderV2.V
-		if v.Encoding != format.Plain || v.NumNulls != 0 || v.RepetitionLevelsByteLength != 0 || v.DefinitionLevelsByteLength != 0 {
+		if v.Encoding != format.Plain || v.NumNulls != 0 {
+			return nil
+		}
+		d.rl, d.dl = int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
+		if pc.c.list {
+			if ok, err := pc.directLevels(body, d.rl, d.dl, d.size, nv, v.NumRows); !ok || err != nil {
+				return err
+			}
+		} else if d.rl != 0 || d.dl != 0 {
 			return nil
 		}
 		if v.IsCompressed.Valid && !v.IsCompressed.V {
@@ -95,9 +107,10 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
 		return nil // a dictionary page: the chunk is dictionary encoded
 	}
 	want := uint64(nv) * uint64(pc.width)
-	got := uint64(d.size)
+	levels := d.rl + d.dl
+	got := uint64(d.size - levels)
 	if d.compressed {
-		head, err := pc.win.bytes(body, min(d.size, binary.MaxVarintLen64), nil)
+		head, err := pc.win.bytes(body+int64(levels), min(d.size-levels, binary.MaxVarintLen64), nil)
 		if err != nil {
 			return err
 		}
@@ -114,12 +127,168 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
 	return nil
 }
 
+// directLevels reports whether a v2 list page's levels (rl bytes of
+// repetition levels at body, then dl of definition levels) are what a
+// direct page needs: nv definition levels all the largest (every list
+// present, every element present: parquet-go reads the levels, not the
+// header's null count), and nv repetition levels of 0 or 1, the first 0,
+// as many 0s as the header's rows, both streams whole; size is the page's
+// bytes.
+func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRows int32) (bool, error) {
+	if rl < 0 || dl < 0 || rl+dl > size {
+		return false, nil
+	}
+	b, err := pc.win.bytes(body, rl+dl, nil)
+	if err != nil {
+		return false, err
+	}
+	md := byte(pc.c.maxDef)
+	if !walkLevels(b[rl:], bitsLen(pc.c.maxDef), int(nv), func(v byte, _ int) bool { return v == md }) {
+		return false, nil
+	}
+	// A v2 page starts a row (parquet-go refuses one that does not) and
+	// declares its rows.
+	var rows int64
+	first := true
+	ok := walkLevels(b[:rl], 1, int(nv), func(v byte, count int) bool {
+		if first && v != 0 {
+			return false
+		}
+		first = false
+		if v == 0 {
+			rows += int64(count)
+		}
+		return v <= 1
+	})
+	return ok && rows == int64(numRows), nil
+}
+
+// walkLevels walks the first n levels of an RLE/bit-packed hybrid stream
+// of bitWidth-bit levels, calling f for each run of one level (adjacent
+// runs and bit-packed levels of one level merged: a list's repetition
+// levels are a run of 0s and a run of 1s a row, in RLE runs and bit-packed
+// groups alike) until it returns false. It reports whether the stream held
+// n levels in whole runs and f took them all.
+func walkLevels(b []byte, bitWidth, n int, f func(level byte, count int) bool) bool {
+	if bitWidth < 1 || bitWidth > 8 {
+		return false
+	}
+	mask := uint64(1)<<bitWidth - 1
+	m := runMerger{f: f}
+	for n > 0 {
+		h, k := binary.Uvarint(b)
+		if k <= 0 {
+			return false
+		}
+		b = b[k:]
+		if h&1 == 0 { // a run of one level, in (bitWidth+7)/8 = 1 byte
+			count := h >> 1
+			if len(b) < 1 || count == 0 || uint64(b[0]) > mask {
+				return false
+			}
+			c := int(min(count, uint64(n)))
+			if !m.add(b[0], c) {
+				return false
+			}
+			b, n = b[1:], n-c
+			continue
+		}
+		groups := h >> 1 // of 8 levels, in bitWidth bytes each
+		if groups == 0 || groups > uint64(len(b)/bitWidth) {
+			return false
+		}
+		for g := 0; g < int(groups) && n > 0; g++ {
+			var x uint64
+			for i, c := range b[g*bitWidth : (g+1)*bitWidth] {
+				x |= uint64(c) << (8 * i)
+			}
+			if bitWidth == 1 { // the group's runs of equal bits, not its bits
+				for left := min(8, n); left > 0; {
+					level, r := byte(x&1), bits.TrailingZeros64(x)
+					if level == 1 {
+						r = bits.TrailingZeros64(^x)
+					}
+					r = min(r, left)
+					if !m.add(level, r) {
+						return false
+					}
+					x >>= r
+					left -= r
+					n -= r
+				}
+				continue
+			}
+			for j := 0; j < 8 && n > 0; j++ {
+				if !m.add(byte(x>>(j*bitWidth)&mask), 1) {
+					return false
+				}
+				n--
+			}
+		}
+		b = b[int(groups)*bitWidth:]
+	}
+	return m.flush()
+}
+
+// runMerger merges adjacent runs of one level before handing them to f.
+type runMerger struct {
+	level byte
+	count int
+	f     func(level byte, count int) bool
+}
+
+func (m *runMerger) add(level byte, count int) bool {
+	if m.count > 0 {
+		if level == m.level {
+			m.count += count
+			return true
+		}
+		if !m.f(m.level, m.count) {
+			return false
+		}
+	}
+	m.level, m.count = level, count
+	return true
+}
+
+func (m *runMerger) flush() bool { return m.count == 0 || m.f(m.level, m.count) }
+
+// addDirectLevels adds a direct list page's rows and elements from its n
+// repetition levels (walked whole by directLevels): as addListPage does
+// for levels whose definition levels are all the largest.
+func (cb *colBuf) addDirectLevels(reps []byte, n int) error {
+	k := 0 // elements of this page so far
+	var bad error
+	walkLevels(reps, 1, n, func(level byte, count int) bool {
+		if level == 1 { // the list goes on
+			if cb.rows == 0 {
+				bad = errors.New("column chunk starts inside a list (first repetition level is not 0)")
+				return false
+			}
+			k += count
+			return true
+		}
+		for range count { // rows of one element so far
+			cb.offs = append(cb.offs, cb.slots+k)
+			cb.valid = append(cb.valid, true)
+			cb.rows++
+			k++
+		}
+		return true
+	})
+	cb.slots += k
+	if bad == nil && k != n {
+		bad = fmt.Errorf("page holds %d levels, declares %d", k, n)
+	}
+	return bad
+}
+
 // fillDirect is fill for a direct chunk: it reads pages until cb holds n
 // rows or the chunk ends.
 func (s *colStream) fillDirect(ctx context.Context, n int) error {
 	p, c, cb := s.p, s.c, s.cb
 	width := directWidth(c)
-	for !s.ended && cb.rows < n {
+	for !s.ended && (cb.rows < n || c.list && cb.rows == n) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -138,6 +307,15 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 				return p.errf(s.unit, c.name, "page %d: crc32 checksum mismatch: want=0x%08X got=0x%08X", s.page, d.crc, sum)
 			}
 		}
+		if c.list {
+			if err := cb.addDirectLevels(raw[:d.rl], d.values); err != nil {
+				return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
+			}
+		} else {
+			cb.rows += d.values
+			cb.slots += d.values
+		}
+		raw = raw[d.rl+d.dl:]
 		dst := cb.growDirect(c, d.values, width)
 		if d.compressed && (len(dst) < snappyOwnRatio*len(raw) || !decodeSnappy(dst, raw)) {
 			out, err := snappy.Decode(dst, raw)
@@ -153,8 +331,6 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 		} else if !d.compressed {
 			copy(dst, raw)
 		}
-		cb.rows += d.values
-		cb.slots += d.values
 		s.page++
 		if int64(s.done+cb.rows) > p.rgRows[s.unit] {
 			return p.errf(s.unit, c.name, "column chunk holds %d rows, row group declares %d", s.done+cb.rows, p.rgRows[s.unit])
