@@ -387,6 +387,9 @@ func TestWalkLevels(t *testing.T) {
 		{"run of 0", cat(rleRun(0, 1), rleRun(2, 1)), 1, 2, nil, false},
 		{"level too wide", rleRun(2, 2), 1, 2, nil, false},
 		{"group cut short", bitPacked(2, 1, 1, 1, 1, 1, 1, 1, 1)[:2], 2, 8, nil, false},
+		{"whole runs after n", cat(rleRun(2, 1), rleRun(3, 0), bitPacked(1, 1, 0)), 1, 2, []byte{1, 1}, true},
+		{"a broken run after n", cat(rleRun(2, 1), []byte{0x03}), 1, 2, nil, false},
+		{"a run header cut after n", cat(rleRun(2, 1), []byte{0x80}), 1, 2, nil, false},
 	} {
 		var got []byte
 		ok := walkLevels(tc.b, tc.width, tc.n, func(level byte, count int) bool {

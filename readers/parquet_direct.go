@@ -168,7 +168,9 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 // runs and bit-packed levels of one level merged: a list's repetition
 // levels are a run of 0s and a run of 1s a row, in RLE runs and bit-packed
 // groups alike) until it returns false. It reports whether the stream held
-// n levels in whole runs and f took them all.
+// n levels in whole runs, f took them all, and the runs after them are
+// whole too (parquet-go decodes the whole stream, and fails on a broken
+// run after the levels it needs).
 func walkLevels(b []byte, bitWidth, n int, f func(level byte, count int) bool) bool {
 	if bitWidth < 1 || bitWidth > 8 {
 		return false
@@ -227,7 +229,29 @@ func walkLevels(b []byte, bitWidth, n int, f func(level byte, count int) bool) b
 		}
 		b = b[int(groups)*bitWidth:]
 	}
-	return m.flush()
+	return m.flush() && wholeRuns(b, bitWidth)
+}
+
+// wholeRuns reports whether b is whole runs of an RLE/bit-packed hybrid
+// stream of bitWidth-bit levels (each header complete, each run's bytes
+// there, no run of no levels).
+func wholeRuns(b []byte, bitWidth int) bool {
+	for len(b) > 0 {
+		h, k := binary.Uvarint(b)
+		if k <= 0 || h>>1 == 0 {
+			return false
+		}
+		b = b[k:]
+		need := uint64(1) // an RLE run's level, in (bitWidth+7)/8 = 1 byte
+		if h&1 == 1 {
+			need = (h >> 1) * uint64(bitWidth)
+		}
+		if need > uint64(len(b)) {
+			return false
+		}
+		b = b[need:]
+	}
+	return true
 }
 
 // runMerger merges adjacent runs of one level before handing them to f.

@@ -35,11 +35,12 @@ var flatColumns = true
 
 // flatSchema reports whether every field of schema is a flat column:
 // a type Parquet stores as one leaf, not a list, struct, map, dictionary or
-// extension type.
+// extension type, nor Arrow's Null type (whose arrays have no validity
+// bitmap: every row would get the level of a present value).
 func flatSchema(schema *arrow.Schema) bool {
 	for _, f := range schema.Fields() {
 		switch f.Type.ID() {
-		case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW,
+		case arrow.NULL, arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW,
 			arrow.STRUCT, arrow.MAP, arrow.DICTIONARY, arrow.EXTENSION, arrow.SPARSE_UNION, arrow.DENSE_UNION,
 			arrow.RUN_END_ENCODED:
 			return false

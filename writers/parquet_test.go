@@ -860,7 +860,8 @@ func TestFlatWriterSameBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := flatRecord(t, mem, tc.rows)
 			defer rec.Release()
-			if !flatSchema(rec.Schema()) || flatSchema(testSchema) {
+			nulls := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.Null, Nullable: true}}, nil)
+			if !flatSchema(rec.Schema()) || flatSchema(testSchema) || flatSchema(nulls) {
 				t.Fatal("flatSchema is wrong about the test schemas")
 			}
 			flatColumns = false
