@@ -227,7 +227,7 @@ func (s *scorer) scoreBinaryHard(tables []*stats, label []int64, prob []float64,
 		rows := f.row
 		for i, c := range cells {
 			v, q := label[i], prob[i]
-			if v < -1 || v > 1 || v == ignore || !(q >= 0 && q <= 1) {
+			if !hardRowOK(v, q, ignore) {
 				return false
 			}
 			k := start[c]
@@ -237,7 +237,7 @@ func (s *scorer) scoreBinaryHard(tables []*stats, label []int64, prob []float64,
 	} else {
 		for i, c := range cells {
 			v, q := label[i], prob[i]
-			if v < -1 || v > 1 || v == ignore || !(q >= 0 && q <= 1) {
+			if !hardRowOK(v, q, ignore) {
 				return false
 			}
 			k := start[c]
@@ -278,6 +278,13 @@ func (s *scorer) scoreBinaryHard(tables []*stats, label []int64, prob []float64,
 	}
 	s.scoredAll(n)
 	return true
+}
+
+// hardRowOK reports whether the general loop would score a row of hard
+// label v and probability q as it is: a label in {-1, 0, 1} other than
+// the ignore index, a probability in [0, 1] (checkProb).
+func hardRowOK(v int64, q float64, ignore int64) bool {
+	return v >= -1 && v <= 1 && v != ignore && q >= 0 && q <= 1 // (false for a NaN q)
 }
 
 // scoredAll marks the chunk's n rows scored, for per-row output.

@@ -165,15 +165,17 @@ func TestBinaryFastPath(t *testing.T) {
 		soft, specials   bool
 		weighted, f32Col bool
 		invalidOnly      bool // specials are invalid predictions only, no null or ignored label
+		ignoreZero       bool // ignore_index 0: the rows of label 0 are ignored
 	}{
-		{"prob", "prob", false, false, false, false, false},
-		{"prob soft f32", "prob", true, false, false, true, false},
-		{"prob specials", "prob", false, true, false, false, false},
-		{"prob f32 specials", "prob", false, true, false, true, false},
-		{"prob invalid", "prob", false, true, false, false, true},
-		{"logit", "logit", false, false, false, false, false},
-		{"logprob soft specials", "logprob", true, true, false, false, false},
-		{"prob weighted", "prob", false, false, true, false, false},
+		{"prob", "prob", false, false, false, false, false, false},
+		{"prob soft f32", "prob", true, false, false, true, false, false},
+		{"prob specials", "prob", false, true, false, false, false, false},
+		{"prob f32 specials", "prob", false, true, false, true, false, false},
+		{"prob invalid", "prob", false, true, false, false, true, false},
+		{"logit", "logit", false, false, false, false, false, false},
+		{"logprob soft specials", "logprob", true, true, false, false, false, false},
+		{"prob weighted", "prob", false, false, true, false, false, false},
+		{"prob ignore_index 0", "prob", false, false, false, false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -262,6 +264,9 @@ func TestBinaryFastPath(t *testing.T) {
 				}
 				cfg.GroupBy = config.GroupSets{{"model"}, {"model", "slice"}}
 				cfg.Options.OnInvalid = "skip"
+				if tc.ignoreZero {
+					cfg.Options.IgnoreIndex = 0
+				}
 				return cfg
 			})
 		})

@@ -184,9 +184,7 @@ func (t *seqTable) getInt(value keyValue, at rowPos) *seqEntry {
 			return t.newEntry(value, at)
 		}
 		if e := t.order[n-1]; e.value.i == value.i {
-			if at.compare(e.first) < 0 {
-				e.first = at
-			}
+			e.seenAt(at)
 			return e
 		}
 		t.index()
@@ -195,8 +193,8 @@ func (t *seqTable) getInt(value keyValue, at rowPos) *seqEntry {
 	if !ok {
 		e = t.newEntry(value, at)
 		t.ints[value.i] = e
-	} else if at.compare(e.first) < 0 {
-		e.first = at
+	} else {
+		e.seenAt(at)
 	}
 	return e
 }
@@ -210,8 +208,8 @@ func (t *seqTable) get(key []byte, value keyValue, at rowPos) *seqEntry {
 	if !ok {
 		e = t.newEntry(value, at)
 		t.keys[string(key)] = e
-	} else if at.compare(e.first) < 0 {
-		e.first = at
+	} else {
+		e.seenAt(at)
 	}
 	return e
 }
@@ -300,10 +298,15 @@ func (t *seqTable) mergeFrom(o *seqTable, adopt bool) {
 
 // mergeEntry adds o, a piece of e's sequence, to e.
 func mergeEntry(e, o *seqEntry) {
-	if o.first.compare(e.first) < 0 {
-		e.first = o.first
-	}
+	e.seenAt(o.first)
 	e.stats.Merge(&o.stats)
+}
+
+// seenAt moves e's first appearance to at if at is earlier.
+func (e *seqEntry) seenAt(at rowPos) {
+	if at.compare(e.first) < 0 {
+		e.first = at
+	}
 }
 
 // sequenceRows lists every cell's sequences, for rows.parquet, where a

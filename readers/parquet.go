@@ -928,9 +928,6 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 			streams[i].close()
 		}
 	}()
-	wrongCount := func(s *colStream) error {
-		return p.errf(unit, s.c.name, "column chunk holds %d rows, row group declares %d", s.done+s.cb.rows, rows)
-	}
 	for i, ref := range refs {
 		if ref.col == nil {
 			continue
@@ -956,7 +953,7 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 		// A head read stops early with more than limit rows: more than the
 		// row group declares is as wrong as a whole chunk's count off it.
 		if s.ended && int64(s.cb.rows) != rows {
-			return wrongCount(s)
+			return s.wrongCount()
 		}
 	}
 	for lo := 0; lo < end; lo += step {
@@ -977,7 +974,7 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 				}
 			}
 			if s.cb.rows-s.start < n {
-				return wrongCount(s)
+				return s.wrongCount()
 			}
 			s.cb.slice(col, &sc.elems[i], &sc.offs[i], ref.col, s.start, s.start+n)
 		}
@@ -1004,7 +1001,7 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 			return err
 		}
 		if int64(s.done+s.cb.rows) != rows {
-			return wrongCount(s)
+			return s.wrongCount()
 		}
 	}
 	return nil
@@ -1121,12 +1118,21 @@ func (s *colStream) fill(ctx context.Context, n int) (err error) {
 			return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
 		}
 		s.page++
-		if int64(s.done+cb.rows) > p.rgRows[s.unit] {
-			// More rows than declared: stop here, before they fill memory.
-			return p.errf(s.unit, c.name, "column chunk holds %d rows, row group declares %d", s.done+cb.rows, p.rgRows[s.unit])
+		if s.overDeclared() {
+			return s.wrongCount() // stop here, before they fill memory
 		}
 	}
 	return nil
+}
+
+// overDeclared reports whether the column has more rows than its row
+// group declares.
+func (s *colStream) overDeclared() bool { return int64(s.done+s.cb.rows) > s.p.rgRows[s.unit] }
+
+// wrongCount is the error of a column chunk whose rows are not the row
+// group's.
+func (s *colStream) wrongCount() error {
+	return s.p.errf(s.unit, s.c.name, "column chunk holds %d rows, row group declares %d", s.done+s.cb.rows, s.p.rgRows[s.unit])
 }
 
 // close closes the page reader and the page checks; it may be called more

@@ -356,8 +356,8 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 			copy(dst, raw)
 		}
 		s.page++
-		if int64(s.done+cb.rows) > p.rgRows[s.unit] {
-			return p.errf(s.unit, c.name, "column chunk holds %d rows, row group declares %d", s.done+cb.rows, p.rgRows[s.unit])
+		if s.overDeclared() {
+			return s.wrongCount()
 		}
 	}
 	return nil

@@ -78,8 +78,8 @@ func newFlatWriter(w io.Writer, schema *arrow.Schema, props *parquet.WriterPrope
 	return &flatWriter{fw: fw, schema: schema, arrowProps: arrowProps, dict: dict}, nil
 }
 
-// write writes rec as one row group.
-func (f *flatWriter) write(rec arrow.Record) error {
+// Write writes rec as one row group.
+func (f *flatWriter) Write(rec arrow.Record) error {
 	rgw := f.fw.AppendBufferedRowGroup()
 	n := int(rec.NumCols())
 	errs := make([]error, n)
@@ -133,5 +133,5 @@ func (f *flatWriter) column(rgw file.BufferedRowGroupWriter, rec arrow.Record, i
 	return flusher.FlushBufferedDataPages()
 }
 
-// close writes the footer.
-func (f *flatWriter) close() error { return f.fw.Close() }
+// Close writes the footer.
+func (f *flatWriter) Close() error { return f.fw.Close() }

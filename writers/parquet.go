@@ -54,8 +54,7 @@ const DefaultDictionaryBytes = 64 << 20
 // A ParquetWriter is not safe for concurrent use.
 type ParquetWriter struct {
 	w            io.Writer
-	fw           *pqarrow.FileWriter // or flat, for a schema of flat columns
-	flat         *flatWriter
+	fw           fileWriter // a flatWriter for a schema of flat columns, else pqarrow's
 	schema       *arrow.Schema
 	fileSchema   *arrow.Schema // FixedSizeList columns as List; nil when none
 	mem          memory.Allocator
@@ -69,6 +68,13 @@ type ParquetWriter struct {
 	rows        int64
 	err         error
 	closed      bool
+}
+
+// fileWriter writes a Parquet file a row group at a time: pqarrow's
+// FileWriter, or flatWriter.
+type fileWriter interface {
+	Write(rec arrow.Record) error // rec as one row group
+	Close() error                 // the footer
 }
 
 // ParquetOption changes a ParquetWriter setting.
@@ -156,7 +162,7 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, opts ...ParquetOption) 
 	p := &ParquetWriter{w: w, schema: schema, mem: cfg.mem, rowGroupRows: cfg.rowGroupRows,
 		dictBytes: cfg.dictBytes, dictCols: dictCols, pendingDict: make([]int64, len(dictCols))}
 	if flatColumns && !hasFSL && flatSchema(schema) {
-		p.flat, err = newFlatWriter(w, fileSchema, parquet.NewWriterProperties(props...), arrowProps)
+		p.fw, err = newFlatWriter(w, fileSchema, parquet.NewWriterProperties(props...), arrowProps)
 	} else {
 		p.fw, err = pqarrow.NewFileWriter(fileSchema, w, parquet.NewWriterProperties(props...), arrowProps)
 	}
@@ -266,11 +272,7 @@ func (p *ParquetWriter) Close() error {
 		p.flush(p.pendingRows)
 	}
 	p.releasePending()
-	closeFile := p.fw.Close
-	if p.flat != nil {
-		closeFile = p.flat.close
-	}
-	if err := guard(closeFile); err != nil && p.err == nil {
+	if err := guard(p.fw.Close); err != nil && p.err == nil {
 		p.err = outputErr(p.w, fmt.Errorf("writing Parquet footer: %w", err))
 	}
 	if p.err == nil {
@@ -295,11 +297,7 @@ func (p *ParquetWriter) flush(n int64) error {
 		}
 		defer rec.Release()
 	}
-	write := p.fw.Write
-	if p.flat != nil {
-		write = p.flat.write
-	}
-	if err := guard(func() error { return write(rec) }); err != nil {
+	if err := guard(func() error { return p.fw.Write(rec) }); err != nil {
 		return p.fail(fmt.Errorf("writing a row group: %w", err))
 	}
 	p.rows += n
