@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -402,6 +403,77 @@ func TestWalkLevels(t *testing.T) {
 			t.Errorf("%s: ok %v levels %v, want %v %v", tc.name, ok, got, tc.wantOK, tc.want)
 		}
 	}
+}
+
+// TestListStarts: listStarts finds the 0s of a 1-bit level stream and
+// accepts exactly the streams walkLevels does (refusing levels above 1):
+// random runs of both kinds (bit-packed ones of up to 40 groups, past the
+// 64 levels it takes at a time), cut or with a byte changed, walked to a
+// random n (sometimes past their end).
+func TestListStarts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for trial := range 3000 {
+		var b []byte
+		levels := 0
+		for range rng.IntN(6) + 1 {
+			if rng.IntN(2) == 0 {
+				c := rng.IntN(150) + 1
+				b = append(b, rleRun(c, byte(rng.IntN(2)))...)
+				levels += c
+				continue
+			}
+			lv := make([]byte, 8*(rng.IntN(40)+1))
+			for i := range lv {
+				lv[i] = byte(rng.IntN(2))
+				if rng.IntN(4) > 0 && i > 0 { // runs of 1s, as in lists
+					lv[i] = lv[i-1] | byte(rng.IntN(2))
+				}
+			}
+			b = append(b, bitPacked(1, lv...)...)
+			levels += len(lv)
+		}
+		switch trial % 5 {
+		case 3:
+			b = b[:rng.IntN(len(b)+1)]
+		case 4:
+			b[rng.IntN(len(b))] ^= byte(1) << rng.IntN(8)
+		}
+		n := rng.IntN(levels + 10)
+		checkListStarts(t, b, n, trial)
+	}
+}
+
+// checkListStarts compares listStarts with walkLevels on one stream.
+func checkListStarts(t *testing.T, b []byte, n, base int) {
+	t.Helper()
+	var want []int
+	k := 0
+	wantOK := walkLevels(b, 1, n, func(level byte, count int) bool {
+		for range count {
+			if level == 0 {
+				want = append(want, base+k)
+			}
+			k++
+		}
+		return level <= 1
+	})
+	prefix := []int{-1}
+	got, ok := listStarts(b, n, prefix, base)
+	if ok != wantOK || (ok && !slices.Equal(got[1:], want)) {
+		t.Fatalf("stream %x, n %d: ok %v starts %v, want %v %v", b, n, ok, got[1:], wantOK, want)
+	}
+	if got[0] != -1 {
+		t.Fatalf("stream %x, n %d: what was in starts changed", b, n)
+	}
+}
+
+// FuzzListStarts: listStarts against walkLevels on any stream.
+func FuzzListStarts(f *testing.F) {
+	f.Add(bytes.Join([][]byte{bitPacked(1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0), rleRun(70, 1)}, nil), uint16(80), 3)
+	f.Add(bitPacked(1, make([]byte, 200)...), uint16(199), 0)
+	f.Fuzz(func(t *testing.T, b []byte, n uint16, base int) {
+		checkListStarts(t, b, int(n), base)
+	})
 }
 
 // TestDirectLevels: a v2 list page is direct only with every definition

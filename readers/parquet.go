@@ -547,6 +547,7 @@ type pageCheck struct {
 	width    int
 	directOK bool
 	direct   []directPage
+	starts   []int // directLevels' scratch
 }
 
 func (p *pqFile) newPageCheck(rg int, c *pqColumn, scratch *[2][]byte, window *[]byte) *pageCheck {

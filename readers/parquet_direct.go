@@ -148,19 +148,68 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 	}
 	// A v2 page starts a row (parquet-go refuses one that does not) and
 	// declares its rows.
-	var rows int64
-	first := true
-	ok := walkLevels(b[:rl], 1, int(nv), func(v byte, count int) bool {
-		if first && v != 0 {
-			return false
+	starts, ok := listStarts(b[:rl], int(nv), pc.starts[:0], 0)
+	pc.starts = starts
+	return ok && (nv == 0 || starts[0] == 0) && len(starts) == int(numRows), nil
+}
+
+// listStarts appends base+k to starts for each k < n where level k of an
+// RLE/bit-packed hybrid stream of 1-bit repetition levels is 0: where the
+// page's rows start among its elements. It reports whether the stream held
+// n levels in whole runs, none above 1, and the runs after them are whole
+// too: as walkLevels(b, 1, n, f) does for an f that refuses levels above 1,
+// but a bit-packed run's levels are taken 64 at a time and only their 0s
+// cost anything (a 100-wide list is a 0 and 99 1s).
+func listStarts(b []byte, n int, starts []int, base int) ([]int, bool) {
+	for k := 0; k < n; {
+		h, w := binary.Uvarint(b)
+		if w <= 0 {
+			return starts, false
 		}
-		first = false
-		if v == 0 {
-			rows += int64(count)
+		b = b[w:]
+		if h&1 == 0 { // a run of one level, in 1 byte
+			count := h >> 1
+			if len(b) < 1 || count == 0 || b[0] > 1 {
+				return starts, false
+			}
+			c := int(min(count, uint64(n-k)))
+			if b[0] == 0 {
+				for j := range c {
+					starts = append(starts, base+k+j)
+				}
+			}
+			b, k = b[1:], k+c
+			continue
 		}
-		return v <= 1
-	})
-	return ok && rows == int64(numRows), nil
+		groups := h >> 1 // of 8 levels, in 1 byte each
+		if groups == 0 || groups > uint64(len(b)) {
+			return starts, false
+		}
+		m := min(8*int(groups), n-k) // the levels wanted from this run
+		for bp := b[:(m+7)/8]; len(bp) > 0; {
+			var x uint64 // the next (up to) 64 levels, a bit each
+			l := min(64, m)
+			if len(bp) >= 8 {
+				x = binary.LittleEndian.Uint64(bp)
+				bp = bp[8:]
+			} else {
+				for i, c := range bp {
+					x |= uint64(c) << (8 * i)
+				}
+				bp = nil
+			}
+			zeros := ^x
+			if l < 64 {
+				zeros &= 1<<l - 1
+			}
+			for ; zeros != 0; zeros &= zeros - 1 {
+				starts = append(starts, base+k+bits.TrailingZeros64(zeros))
+			}
+			k, m = k+l, m-l
+		}
+		b = b[groups:]
+	}
+	return starts, wholeRuns(b, 1)
 }
 
 // walkLevels walks the first n levels of an RLE/bit-packed hybrid stream
@@ -281,30 +330,22 @@ func (m *runMerger) flush() bool { return m.count == 0 || m.f(m.level, m.count) 
 // repetition levels (walked whole by directLevels): as addListPage does
 // for levels whose definition levels are all the largest.
 func (cb *colBuf) addDirectLevels(reps []byte, n int) error {
-	k := 0 // elements of this page so far
-	var bad error
-	walkLevels(reps, 1, n, func(level byte, count int) bool {
-		if level == 1 { // the list goes on
-			if cb.rows == 0 {
-				bad = errors.New("column chunk starts inside a list (first repetition level is not 0)")
-				return false
-			}
-			k += count
-			return true
-		}
-		for range count { // rows of one element so far
-			cb.offs = append(cb.offs, cb.slots+k)
-			cb.valid = append(cb.valid, true)
-			cb.rows++
-			k++
-		}
-		return true
-	})
-	cb.slots += k
-	if bad == nil && k != n {
-		bad = fmt.Errorf("page holds %d levels, declares %d", k, n)
+	from := len(cb.offs)
+	offs, ok := listStarts(reps, n, cb.offs, cb.slots)
+	cb.offs = offs
+	rows := len(offs) - from
+	switch {
+	case !ok:
+		return fmt.Errorf("page does not hold %d whole repetition levels", n)
+	case cb.rows == 0 && (rows == 0 || offs[from] != cb.slots):
+		return errors.New("column chunk starts inside a list (first repetition level is not 0)")
 	}
-	return bad
+	for range rows {
+		cb.valid = append(cb.valid, true)
+	}
+	cb.rows += rows
+	cb.slots += n
+	return nil
 }
 
 // fillDirect is fill for a direct chunk: it reads pages until cb holds n
