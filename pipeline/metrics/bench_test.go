@@ -137,7 +137,7 @@ func BenchmarkCalibrationBins(b *testing.B) {
 	s := NewClassStats(15)
 	b.Run(fmt.Sprint("vector=", expVectorized()), func(b *testing.B) {
 		for b.Loop() {
-			s.addBinaryBinsLocal(conf, tgt)
+			s.addBinaryBinsLocal(conf, tgt, true)
 		}
 		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 	})

@@ -503,6 +503,56 @@ func TestAddBinaryUnitsMatchesAdd(t *testing.T) {
 	}
 }
 
+// TestAddMulticlassUnitsMatchesAdd: AddMulticlassUnits of columns gives
+// the same summary bits as Add row by row with outcome 1 for a correct row
+// and label 0, for bins on both sides of localBins, after weighted rows
+// and with a materialised pair-weight sum, including the label terms a
+// multiclass row must not add.
+func TestAddMulticlassUnitsMatchesAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for trial := range 60 {
+		bins := 1 + rng.IntN(50)
+		byRow, byCols := NewClassStats(bins), NewClassStats(bins)
+		switch trial % 3 {
+		case 1:
+			for _, s := range []*ClassStats{byRow, byCols} {
+				s.Add(0.5, 0.7, true, 0.09, 0.7, 1, 0, false)
+			}
+		case 2:
+			for _, s := range []*ClassStats{byRow, byCols} {
+				s.AddLoss(1, 0.2, false)
+				s.AddPair(2, false, 0.25, 0.5, 0, 0)
+			}
+		}
+		classes := 2 + rng.IntN(20)
+		n := rng.IntN(3000)
+		loss, brier, conf, outcome := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		z, scratch := make([]float64, classes), make([]float64, classes)
+		var correct, clipped int64
+		for i := range n {
+			for k := range z {
+				z[k] = rng.NormFloat64() * 4
+			}
+			row, inv := Multiclass(Logit, z, rng.IntN(classes), nil, 0, eps64, scratch)
+			if inv != Valid {
+				t.Fatal(inv)
+			}
+			o := float64(b2i(row.Correct))
+			loss[i], brier[i], conf[i], outcome[i] = row.Loss, row.Brier, row.Confidence, o
+			correct += b2i(row.Correct)
+			clipped += b2i(row.Clipped)
+			byRow.Add(1, row.Loss, row.Correct, row.Brier, row.Confidence, o, 0, row.Clipped)
+		}
+		byCols.AddMulticlassUnits(loss, brier, conf, outcome, correct, clipped)
+		if byRow.Rows != byCols.Rows || byRow.ClippedRows != byCols.ClippedRows {
+			t.Fatalf("trial %d: rows %d/%d clipped %d/%d", trial, byCols.Rows, byRow.Rows, byCols.ClippedRows, byRow.ClippedRows)
+		}
+		if got, want := summaryText(byCols.Summary()), summaryText(byRow.Summary()); got != want {
+			t.Fatalf("trial %d (n %d): AddMulticlassUnits summary %s\nAdd summary %s", trial, n, got, want)
+		}
+	}
+}
+
 // TestCalibrationConfidenceSums checks the bins' confidence sums and their
 // total (PredictionSum) against sums kept in big.Float, for confidences on
 // both sides of the fixed-point range of addUnitConfidence ([2^-11, 2)):

@@ -644,14 +644,16 @@ func TestVectorBins(t *testing.T) {
 				t.Fatalf("bins %d: binsVector took %d of %d rows", bins, got, n)
 			}
 		}
-		got, want := NewClassStats(bins), NewClassStats(bins)
-		hasAVX512 = true
-		got.addBinaryBinsLocal(conf, target)
-		hasAVX512 = false
-		want.addBinaryBinsLocal(conf, target)
-		hasAVX512 = true
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("bins %d, %d rows: the vector counts differ from the scalar loop's\nconf %v\ntarget %v", bins, n, conf, target)
+		for _, labels := range []bool{true, false} {
+			got, want := NewClassStats(bins), NewClassStats(bins)
+			hasAVX512 = true
+			got.addBinaryBinsLocal(conf, target, labels)
+			hasAVX512 = false
+			want.addBinaryBinsLocal(conf, target, labels)
+			hasAVX512 = true
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("bins %d, %d rows, labels %v: the vector counts differ from the scalar loop's\nconf %v\ntarget %v", bins, n, labels, conf, target)
+			}
 		}
 	}
 }
