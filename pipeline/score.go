@@ -204,6 +204,9 @@ func (s *scorer) scoreBinary(ch *readers.Chunk, tables []*stats, eps float64) er
 }
 
 func (s *scorer) scoreMulticlass(ch *readers.Chunk, tables []*stats, eps float64) error {
+	if s.scoreMulticlassFast(ch, tables, eps) {
+		return nil
+	}
 	p := s.p
 	if p.weightCol >= 0 {
 		toFloat64(ch.Columns[p.weightCol], s.weight)

@@ -138,15 +138,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	}
 	n, cells := ch.Len, len(tables)
 	f := &s.fast
-	// Count the rows of each cell; start[c] becomes where cell c's rows go.
-	f.start = slices.Grow(f.start[:0], cells+1)[:cells+1]
-	clear(f.start)
-	for _, c := range s.cells[:n] {
-		f.start[c+1]++
-	}
-	for c := 1; c <= cells; c++ {
-		f.start[c] += f.start[c-1]
-	}
+	f.countCells(s.cells[:n], cells)
 	f.p = slices.Grow(f.p[:0], n)[:n]
 	prob := pred.F64
 	if prob == nil {
@@ -159,13 +151,7 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 	if p.kind == metrics.Prob && label.Ints != nil && label.Type.ID() != arrow.UINT64 {
 		return s.scoreBinaryHard(tables, label.Ints[:n], prob, eps)
 	}
-	f.loss = slices.Grow(f.loss[:0], n)[:n]
-	f.brier = slices.Grow(f.brier[:0], n)[:n]
-	f.t = slices.Grow(f.t[:0], n)[:n]
-	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
-	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
-	clear(f.correct)
-	clear(f.clipped)
+	f.growScored(n, cells)
 	o := &p.cfg.Options
 	toFloat64(label, s.label)
 	for i := range n {
@@ -180,28 +166,115 @@ func (s *scorer) scoreBinaryFast(ch *readers.Chunk, tables []*stats, eps float64
 		if inv != metrics.Valid {
 			return false
 		}
-		c := s.cells[i]
-		k := f.start[c]
-		f.start[c]++
-		f.loss[k], f.brier[k], f.p[k], f.t[k] = row.Loss, metrics.BinaryBrierOf(p.kind, prob[i], row.P, t), row.P, t
-		f.correct[c] += b2i(row.Correct)
-		f.clipped[c] += b2i(row.Clipped)
+		f.place(s.cells[i], row.Loss, metrics.BinaryBrierOf(p.kind, prob[i], row.P, t), row.P, t, row.Correct, row.Clipped)
 		if s.perRow {
 			s.loss[i] = row.Loss
 		}
 	}
-	// Every row is valid: now, and only now, add them. start[c] is now
-	// where cell c's rows end.
+	// Every row is valid: now, and only now, add them.
+	f.addRuns(tables, (*metrics.ClassStats).AddBinaryUnits)
+	s.scoredAll(n)
+	return true
+}
+
+// scoreMulticlassFast is scoreMulticlass for chunks of integer labels and
+// one list column of class scores, without a weight column or class
+// weights, with no null, ignored or invalid row. Like scoreBinaryFast it
+// scores the rows in order into their cells' runs, then adds each cell's
+// run as columns (metrics.ClassStats.AddMulticlassUnits), not a row at a
+// time with a call per sum.
+func (s *scorer) scoreMulticlassFast(ch *readers.Chunk, tables []*stats, eps float64) bool {
+	p := s.p
+	if !fastPaths || p.weightCol >= 0 || len(p.classWeights) > 0 || len(p.predCols) != 1 || len(tables) > ch.Len || s.someUnlabeled() {
+		return false
+	}
+	label, pred := ch.Columns[p.labelCol], ch.Columns[p.predCols[0]]
+	if label.Ints == nil || label.Valid != nil || pred.Offsets == nil || pred.Valid != nil || pred.Elem.Valid != nil {
+		return false
+	}
+	n, c := ch.Len, p.numClasses
+	// What the general loop refuses without scoring the row is checked
+	// first, so that a chunk it must take costs no scoring twice: the
+	// labels (ignored, or no class: a uint64 above MaxInt64 reads as
+	// negative) and the lists' lengths.
+	labels, offs := label.Ints[:n], pred.Offsets[:n+1]
+	for i, v := range labels {
+		if v < 0 || v >= int64(c) || s.isIgnored(label, i) || offs[i+1]-offs[i] != c {
+			return false
+		}
+	}
+	if len(s.predRow) < c {
+		s.predRow, s.targetRow, s.probs = make([]float64, c), make([]float64, c), make([]float64, c)
+	}
+	f := &s.fast
+	f.countCells(s.cells[:n], len(tables))
+	f.p = slices.Grow(f.p[:0], n)[:n]
+	f.growScored(n, len(tables))
+	o := &p.cfg.Options
+	for i, v := range labels {
+		scores, why := listRow(pred, i, c, s.predRow)
+		if why != "" {
+			return false
+		}
+		row, inv := metrics.Multiclass(p.kind, scores, int(v), nil, o.LabelSmoothing, eps, s.probs)
+		if inv != metrics.Valid {
+			return false
+		}
+		f.place(s.cells[i], row.Loss, row.Brier, row.Confidence, float64(b2i(row.Correct)), row.Correct, row.Clipped)
+		if s.perRow {
+			s.loss[i] = row.Loss
+		}
+	}
+	f.addRuns(tables, (*metrics.ClassStats).AddMulticlassUnits)
+	s.scoredAll(n)
+	return true
+}
+
+// countCells sets start[c] to where cell c's rows begin when a chunk's
+// rows (in cells) are grouped by cell; cells is the number of cells.
+func (f *fastScratch) countCells(rows []int, cells int) {
+	f.start = slices.Grow(f.start[:0], cells+1)[:cells+1]
+	clear(f.start)
+	for _, c := range rows {
+		f.start[c+1]++
+	}
+	for c := 1; c <= cells; c++ {
+		f.start[c] += f.start[c-1]
+	}
+}
+
+// growScored readies the scored rows' columns (loss, brier, t; p is the
+// caller's) for n rows and the per-cell counts for cells cells.
+func (f *fastScratch) growScored(n, cells int) {
+	f.loss = slices.Grow(f.loss[:0], n)[:n]
+	f.brier = slices.Grow(f.brier[:0], n)[:n]
+	f.t = slices.Grow(f.t[:0], n)[:n]
+	f.correct = slices.Grow(f.correct[:0], cells)[:cells]
+	f.clipped = slices.Grow(f.clipped[:0], cells)[:cells]
+	clear(f.correct)
+	clear(f.clipped)
+}
+
+// place puts a scored row of cell c at the next place of the cell's run.
+func (f *fastScratch) place(c int, loss, brier, p, t float64, correct, clipped bool) {
+	k := f.start[c]
+	f.start[c]++
+	f.loss[k], f.brier[k], f.p[k], f.t[k] = loss, brier, p, t
+	f.correct[c] += b2i(correct)
+	f.clipped[c] += b2i(clipped)
+}
+
+// addRuns adds each cell's run of placed rows to its statistics with add,
+// once every row is placed (start[c] is then where cell c's rows end).
+func (f *fastScratch) addRuns(tables []*stats, add func(s *metrics.ClassStats, loss, brier, p, t []float64, correct, clipped int64)) {
 	from := int32(0)
 	for c, st := range tables {
 		to := f.start[c]
 		if to > from {
-			st.class.AddBinaryUnits(f.loss[from:to], f.brier[from:to], f.p[from:to], f.t[from:to], f.correct[c], f.clipped[c])
+			add(st.class, f.loss[from:to], f.brier[from:to], f.p[from:to], f.t[from:to], f.correct[c], f.clipped[c])
 		}
 		from = to
 	}
-	s.scoredAll(n)
-	return true
 }
 
 // scoreBinaryHard is scoreBinaryFast for hard labels (integers) of

@@ -55,6 +55,30 @@ func runBothPaths(t *testing.T, newConfig func() *config.Config) {
 	}
 }
 
+// keyedBuilder builds records of the fast path tests' columns: model
+// (string), slice (int64), label (of labelType, nullable), the prediction
+// column pred, weight (float64).
+func keyedBuilder(labelType arrow.DataType, pred arrow.Field) *array.RecordBuilder {
+	return array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{
+		{Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "slice", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "label", Type: labelType, Nullable: true},
+		pred,
+		{Name: "weight", Type: arrow.PrimitiveTypes.Float64},
+	}, nil))
+}
+
+// builtFile writes b's record to a Parquet file at path in row groups of
+// groupRows rows, releases both, and returns path.
+func builtFile(t *testing.T, b *array.RecordBuilder, path string, groupRows int64) string {
+	t.Helper()
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	writeParquet(t, path, rec, groupRows)
+	return path
+}
+
 // TestTokenLongFastPath: the long-layout token fast path against the general
 // loop, on sequences in runs that cross chunks and files, interleaved
 // sequences, integer and dictionary sequence values, float32 and float64
@@ -133,12 +157,7 @@ func TestTokenLongFastPath(t *testing.T) {
 						b.Field(2).(*array.Float64Builder).Append(a)
 					}
 				}
-				rec := b.NewRecord()
-				b.Release()
-				path := filepath.Join(dir, fmt.Sprintf("t-%d.parquet", f))
-				writeParquet(t, path, rec, 97)
-				rec.Release()
-				paths = append(paths, path)
+				paths = append(paths, builtFile(t, b, filepath.Join(dir, fmt.Sprintf("t-%d.parquet", f)), 97))
 			}
 			runBothPaths(t, func() *config.Config {
 				cfg := jobConfig("token", paths, "", "logprob")
@@ -188,14 +207,7 @@ func TestBinaryFastPath(t *testing.T) {
 			if tc.f32Col {
 				predType = arrow.PrimitiveTypes.Float32
 			}
-			schema := arrow.NewSchema([]arrow.Field{
-				{Name: "model", Type: arrow.BinaryTypes.String},
-				{Name: "slice", Type: arrow.PrimitiveTypes.Int64},
-				{Name: "label", Type: labelType, Nullable: true},
-				{Name: "pred", Type: predType, Nullable: true},
-				{Name: "weight", Type: arrow.PrimitiveTypes.Float64},
-			}, nil)
-			b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+			b := keyedBuilder(labelType, arrow.Field{Name: "pred", Type: predType, Nullable: true})
 			for i := range 2000 {
 				b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", rng.IntN(3)))
 				b.Field(1).(*array.Int64Builder).Append(int64(rng.IntN(7)))
@@ -251,11 +263,7 @@ func TestBinaryFastPath(t *testing.T) {
 				}
 				b.Field(4).(*array.Float64Builder).Append(0.5 + rng.Float64())
 			}
-			rec := b.NewRecord()
-			b.Release()
-			path := filepath.Join(dir, "in.parquet")
-			writeParquet(t, path, rec, 300)
-			rec.Release()
+			path := builtFile(t, b, filepath.Join(dir, "in.parquet"), 300)
 			runBothPaths(t, func() *config.Config {
 				cfg := jobConfig("binary", []string{path}, "label", "pred")
 				cfg.Columns.PredictionKind = tc.kind
@@ -266,6 +274,118 @@ func TestBinaryFastPath(t *testing.T) {
 				cfg.Options.OnInvalid = "skip"
 				if tc.ignoreZero {
 					cfg.Options.IgnoreIndex = 0
+				}
+				return cfg
+			})
+		})
+	}
+}
+
+// TestMulticlassFastPath: the multiclass fast path against the general
+// loop, on float32 and float64 lists of each kind, with label
+// smoothing, more calibration bins than addUnits counts on its stack, and
+// (in the second half of some files) rows the general loop must take: a
+// null label or list, a null entry, a list of the wrong length, a label
+// out of range or ignored, NaN or out-of-domain scores, under on_invalid:
+// skip. Weights and class weights keep the general loop throughout.
+func TestMulticlassFastPath(t *testing.T) {
+	const classes = 5
+	for _, tc := range []struct {
+		name     string
+		kind     string
+		elem     arrow.DataType
+		specials bool
+		edit     func(cfg *config.Config)
+	}{
+		{"logit f32", "logit", arrow.PrimitiveTypes.Float32, false, nil},
+		{"logit f64 specials", "logit", arrow.PrimitiveTypes.Float64, true, nil},
+		{"prob f32", "prob", arrow.PrimitiveTypes.Float32, false, nil},
+		{"prob specials", "prob", arrow.PrimitiveTypes.Float64, true, nil},
+		{"logprob smoothing", "logprob", arrow.PrimitiveTypes.Float64, false, func(cfg *config.Config) { cfg.Options.LabelSmoothing = 0.1 }},
+		{"logit 40 bins", "logit", arrow.PrimitiveTypes.Float32, true, func(cfg *config.Config) { cfg.Options.CalibrationBins = 40 }},
+		{"logit ignore_index 0", "logit", arrow.PrimitiveTypes.Float32, false, func(cfg *config.Config) { cfg.Options.IgnoreIndex = 0 }},
+		{"logit weighted", "logit", arrow.PrimitiveTypes.Float32, true, func(cfg *config.Config) { cfg.Columns.Weight = "weight" }},
+		{"logit class weights", "logit", arrow.PrimitiveTypes.Float32, false, func(cfg *config.Config) { cfg.Options.ClassWeights = []float64{1, 2, 0.5, 1, 3} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewPCG(8, uint64(len(tc.name))))
+			b := keyedBuilder(arrow.PrimitiveTypes.Int64, arrow.Field{Name: "scores",
+				Type: arrow.ListOfField(arrow.Field{Name: "element", Type: tc.elem, Nullable: true}), Nullable: true})
+			for i := range 2000 {
+				b.Field(0).(*array.StringBuilder).Append(fmt.Sprint("m", rng.IntN(3)))
+				b.Field(1).(*array.Int64Builder).Append(int64(rng.IntN(7)))
+				special := -1 // which problem the row has, if any
+				if tc.specials && i >= 1000 && rng.IntN(40) == 0 {
+					special = rng.IntN(8)
+				}
+				switch label := int64(rng.IntN(classes)); special {
+				case 0:
+					b.Field(2).AppendNull()
+				case 1:
+					b.Field(2).(*array.Int64Builder).Append([]int64{-1, classes, -100}[rng.IntN(3)])
+				default:
+					b.Field(2).(*array.Int64Builder).Append(label)
+				}
+				scores := make([]float64, classes, classes+1)
+				for k := range scores {
+					switch tc.kind {
+					case "logit":
+						scores[k] = rng.NormFloat64() * 3
+					default:
+						scores[k] = rng.Float64()
+					}
+				}
+				if tc.kind != "logit" { // probabilities summing to 1 (some 0: clipped)
+					if rng.IntN(20) == 0 {
+						scores[rng.IntN(classes)] = 0
+					}
+					var sum float64
+					for _, v := range scores {
+						sum += v
+					}
+					for k := range scores {
+						scores[k] /= sum
+						if tc.kind == "logprob" {
+							scores[k] = math.Log(scores[k])
+						}
+					}
+				}
+				switch special {
+				case 2:
+					scores = scores[:classes-1]
+				case 3:
+					scores = append(scores, 0)
+				case 4:
+					scores[rng.IntN(classes)] = []float64{math.NaN(), math.Inf(1), 1.5, -0.25}[rng.IntN(4)]
+				}
+				lb := b.Field(3).(*array.ListBuilder)
+				if special == 5 {
+					lb.AppendNull()
+				} else {
+					lb.Append(true)
+					for k, v := range scores {
+						switch vb := lb.ValueBuilder().(type) {
+						case *array.Float32Builder:
+							vb.Append(float32(v))
+						case *array.Float64Builder:
+							vb.Append(v)
+						}
+						if special == 6 && k == 2 {
+							lb.ValueBuilder().AppendNull()
+						}
+					}
+				}
+				b.Field(4).(*array.Float64Builder).Append(0.5 + rng.Float64())
+			}
+			path := builtFile(t, b, filepath.Join(dir, "in.parquet"), 300)
+			runBothPaths(t, func() *config.Config {
+				cfg := jobConfig("multiclass", []string{path}, "label", "scores")
+				cfg.Columns.PredictionKind = tc.kind
+				cfg.GroupBy = config.GroupSets{{"model"}, {"model", "slice"}}
+				cfg.Options.OnInvalid = "skip"
+				if tc.edit != nil {
+					tc.edit(cfg)
 				}
 				return cfg
 			})
