@@ -512,3 +512,28 @@ func TestDirectLevels(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkListStarts walks the repetition levels of 100-wide lists as
+// parquet-go writes them (per two rows: a bit-packed run of 2 groups
+// holding a row's start, 80 1s, a group holding the next start, 96 1s).
+func BenchmarkListStarts(b *testing.B) {
+	var stream []byte
+	ones := func(n int) []byte { return bytes.Repeat([]byte{1}, n) }
+	rows := 0
+	for range 224 {
+		stream = append(stream, bitPacked(1, append(append(ones(4), 0), ones(11)...)...)...)
+		stream = append(stream, rleRun(80, 1)...)
+		stream = append(stream, bitPacked(1, append(append(ones(3), 0), ones(4)...)...)...)
+		stream = append(stream, rleRun(96, 1)...)
+		rows += 2
+	}
+	n := 224 * 200
+	starts := make([]int, 0, rows)
+	for b.Loop() {
+		var ok bool
+		if starts, ok = listStarts(stream, n, starts[:0], 0); !ok || len(starts) != rows {
+			b.Fatalf("ok %v, %d rows, want %d", ok, len(starts), rows)
+		}
+	}
+	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
+}

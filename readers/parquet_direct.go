@@ -162,8 +162,10 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 // cost anything (a 100-wide list is a 0 and 99 1s).
 func listStarts(b []byte, n int, starts []int, base int) ([]int, bool) {
 	for k := 0; k < n; {
-		h, w := binary.Uvarint(b)
-		if w <= 0 {
+		h, w := uint64(0), 1
+		if len(b) > 0 && b[0] < 0x80 { // a header of one byte: most
+			h = uint64(b[0])
+		} else if h, w = binary.Uvarint(b); w <= 0 {
 			return starts, false
 		}
 		b = b[w:]
@@ -186,18 +188,19 @@ func listStarts(b []byte, n int, starts []int, base int) ([]int, bool) {
 			return starts, false
 		}
 		m := min(8*int(groups), n-k) // the levels wanted from this run
-		for bp := b[:(m+7)/8]; len(bp) > 0; {
-			var x uint64 // the next (up to) 64 levels, a bit each
-			l := min(64, m)
-			if len(bp) >= 8 {
-				x = binary.LittleEndian.Uint64(bp)
-				bp = bp[8:]
+		for off := 0; m > 0; off += 8 {
+			// The next (up to) 64 levels, a bit each, read 8 bytes at a
+			// time where the stream has them (bytes past the levels
+			// wanted are masked off).
+			var x uint64
+			if off+8 <= len(b) {
+				x = binary.LittleEndian.Uint64(b[off:])
 			} else {
-				for i, c := range bp {
+				for i, c := range b[off:] {
 					x |= uint64(c) << (8 * i)
 				}
-				bp = nil
 			}
+			l := min(64, m)
 			zeros := ^x
 			if l < 64 {
 				zeros &= 1<<l - 1
