@@ -41,12 +41,16 @@ func newCellTable(types []arrow.DataType, newStats func() *stats) *cellTable {
 	return &cellTable{types: types, newStats: newStats, index: map[string]int{}}
 }
 
-func (t *cellTable) lookup(key []keyValue, buf []byte) int {
-	buf = encodeKey(buf[:0], t.types, key)
-	if i, ok := t.index[string(buf)]; ok {
+// lookup returns the index of key's cell, made on first use. *buf is
+// scratch for the encoded key, kept for the next lookup (a new buffer per
+// lookup was an allocation per chunk and cell).
+func (t *cellTable) lookup(key []keyValue, buf *[]byte) int {
+	b := encodeKey((*buf)[:0], t.types, key)
+	*buf = b
+	if i, ok := t.index[string(b)]; ok {
 		return i
 	}
-	t.index[string(buf)] = len(t.cells)
+	t.index[string(b)] = len(t.cells)
 	t.cells = append(t.cells, &cell{key: slices.Clone(key), stats: t.newStats()})
 	return len(t.cells) - 1
 }
@@ -56,7 +60,7 @@ func (t *cellTable) lookup(key []keyValue, buf []byte) int {
 func (t *cellTable) merge(o *cellTable) {
 	var buf []byte
 	for _, c := range o.cells {
-		i := t.lookup(c.key, buf)
+		i := t.lookup(c.key, &buf)
 		dst := t.cells[i].stats
 		seqs := c.stats.seqs
 		c.stats.seqs = nil
@@ -154,7 +158,7 @@ func newGrouper(t *cellTable) *grouper {
 // assign fills cells[i] with the cell index of row i.
 func (g *grouper) assign(cols []*readers.Column, n int, cells []int) {
 	if len(cols) == 0 {
-		i := g.table.lookup(nil, g.buf)
+		i := g.table.lookup(nil, &g.buf)
 		for r := range n {
 			cells[r] = i
 		}
@@ -213,7 +217,7 @@ func (g *grouper) assignMap(cols []*readers.Column, n int, fits bool, cells []in
 				g.key[j] = g.vals[j][g.codes[j][r]]
 			}
 			id = int32(len(g.localTo))
-			g.localTo = append(g.localTo, g.table.lookup(g.key, g.buf))
+			g.localTo = append(g.localTo, g.table.lookup(g.key, &g.buf))
 			if fits {
 				g.local[code] = id
 			} else {
@@ -317,7 +321,7 @@ func (g *grouper) dictCell(c *readers.Column, code int32) int {
 // chunk.
 func (g *grouper) newDictCell(c *readers.Column, code int32) int32 {
 	g.key[0] = keyValue{s: c.Dict[code]}
-	id := int32(g.table.lookup(g.key, g.buf))
+	id := int32(g.table.lookup(g.key, &g.buf))
 	g.dense[code] = id
 	return id
 }
@@ -339,7 +343,7 @@ func (g *grouper) denseCell(r int) int32 {
 	for j := range g.key {
 		g.key[j] = g.vals[j][g.codes[j][r]]
 	}
-	return int32(g.table.lookup(g.key, g.buf))
+	return int32(g.table.lookup(g.key, &g.buf))
 }
 
 // denseCodes gives every row of c a code into vals, one code per distinct

@@ -173,7 +173,7 @@ func TestSequencesApart(t *testing.T) {
 			return newCellTable(types, func() *stats { return newStats("token", 0, true) })
 		}
 		add := func(tb *cellTable, model string, seqs ...int) {
-			c := tb.cells[tb.lookup([]keyValue{{s: model}}, nil)]
+			c := tb.cells[tb.lookup([]keyValue{{s: model}}, new([]byte))]
 			if tc.descending { // indexed integer tables
 				slices.Reverse(seqs)
 			}
