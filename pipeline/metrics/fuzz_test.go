@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -365,6 +366,35 @@ func sameSum(t *testing.T, what string, got, want *Sum) {
 	}
 	if a, b := got.Float64(), want.Float64(); math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
 		t.Fatalf("%s: Float64 %v, want %v", what, a, b)
+	}
+}
+
+// TestAddSquaresLossLike: addSquares is addSquare of each value (the same
+// exact value and flags) on slices of loss-like values (exponential, at
+// three scales), cut at every place near binSumsEvery, with values among
+// them whose parts are special (tiny, huge, subnormal, zero, -0, ±Inf,
+// NaN).
+func TestAddSquaresLossLike(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	odd := []float64{0, math.Copysign(0, -1), 1e-12, 3e-20, 0x1p-1074, 33, 1e5, 1e200, -7, math.Inf(1), math.Inf(-1), math.NaN()}
+	for trial := range 400 {
+		n := []int{rng.IntN(64), binSumsEvery - 2 + rng.IntN(5), 1 + rng.IntN(3000)}[trial%3]
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = rng.ExpFloat64() * []float64{1, 1e-3, 10}[rng.IntN(3)]
+			if trial%4 > 0 && rng.IntN(200) == 0 {
+				xs[i] = odd[rng.IntN(len(odd))]
+			}
+		}
+		if trial%50 == 7 && n > 0 {
+			xs[rng.IntN(n)] = odd[len(odd)-1-rng.IntN(3)] // NaN or an infinity
+		}
+		var sq, ref Sum
+		sq.addSquares(xs)
+		for _, x := range xs {
+			addSquare(&ref, x)
+		}
+		sameSum(t, fmt.Sprintf("trial %d (n %d): addSquares", trial, n), &sq, &ref)
 	}
 }
 
