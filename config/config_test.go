@@ -73,6 +73,16 @@ func TestLoadErrors(t *testing.T) {
 		{"no output", strings.Replace(minimal, "output: {dir: out/run-1}", "", 1), "output.dir"},
 		{"no inputs", strings.Replace(minimal, "inputs: [data/*.parquet]", "", 1), "inputs"},
 		{"type", minimal + "workers: many\n", "workers"},
+		{"nested type", minimal + "options: {threshold: abc}\n", "config key options.threshold: "},
+		{"bool type", strings.Replace(minimal, "output: {dir: out/run-1}", "output: {dir: out/run-1, per_row: maybe}", 1), "config key output.per_row: "},
+		{"gate type", minimal + "gates: [{metric: log_loss, max: 1}, {metric: log_loss, max: lots}]\n", "config key gates[1].max: "},
+		{"labels type", minimal + "labels: {inputs: [l.parquet], join: {a: b}}\n", "config key labels.join: "},
+		{"fractional workers", minimal + "workers: 1.5\n", "config key workers: line "},
+		{"fractional num_classes", minimal + "options: {num_classes: 2.5}\n", "config key options.num_classes: line 6: 2.5 is not a whole number"},
+		{"fractional bins", minimal + "options: {calibration_bins: 7.9}\n", "options.calibration_bins"},
+		{"fractional ignore_index", minimal + "options: {ignore_index: 1.5}\n", "options.ignore_index"},
+		{"fractional min_rows", minimal + "gates: [{metric: log_loss, max: 1, min_rows: 0.5}]\n", "config key gates[0].min_rows"},
+		{"infinite workers", minimal + "workers: .inf\n", "config key workers"},
 		{"not a mapping", "- a\n- b\n", "mapping"},
 		{"reserved group name", minimal + "group_by: [model, rows]\n", `group_by: column "rows" has the name of a summary column`},
 		{"reserved keep name", strings.Replace(minimal, "prediction: p}", "prediction: p, keep: [cross_entropy]}", 1), "columns.keep"},
@@ -177,7 +187,12 @@ func TestLoadSet(t *testing.T) {
 	if want := filepath.Join(cwd, "o"); cfg.Output.Dir != want {
 		t.Errorf("output.dir = %q, want %q", cfg.Output.Dir, want)
 	}
-	for _, bad := range []string{"options.nope=1", "noequals", "task.x=1"} {
+	// A whole number written as a float is that integer; a fraction is
+	// refused, not truncated (yaml.v3 alone would make 0.5 a 0).
+	if cfg, err := Load(path, []string{"workers=2.0", "options.calibration_bins=1e1"}); err != nil || cfg.Workers != 2 || cfg.Options.CalibrationBins != 10 {
+		t.Errorf("workers=2.0, calibration_bins=1e1: %v, %v", cfg, err)
+	}
+	for _, bad := range []string{"options.nope=1", "noequals", "task.x=1", "workers=0.5", "options.ignore_index=-0.5"} {
 		if _, err := Load(path, []string{bad}); !errors.Is(err, evalerr.ErrConfig) {
 			t.Errorf("--set %s: err %v, want a config error", bad, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -298,22 +299,85 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	return nil
 }
 
-// decodeKeys decodes each top-level key into its field of cfg, so that a
-// type error names the key it is under.
+// decodeKeys decodes root into cfg key by key, at every depth, so that an
+// error names the key it is under (options.threshold, gates[0].max), not
+// only its section.
 func decodeKeys(root *yaml.Node, cfg *Config) error {
-	v := reflect.ValueOf(cfg).Elem()
+	return decodeInto(root, reflect.ValueOf(cfg).Elem(), "")
+}
+
+// decodeInto decodes n into v, which is under key path: a struct (or a
+// pointer to one) from a mapping key by key, a list of structs element by
+// element, anything else (and a type with its own UnmarshalYAML) as a
+// whole by yaml.v3. Keys are known to be fields (checkKeys).
+func decodeInto(n *yaml.Node, v reflect.Value, path string) error {
 	t := v.Type()
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		key := root.Content[i].Value
-		for j := range t.NumField() {
-			name, _, _ := strings.Cut(t.Field(j).Tag.Get("yaml"), ",")
-			if name != key {
-				continue
+	if _, own := v.Addr().Interface().(yaml.Unmarshaler); !own {
+		switch {
+		case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+			if v.IsNil() {
+				v.Set(reflect.New(t.Elem()))
 			}
-			if err := root.Content[i+1].Decode(v.Field(j).Addr().Interface()); err != nil {
-				return fmt.Errorf("config key %s: %s", key, yamlMessage(err))
+			return decodeInto(n, v.Elem(), path)
+		case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				for j := range t.NumField() {
+					if name, _, _ := strings.Cut(t.Field(j).Tag.Get("yaml"), ","); name == key {
+						if err := decodeInto(n.Content[i+1], v.Field(j), joinKey(path, key)); err != nil {
+							return err
+						}
+					}
+				}
 			}
+			return nil
+		case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.SequenceNode:
+			list := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+			for i, c := range n.Content {
+				if err := decodeInto(c, list.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			v.Set(list)
+			return nil
 		}
+	}
+	if err := wholeNumber(n, t); err != nil {
+		return fmt.Errorf("config key %s: line %d: %w", path, n.Line, err)
+	}
+	if err := n.Decode(v.Addr().Interface()); err != nil {
+		return fmt.Errorf("config key %s: %s", path, yamlMessage(err))
+	}
+	return nil
+}
+
+// joinKey is key under path.
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// wholeNumber refuses a YAML number with a fraction for an integer of type
+// t (or a pointer to one): yaml.v3 would truncate 1.5 to 1 without a word.
+// A whole float (2.0, 1e3) is its integer.
+func wholeNumber(n *yaml.Node, t reflect.Type) error {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	default:
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+	if err != nil || f != math.Trunc(f) {
+		return fmt.Errorf("%s is not a whole number", n.Value)
 	}
 	return nil
 }
