@@ -494,6 +494,7 @@ func TestDirectLevels(t *testing.T) {
 		{"starts inside a list", cat(rleRun(1, 1), rleRun(1, 0), rleRun(3, 1)), rleRun(5, 1), 1, false},
 		{"rows not as declared", reps, rleRun(5, 1), 3, false},
 		{"levels short", reps, rleRun(4, 1), 2, false},
+		{"no row starts", rleRun(5, 1), rleRun(5, 1), 0, false},
 	} {
 		path := filepath.Join(t.TempDir(), "levels")
 		if err := os.WriteFile(path, cat(tc.reps, tc.defs), 0o644); err != nil {
@@ -510,6 +511,33 @@ func TestDirectLevels(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("%s: direct %v (%v), want %v", tc.name, got, err, tc.want)
 		}
+	}
+}
+
+// TestAddDirectLevels: a direct list page's rows and offsets, including a
+// first page of no levels (which directLevels takes as direct) and a
+// chunk whose first level continues a list.
+func TestAddDirectLevels(t *testing.T) {
+	var cb colBuf
+	if err := cb.addDirectLevels(nil, 0); err != nil || cb.rows != 0 || cb.slots != 0 {
+		t.Fatalf("empty first page: %v, %d rows, %d slots", err, cb.rows, cb.slots)
+	}
+	reps := bytes.Join([][]byte{rleRun(1, 0), rleRun(2, 1), rleRun(1, 0), rleRun(1, 1)}, nil)
+	if err := cb.addDirectLevels(reps, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := cb.addDirectLevels(rleRun(2, 0), 2); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 3, 5, 6}; !slices.Equal(cb.offs, want) || cb.rows != 4 || cb.slots != 7 || len(cb.valid) != 4 {
+		t.Fatalf("offsets %v, %d rows, %d slots, %d valid; want %v, 4, 7, 4", cb.offs, cb.rows, cb.slots, len(cb.valid), want)
+	}
+	var inside colBuf
+	if err := inside.addDirectLevels(bytes.Join([][]byte{rleRun(1, 1), rleRun(1, 0)}, nil), 2); err == nil {
+		t.Fatal("a chunk starting inside a list was taken")
+	}
+	if err := inside.addDirectLevels(rleRun(3, 0), 4); err == nil {
+		t.Fatal("a page short of its levels was taken")
 	}
 }
 

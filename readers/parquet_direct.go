@@ -150,7 +150,7 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 	// declares its rows.
 	starts, ok := listStarts(b[:rl], int(nv), pc.starts[:0], 0)
 	pc.starts = starts
-	return ok && (nv == 0 || starts[0] == 0) && len(starts) == int(numRows), nil
+	return ok && len(starts) == int(numRows) && (nv == 0 || len(starts) > 0 && starts[0] == 0), nil
 }
 
 // listStarts appends base+k to starts for each k < n where level k of an
@@ -187,7 +187,7 @@ func listStarts(b []byte, n int, starts []int, base int) ([]int, bool) {
 		if groups == 0 || groups > uint64(len(b)) {
 			return starts, false
 		}
-		m := min(8*int(groups), n-k) // the levels wanted from this run
+		m := int(min(8*groups, uint64(n-k))) // the levels wanted from this run (8·groups as an int could wrap on 32 bits)
 		for off := 0; m > 0; off += 8 {
 			// The next (up to) 64 levels, a bit each, read 8 bytes at a
 			// time where the stream has them (bytes past the levels
@@ -333,6 +333,9 @@ func (m *runMerger) flush() bool { return m.count == 0 || m.f(m.level, m.count) 
 // repetition levels (walked whole by directLevels): as addListPage does
 // for levels whose definition levels are all the largest.
 func (cb *colBuf) addDirectLevels(reps []byte, n int) error {
+	if n == 0 { // a page of no levels (directLevels takes it): no rows
+		return nil
+	}
 	from := len(cb.offs)
 	offs, ok := listStarts(reps, n, cb.offs, cb.slots)
 	cb.offs = offs
