@@ -55,6 +55,49 @@ func runBothPaths(t *testing.T, newConfig func() *config.Config) {
 	}
 }
 
+// TestMulticlassFastPathJoin: labels in their own files, some prediction
+// rows without a label row (unmatched: skip): a chunk with such a row
+// takes the general loop, which counts it; the outputs match the general
+// loop's throughout. (The label files supply the label, so such a row's
+// label is null and the label guard refuses the chunk before
+// someUnlabeled does: dropping either guard alone passes.)
+func TestMulticlassFastPathJoin(t *testing.T) {
+	const classes = 4
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(9, 10))
+	pb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "scores", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)},
+	}, nil))
+	lb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+	}, nil))
+	for i := range 2000 {
+		pb.Field(0).(*array.Int64Builder).Append(int64(i))
+		pb.Field(1).(*array.StringBuilder).Append(fmt.Sprint("m", rng.IntN(3)))
+		list := pb.Field(2).(*array.ListBuilder)
+		list.Append(true)
+		for range classes {
+			list.ValueBuilder().(*array.Float32Builder).Append(float32(rng.NormFloat64() * 2))
+		}
+		if i < 1000 || i%150 != 7 { // the second half: a few rows without labels
+			lb.Field(0).(*array.Int64Builder).Append(int64(i))
+			lb.Field(1).(*array.Int64Builder).Append(int64(rng.IntN(classes)))
+		}
+	}
+	preds := builtFile(t, pb, filepath.Join(dir, "preds.parquet"), 300)
+	labels := builtFile(t, lb, filepath.Join(dir, "labels.parquet"), 700)
+	runBothPaths(t, func() *config.Config {
+		cfg := jobConfig("multiclass", []string{preds}, "label", "scores")
+		cfg.Columns.PredictionKind = "logit"
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		cfg.Labels = &config.Labels{Inputs: []string{labels}, Join: []string{"id"}, Unmatched: "skip"}
+		return cfg
+	})
+}
+
 // keyedBuilder builds records of the fast path tests' columns: model
 // (string), slice (int64), label (of labelType, nullable), the prediction
 // column pred, weight (float64).
@@ -287,25 +330,34 @@ func TestBinaryFastPath(t *testing.T) {
 // (in the second half of some files) rows the general loop must take: a
 // null label or list, a null entry, a list of the wrong length, a label
 // out of range or ignored, NaN or out-of-domain scores, under on_invalid:
-// skip. Weights and class weights keep the general loop throughout.
+// skip, in chunks with many such rows and (lone) in a chunk with just one.
+// Weights and class weights keep the general loop throughout.
 func TestMulticlassFastPath(t *testing.T) {
 	const classes = 5
 	for _, tc := range []struct {
 		name     string
 		kind     string
 		elem     arrow.DataType
-		specials bool
+		specials bool // problem rows of every kind in the second half
+		lone     int  // >= 0: row 1150 alone has problem lone (its chunk has no other)
 		edit     func(cfg *config.Config)
 	}{
-		{"logit f32", "logit", arrow.PrimitiveTypes.Float32, false, nil},
-		{"logit f64 specials", "logit", arrow.PrimitiveTypes.Float64, true, nil},
-		{"prob f32", "prob", arrow.PrimitiveTypes.Float32, false, nil},
-		{"prob specials", "prob", arrow.PrimitiveTypes.Float64, true, nil},
-		{"logprob smoothing", "logprob", arrow.PrimitiveTypes.Float64, false, func(cfg *config.Config) { cfg.Options.LabelSmoothing = 0.1 }},
-		{"logit 40 bins", "logit", arrow.PrimitiveTypes.Float32, true, func(cfg *config.Config) { cfg.Options.CalibrationBins = 40 }},
-		{"logit ignore_index 0", "logit", arrow.PrimitiveTypes.Float32, false, func(cfg *config.Config) { cfg.Options.IgnoreIndex = 0 }},
-		{"logit weighted", "logit", arrow.PrimitiveTypes.Float32, true, func(cfg *config.Config) { cfg.Columns.Weight = "weight" }},
-		{"logit class weights", "logit", arrow.PrimitiveTypes.Float32, false, func(cfg *config.Config) { cfg.Options.ClassWeights = []float64{1, 2, 0.5, 1, 3} }},
+		{"logit f32", "logit", arrow.PrimitiveTypes.Float32, false, -1, nil},
+		{"logit f64 specials", "logit", arrow.PrimitiveTypes.Float64, true, -1, nil},
+		{"prob f32", "prob", arrow.PrimitiveTypes.Float32, false, -1, nil},
+		{"prob specials", "prob", arrow.PrimitiveTypes.Float64, true, -1, nil},
+		{"logprob smoothing", "logprob", arrow.PrimitiveTypes.Float64, false, -1, func(cfg *config.Config) { cfg.Options.LabelSmoothing = 0.1 }},
+		{"logit 40 bins", "logit", arrow.PrimitiveTypes.Float32, true, -1, func(cfg *config.Config) { cfg.Options.CalibrationBins = 40 }},
+		{"logit ignore_index 0", "logit", arrow.PrimitiveTypes.Float32, false, -1, func(cfg *config.Config) { cfg.Options.IgnoreIndex = 0 }},
+		{"logit weighted", "logit", arrow.PrimitiveTypes.Float32, true, -1, func(cfg *config.Config) { cfg.Columns.Weight = "weight" }},
+		{"lone null label", "logit", arrow.PrimitiveTypes.Float32, false, 0, nil},
+		{"lone label out of range", "logit", arrow.PrimitiveTypes.Float32, false, 1, nil},
+		{"lone short list", "logit", arrow.PrimitiveTypes.Float32, false, 2, nil},
+		{"lone long list", "logit", arrow.PrimitiveTypes.Float32, false, 3, nil},
+		{"lone bad score", "prob", arrow.PrimitiveTypes.Float64, false, 4, nil},
+		{"lone null list", "logit", arrow.PrimitiveTypes.Float32, false, 5, nil},
+		{"lone null entry", "logit", arrow.PrimitiveTypes.Float32, false, 6, nil},
+		{"logit class weights", "logit", arrow.PrimitiveTypes.Float32, false, -1, func(cfg *config.Config) { cfg.Options.ClassWeights = []float64{1, 2, 0.5, 1, 3} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -318,6 +370,9 @@ func TestMulticlassFastPath(t *testing.T) {
 				special := -1 // which problem the row has, if any
 				if tc.specials && i >= 1000 && rng.IntN(40) == 0 {
 					special = rng.IntN(8)
+				}
+				if tc.lone >= 0 && i == 1150 {
+					special = tc.lone
 				}
 				switch label := int64(rng.IntN(classes)); special {
 				case 0:
