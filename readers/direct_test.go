@@ -143,6 +143,75 @@ func writeLists(t testing.TB, path string, n int, empty bool, opts ...parquet.Wr
 	}
 }
 
+// nullableFile writes n rows in row groups of rowGroup through Arrow's
+// writer (no dictionaries) with nullable columns: nid (int64) and nf
+// (float32) and lf (a list of float32, nullable list and elements) without
+// a null, and lists that are not direct: ln with a null element, le with
+// an empty list, lnull with a null list (one each, in the first row group).
+func nullableFile(t testing.TB, path string, n int, rowGroup int64, props ...pq.WriterProperty) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(n), 3))
+	nullableList := func(e arrow.DataType) arrow.DataType {
+		return arrow.ListOfField(arrow.Field{Name: "element", Type: e, Nullable: true})
+	}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "nid", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "nf", Type: arrow.PrimitiveTypes.Float32, Nullable: true},
+		{Name: "lf", Type: nullableList(arrow.PrimitiveTypes.Float32), Nullable: true},
+		{Name: "ln", Type: nullableList(arrow.PrimitiveTypes.Float64), Nullable: true},
+		{Name: "le", Type: nullableList(arrow.PrimitiveTypes.Float64), Nullable: true},
+		{Name: "lnull", Type: nullableList(arrow.PrimitiveTypes.Float64), Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := range n {
+		b.Field(0).(*array.Int64Builder).Append(int64(i / 7))
+		b.Field(1).(*array.Float32Builder).Append(float32(r.NormFloat64()))
+		k := 1 + r.IntN(30)
+		lf := b.Field(2).(*array.ListBuilder)
+		lf.Append(true)
+		for range k {
+			lf.ValueBuilder().(*array.Float32Builder).Append(float32(r.ExpFloat64()))
+		}
+		for j, name := range []string{"ln", "le", "lnull"} {
+			lb := b.Field(3 + j).(*array.ListBuilder)
+			switch {
+			case name == "lnull" && i == 300:
+				lb.AppendNull()
+				continue
+			case name == "le" && i == 500:
+				lb.Append(true) // empty
+				continue
+			}
+			lb.Append(true)
+			for e := range k {
+				if name == "ln" && i == 777 && e == 0 {
+					lb.ValueBuilder().AppendNull()
+					continue
+				}
+				lb.ValueBuilder().(*array.Float64Builder).Append(r.NormFloat64())
+			}
+		}
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	var buf bytes.Buffer
+	props = append([]pq.WriterProperty{pq.WithMaxRowGroupLength(rowGroup), pq.WithDictionaryDefault(false)}, props...)
+	w, err := pqarrow.NewFileWriter(schema, &buf, pq.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // directCase is a file with direct chunks (or chunks that must not be),
 // read in chunks of each of batches rows.
 type directCase struct {
@@ -200,6 +269,16 @@ func directCases(t *testing.T) map[string]directCase {
 		writeLists(t, path, 4000, tc.empty, tc.opts...)
 		cases[name] = directCase{path, small}
 	}
+	for name, props := range map[string][]pq.WriterProperty{
+		"nullable-v1-snappy": {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(3000)},
+		"nullable-v1-plain":  {pq.WithDataPageVersion(pq.DataPageV1), pq.WithDataPageSize(2000)},
+		// One page per column chunk, as DuckDB writes them.
+		"nullable-v1-onepage": {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(64 << 20)},
+	} {
+		path := filepath.Join(dir, name+".parquet")
+		nullableFile(t, path, 6000, 2500, props...)
+		cases[name] = directCase{path, small}
+	}
 	for name, opts := range map[string][]parquet.WriterOption{
 		"enc-v1-snappy": {parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(512)},
 		"enc-v2-plain":  {parquet.DataPageVersion(2), parquet.PageBufferSize(512)},
@@ -224,7 +303,12 @@ func TestDirectPages(t *testing.T) {
 		"v1-snappy-wide": {"id", "f32", "f64"},
 		"enc-v1-snappy":  {"plain"}, "enc-v2-plain": {"plain"},
 		"list-v2-snappy": {"id", "l", "d"}, "list-v2-plain": {"id", "l", "d"},
-		"list-v2-snappy-empty": {"id"}, "list-v1-snappy": {"id"},
+		"list-v2-snappy-empty": {"id"}, "list-v1-snappy": {"id", "l", "d"},
+		// Arrow's defaults: nullable columns and list elements. Without a
+		// null their v1 pages are direct. (Arrow v17's v2 pages split
+		// lists across pages, which parquet-go refuses.)
+		"nullable-v1-snappy": {"nid", "nf", "lf"}, "nullable-v1-plain": {"nid", "nf", "lf"},
+		"nullable-v1-onepage": {"nid", "nf", "lf"},
 	}
 	for name, tc := range directCases(t) {
 		f, err := open(Input{Path: tc.path}, memory.DefaultAllocator)
@@ -510,6 +594,44 @@ func TestDirectLevels(t *testing.T) {
 		f.Close()
 		if err != nil || got != tc.want {
 			t.Errorf("%s: direct %v (%v), want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// TestV1Levels: the levels at the start of a v1 page's payload, for a
+// list of optional elements (maxDef 2): direct with every definition
+// level the largest and the repetition levels of whole rows; a page that
+// goes on with the last list only after the chunk's first; not with a
+// null element, a short stream, or bit-packed (legacy) levels.
+func TestV1Levels(t *testing.T) {
+	stream := func(b []byte) []byte { return append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...) }
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	rows := cat(rleRun(1, 0), rleRun(2, 1), rleRun(1, 0), rleRun(1, 1)) // rows of 3 and 2 levels
+	goesOn := cat(rleRun(2, 1), rleRun(1, 0), rleRun(2, 1))
+	values := make([]byte, 5*4)
+	rle := format.DataPageHeader{RepetitionLevelEncoding: format.RLE, DefinitionLevelEncoding: format.RLE}
+	for _, tc := range []struct {
+		name      string
+		page      []byte
+		enc       format.DataPageHeader
+		afterPage bool // not the chunk's first page
+		want      bool
+	}{
+		{"rows", cat(stream(rows), stream(rleRun(5, 2)), values), rle, false, true},
+		{"goes on, first page", cat(stream(goesOn), stream(rleRun(5, 2)), values), rle, false, false},
+		{"goes on", cat(stream(goesOn), stream(rleRun(5, 2)), values), rle, true, true},
+		{"null element", cat(stream(rows), stream(cat(rleRun(4, 2), rleRun(1, 1))), values), rle, false, false},
+		{"short", cat(stream(rows), stream(rleRun(4, 2))), rle, false, false},
+		{"bit-packed levels", cat(stream(rows), stream(rleRun(5, 2)), values), format.DataPageHeader{DefinitionLevelEncoding: format.BitPacked, RepetitionLevelEncoding: format.RLE}, false, false},
+		{"cut", stream(rows)[:3], rle, false, false},
+	} {
+		pc := &pageCheck{c: &pqColumn{list: true, maxDef: 2, elemOptional: true}, width: 4}
+		if tc.afterPage {
+			pc.direct = []directPage{{}}
+		}
+		prefix, ok := pc.v1Levels(&tc.enc, tc.page, 5)
+		if ok != tc.want || (ok && prefix != len(tc.page)-len(values)) {
+			t.Errorf("%s: ok %v, prefix %d", tc.name, ok, prefix)
 		}
 	}
 }

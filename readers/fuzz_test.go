@@ -31,6 +31,8 @@ func seedFiles(t testing.TB) map[string][]byte {
 		pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(200)) // direct pages, long snappy copies
 	writeLists(t, filepath.Join(dir, "j.parquet"), 30, false, parquet.DataPageVersion(2),
 		parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(300)) // direct list pages
+	nullableFile(t, filepath.Join(dir, "k.parquet"), 40, 20, pq.WithDataPageVersion(pq.DataPageV1),
+		pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(150)) // direct v1 pages with levels
 	writeIPC(t, filepath.Join(dir, "e.arrow"), cols, splits(24, 10), false)
 	writeIPC(t, filepath.Join(dir, "f.arrows"), cols, splits(24, 10), true)
 	writeIPC(t, filepath.Join(dir, "g.arrows"), cols[:3], splits(24, 30), true)

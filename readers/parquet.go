@@ -649,10 +649,11 @@ func (pc *pageCheck) next() (data, done bool, err error) {
 	if !pc.compressed && u > int64(h.CompressedPageSize) {
 		return false, false, fmt.Errorf("uncompressed page %d declares %d bytes in %d", i, u, h.CompressedPageSize)
 	}
-	if *pc.scratch, err = pc.p.checkPageData(pc.win, &h, pc.codec, pc.c, pos+int64(n), u, nv, *pc.scratch); err != nil {
+	var v1page []byte
+	if *pc.scratch, v1page, err = pc.p.checkPageData(pc.win, &h, pc.codec, pc.c, pos+int64(n), u, nv, *pc.scratch); err != nil {
 		return false, false, fmt.Errorf("page %d: %w", i, err)
 	}
-	if err := pc.noteDirect(&h, pos+int64(n), nv); err != nil {
+	if err := pc.noteDirect(&h, pos+int64(n), nv, v1page); err != nil {
 		return false, false, fmt.Errorf("page %d: %w", i, err)
 	}
 	pc.pos = pos + int64(n) + int64(h.CompressedPageSize)
@@ -731,7 +732,11 @@ func (w *fileWindow) bytes(off int64, n int, scratch *[]byte) ([]byte, error) {
 // compressed payload's declared sizes, and the run lengths of the level and
 // dictionary-index RLE streams. It decompresses the page when the streams
 // to check are compressed (v1 levels, dictionary indexes).
-func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) ([2][]byte, error) {
+//
+// For a data page v1 whose levels it checked (all RLE) it also returns the
+// page's payload, decompressed (in scratch[1]) or as read (in the window),
+// for noteDirect to look at before the next read.
+func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) (_ [2][]byte, v1page []byte, _ error) {
 	need := int64(h.CompressedPageSize)
 	if v := &h.DataPageHeaderV2; v.Valid && skimsValues(v.V, codec) {
 		// Only the levels and the start of the values are checked: the
@@ -743,13 +748,13 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 	win.sparse = int64(h.CompressedPageSize)-need >= sparseGap
 	raw, err := win.bytes(at, int(need), &scratch[0])
 	if err != nil {
-		return scratch, err
+		return scratch, nil, err
 	}
 	if h.DictionaryPageHeader.Valid {
 		if codec != format.Uncompressed {
-			return scratch, checkCompressed(codec, raw, u)
+			return scratch, nil, checkCompressed(codec, raw, u)
 		}
-		return scratch, nil
+		return scratch, nil, nil
 	}
 	maxRep := 0
 	if c.list {
@@ -763,25 +768,25 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		rl, dl := int(v.V.RepetitionLevelsByteLength), int(v.V.DefinitionLevelsByteLength)
 		if maxRep > 0 {
 			if err := checkRLE(raw[:rl], repWidth, nv); err != nil {
-				return scratch, err
+				return scratch, nil, err
 			}
 		}
 		if c.maxDef > 0 {
 			if err := checkRLE(raw[rl:rl+dl], defWidth, nv); err != nil {
-				return scratch, err
+				return scratch, nil, err
 			}
 		}
 		body = raw[rl+dl:]
 		if codec != format.Uncompressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V) {
 			if err := checkCompressed(codec, body, u); err != nil {
-				return scratch, err
+				return scratch, nil, err
 			}
 			if !isDictEncoding(dataEnc) {
-				return scratch, nil
+				return scratch, nil, nil
 			}
 			var err error
 			if body, err = parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], body); err != nil {
-				return scratch, fmt.Errorf("decompressing: %w", err)
+				return scratch, nil, fmt.Errorf("decompressing: %w", err)
 			}
 			scratch[1] = body
 		}
@@ -791,17 +796,18 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		body = raw
 		if codec != format.Uncompressed {
 			if err := checkCompressed(codec, raw, u); err != nil {
-				return scratch, err
+				return scratch, nil, err
 			}
 			if maxRep == 0 && c.maxDef == 0 && !isDictEncoding(dataEnc) {
-				return scratch, nil
+				return scratch, nil, nil
 			}
 			var err error
 			if body, err = parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], raw); err != nil {
-				return scratch, fmt.Errorf("decompressing: %w", err)
+				return scratch, nil, fmt.Errorf("decompressing: %w", err)
 			}
 			scratch[1] = body
 		}
+		v1page = body
 		for _, lv := range []struct {
 			max, width int
 			enc        format.Encoding
@@ -810,22 +816,22 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 				continue
 			}
 			if lv.enc != format.RLE { // legacy BIT_PACKED: sized by the value count
-				return scratch, nil
+				return scratch, nil, nil
 			}
 			levels, rest, ok := levelStream(body)
 			if !ok {
-				return scratch, errors.New("truncated levels")
+				return scratch, nil, errors.New("truncated levels")
 			}
 			if err := checkRLE(levels, lv.width, nv); err != nil {
-				return scratch, err
+				return scratch, nil, err
 			}
 			body = rest
 		}
 	}
 	if isDictEncoding(dataEnc) && len(body) > 0 {
-		return scratch, checkRLE(body[1:], int(body[0]), nv)
+		return scratch, nil, checkRLE(body[1:], int(body[0]), nv)
 	}
-	return scratch, nil
+	return scratch, v1page, nil
 }
 
 // skimsValues reports whether checkPageData checks nothing of a data page

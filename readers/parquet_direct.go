@@ -41,7 +41,8 @@ type directPage struct {
 	body       int64  // the payload's offset in the file
 	size       int    // the payload's bytes in the file
 	values     int    // declared values, all present
-	rl, dl     int    // a list page's repetition and definition level bytes, before its values
+	rl, dl     int    // a v2 list page's repetition and definition level bytes, before its values
+	prefix     int    // a v1 page with levels: their bytes (with their lengths) at the start of the decompressed payload
 	crc        uint32 // the header's checksum, when hasCRC
 	hasCRC     bool   // (a zero CRC field is no checksum, as for parquet-go)
 	compressed bool   // snappy; otherwise the payload is the values
@@ -55,11 +56,13 @@ var directPages = true
 var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // directWidth is the bytes per value of c when its pages may be read
-// directly, and 0 when they may not: a flat required int64, float or
-// double, or a one-level list of them with required elements (whose pages
-// must then be v2 pages without nulls: noteDirect).
+// directly, and 0 when they may not: an int64, float or double column, or
+// a one-level list of them. Which pages are direct is noteDirect's
+// choice: of a flat required column, PLAIN pages; of a nullable column or
+// a list, PLAIN pages whose levels say no value is null (v2 lists, and v1
+// pages of either).
 func directWidth(c *pqColumn) int {
-	if !directPages || !nativeLittleEndian || (c.list && c.elemOptional) || (!c.list && c.maxDef != 0) {
+	if !directPages || !nativeLittleEndian {
 		return 0
 	}
 	switch c.kind {
@@ -75,7 +78,10 @@ func directWidth(c *pqColumn) int {
 // which declares nv values, as a direct page, or marks the chunk as not
 // direct. Reading the payload's first bytes costs nothing: checkPageData
 // has just read them through the window.
-func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
+//
+// v1page is a v1 page's payload as checkPageData decompressed it (nil if
+// it did not check its levels).
+func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64, v1page []byte) error {
 	if !pc.directOK {
 		return nil
 	}
@@ -84,8 +90,21 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
 		crc: uint32(h.CRC), hasCRC: h.CRC != 0}
 	switch {
 	case h.DataPageHeader.Valid:
-		if pc.c.list || h.DataPageHeader.V.Encoding != format.Plain {
-			return nil // (a v1 list page's levels are compressed with its values)
+		v := &h.DataPageHeader.V
+		if v.Encoding != format.Plain {
+			return nil
+		}
+		if pc.c.list || pc.c.maxDef > 0 {
+			// The levels are compressed with the values: they are at the
+			// start of the page checkPageData decompressed.
+			prefix, ok := pc.v1Levels(v, v1page, nv)
+			if !ok || uint64(len(v1page)-prefix) != uint64(nv)*uint64(pc.width) {
+				return nil
+			}
+			d.prefix = prefix
+			pc.direct = append(pc.direct, d)
+			pc.directOK = true
+			return nil
 		}
 	case h.DataPageHeaderV2.Valid:
 		v := &h.DataPageHeaderV2.V
@@ -97,7 +116,7 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64) error {
 			if ok, err := pc.directLevels(body, d.rl, d.dl, d.size, nv, v.NumRows); !ok || err != nil {
 				return err
 			}
-		} else if d.rl != 0 || d.dl != 0 {
+		} else if d.rl != 0 || d.dl != 0 || pc.c.maxDef > 0 {
 			return nil
 		}
 		if v.IsCompressed.Valid && !v.IsCompressed.V {
@@ -142,8 +161,7 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 	if err != nil {
 		return false, err
 	}
-	md := byte(pc.c.maxDef)
-	if !walkLevels(b[rl:], bitsLen(pc.c.maxDef), int(nv), func(v byte, _ int) bool { return v == md }) {
+	if !allLevels(b[rl:], pc.c.maxDef, int(nv)) {
 		return false, nil
 	}
 	// A v2 page starts a row (parquet-go refuses one that does not) and
@@ -151,6 +169,45 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 	starts, ok := listStarts(b[:rl], int(nv), pc.starts[:0], 0)
 	pc.starts = starts
 	return ok && len(starts) == int(numRows) && (nv == 0 || len(starts) > 0 && starts[0] == 0), nil
+}
+
+// v1Levels reports whether the levels at the start of a v1 page's payload
+// page (decompressed) are what a direct page needs, and their bytes: RLE
+// repetition levels (a list) of 0 and 1, the chunk's first 0, then RLE
+// definition levels, nv of them all the largest (no null row, list or
+// element), each stream whole.
+func (pc *pageCheck) v1Levels(v *format.DataPageHeader, page []byte, nv int64) (prefix int, ok bool) {
+	if page == nil {
+		return 0, false
+	}
+	rest := page
+	if pc.c.list {
+		reps, r, ok := levelStream(rest)
+		if !ok || v.RepetitionLevelEncoding != format.RLE {
+			return 0, false
+		}
+		// A v1 page may go on with the previous page's last list; the
+		// chunk's first may not.
+		starts, ok := listStarts(reps, int(nv), pc.starts[:0], 0)
+		pc.starts = starts
+		first := len(pc.direct) == 0
+		if !ok || (first && nv > 0 && (len(starts) == 0 || starts[0] != 0)) {
+			return 0, false
+		}
+		rest = r
+	}
+	defs, r, ok := levelStream(rest)
+	if !ok || v.DefinitionLevelEncoding != format.RLE || !allLevels(defs, pc.c.maxDef, int(nv)) {
+		return 0, false
+	}
+	return len(page) - len(r), true
+}
+
+// allLevels reports whether the RLE/bit-packed stream b holds n levels,
+// all max, in whole runs.
+func allLevels(b []byte, max, n int) bool {
+	m := byte(max)
+	return walkLevels(b, bitsLen(max), n, func(level byte, _ int) bool { return level == m })
 }
 
 // listStarts appends base+k to starts for each k < n where level k of an
@@ -378,29 +435,13 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 				return p.errf(s.unit, c.name, "page %d: crc32 checksum mismatch: want=0x%08X got=0x%08X", s.page, d.crc, sum)
 			}
 		}
-		if c.list {
-			if err := cb.addDirectLevels(raw[:d.rl], d.values); err != nil {
-				return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
-			}
+		if d.prefix > 0 {
+			err = cb.fillV1(c, d, raw, width)
 		} else {
-			cb.rows += d.values
-			cb.slots += d.values
+			err = cb.fillPage(c, d, raw, width)
 		}
-		raw = raw[d.rl+d.dl:]
-		dst := cb.growDirect(c, d.values, width)
-		if d.compressed && (len(dst) < snappyOwnRatio*len(raw) || !decodeSnappy(dst, raw)) {
-			out, err := snappy.Decode(dst, raw)
-			if err == nil && len(out) != len(dst) {
-				err = errors.New("decompressed size differs from the declared one")
-			}
-			if err != nil {
-				return p.errf(s.unit, c.name, "page %d: decompressing: %w", s.page, err)
-			}
-			if len(dst) > 0 && &out[0] != &dst[0] {
-				copy(dst, out) // not reached: a block of len(dst) bytes decodes in place
-			}
-		} else if !d.compressed {
-			copy(dst, raw)
+		if err != nil {
+			return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
 		}
 		s.page++
 		if s.overDeclared() {
@@ -408,6 +449,90 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 		}
 	}
 	return nil
+}
+
+// fillPage adds a direct page without levels in its payload raw (a flat
+// required column's, or a v2 list page's, whose levels come first,
+// uncompressed): the rows, then the values decompressed into place.
+func (cb *colBuf) fillPage(c *pqColumn, d directPage, raw []byte, width int) error {
+	if c.list {
+		if err := cb.addDirectLevels(raw[:d.rl], d.values); err != nil {
+			return err
+		}
+	} else {
+		cb.rows += d.values
+		cb.slots += d.values
+	}
+	return decompressDirect(cb.growDirect(c, d.values, width), raw[d.rl+d.dl:], d.compressed)
+}
+
+// decompressDirect fills dst with a direct page's payload raw: snappy
+// (exactly len(dst) bytes) when compressed, else a copy.
+func decompressDirect(dst, raw []byte, compressed bool) error {
+	if compressed && (len(dst) < snappyOwnRatio*len(raw) || !decodeSnappy(dst, raw)) {
+		out, err := snappy.Decode(dst, raw)
+		if err == nil && len(out) != len(dst) {
+			err = errors.New("decompressed size differs from the declared one")
+		}
+		if err != nil {
+			return fmt.Errorf("decompressing: %w", err)
+		}
+		if len(dst) > 0 && &out[0] != &dst[0] {
+			copy(dst, out) // not reached: a block of len(dst) bytes decodes in place
+		}
+	} else if !compressed {
+		if len(raw) != len(dst) {
+			return fmt.Errorf("payload of %d bytes, %d expected", len(raw), len(dst))
+		}
+		copy(dst, raw)
+	}
+	return nil
+}
+
+// fillV1 adds a direct v1 page with levels (d.prefix > 0): its payload
+// raw is decompressed into the column's values, grown by the values and
+// as many more as the levels take, which come first; the levels give the
+// rows (and are checked again: the page was read anew), then the values
+// move down over them and the extra slots go.
+func (cb *colBuf) fillV1(c *pqColumn, d directPage, raw []byte, width int) error {
+	extra := (d.prefix + width - 1) / width
+	buf := cb.growDirect(c, d.values+extra, width)
+	page := buf[:d.prefix+d.values*width]
+	err := decompressDirect(page, raw, d.compressed)
+	rest := page[:d.prefix]
+	var reps, defs []byte
+	ok := err == nil
+	if ok && c.list {
+		reps, rest, ok = levelStream(rest)
+	}
+	if ok {
+		defs, rest, ok = levelStream(rest)
+	}
+	switch {
+	case err != nil:
+	case !ok || len(rest) != 0 || !allLevels(defs, c.maxDef, d.values):
+		err = errors.New("levels differ from when the page was checked (file changed while reading?)")
+	case c.list:
+		err = cb.addDirectLevels(reps, d.values)
+	default:
+		cb.rows += d.values
+		cb.slots += d.values
+	}
+	copy(buf, page[d.prefix:])
+	cb.trimDirect(c, extra)
+	return err
+}
+
+// trimDirect drops the last n of c's values (growDirect's extra).
+func (cb *colBuf) trimDirect(c *pqColumn, n int) {
+	switch c.kind {
+	case kInt64:
+		cb.ints = cb.ints[:len(cb.ints)-n]
+	case kFloat:
+		cb.f32 = cb.f32[:len(cb.f32)-n]
+	case kDouble:
+		cb.f64 = cb.f64[:len(cb.f64)-n]
+	}
 }
 
 // growDirect extends c's values by n and returns their bytes (n·width).
