@@ -54,23 +54,7 @@ func directFile(t testing.TB, path string, n int, rowGroup int64, props ...pq.Wr
 			b.Field(3).(*array.Int64Builder).Append(int64(i))
 		}
 	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	var buf bytes.Buffer
-	props = append([]pq.WriterProperty{pq.WithMaxRowGroupLength(rowGroup), pq.WithDictionaryDefault(false)}, props...)
-	w, err := pqarrow.NewFileWriter(schema, &buf, pq.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeBuilt(t, path, b, rowGroup, props...)
 }
 
 // encRow has required numbers in encodings other than PLAIN, whose pages
@@ -143,6 +127,29 @@ func writeLists(t testing.TB, path string, n int, empty bool, opts ...parquet.Wr
 	}
 }
 
+// writeBuilt writes b's record to path through Arrow's Parquet writer in
+// row groups of rowGroup rows, without dictionaries unless props ask.
+func writeBuilt(t testing.TB, path string, b *array.RecordBuilder, rowGroup int64, props ...pq.WriterProperty) {
+	t.Helper()
+	rec := b.NewRecord()
+	defer rec.Release()
+	var buf bytes.Buffer
+	props = append([]pq.WriterProperty{pq.WithMaxRowGroupLength(rowGroup), pq.WithDictionaryDefault(false)}, props...)
+	w, err := pqarrow.NewFileWriter(rec.Schema(), &buf, pq.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // nullableFile writes n rows in row groups of rowGroup through Arrow's
 // writer (no dictionaries) with nullable columns: nid (int64) and nf
 // (float32) and lf (a list of float32, nullable list and elements) without
@@ -193,23 +200,7 @@ func nullableFile(t testing.TB, path string, n int, rowGroup int64, props ...pq.
 			}
 		}
 	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	var buf bytes.Buffer
-	props = append([]pq.WriterProperty{pq.WithMaxRowGroupLength(rowGroup), pq.WithDictionaryDefault(false)}, props...)
-	w, err := pqarrow.NewFileWriter(schema, &buf, pq.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeBuilt(t, path, b, rowGroup, props...)
 }
 
 // directCase is a file with direct chunks (or chunks that must not be),
