@@ -108,6 +108,10 @@ type ipcFile struct {
 	hive   []KV
 	flds   []Field
 	mu     sync.Mutex // an IPC stream is read by one ReadUnit at a time
+	// recMu serializes fr.RecordAt: Arrow v17's FileReader is not safe for
+	// concurrent use with dictionary columns (its dictionary mapper shares
+	// one hash), which failed valid files at random with several workers.
+	recMu sync.Mutex
 }
 
 func (f *ipcFile) path() string { return f.fpath }
@@ -341,6 +345,8 @@ func (f *ipcFile) readUnit(ctx context.Context, unit int, columns []string, batc
 
 func (f *ipcFile) record(unit int) (rec arrow.Record, err error) {
 	defer recoverInput(&err, f.fpath, unit, nil, "reading record batch")
+	f.recMu.Lock()
+	defer f.recMu.Unlock()
 	rec, err = f.fr.RecordAt(unit)
 	if err != nil {
 		return nil, f.errf(unit, "", "reading record batch: %w", err)
