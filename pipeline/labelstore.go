@@ -443,8 +443,10 @@ func (b *keyBatch) null(k int) bool {
 // first label file, and key columns of an integer or string type.
 func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error {
 	types := map[string]arrow.DataType{}
+	unsupported := map[string]string{}
 	for _, fd := range f.Fields() {
 		types[fd.Name] = fd.Type
+		unsupported[fd.Name] = fd.Unsupported
 	}
 	for i, name := range columns {
 		t, ok := types[name]
@@ -453,7 +455,7 @@ func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error
 		case !ok:
 			why = "missing column"
 		case t == nil:
-			why = "column type is not supported by evaljob"
+			why = fmt.Sprintf("column type %s is not supported by evaljob", unsupported[name])
 		case i < len(st.join) && !isInteger(t) && !isStringType(t):
 			why = fmt.Sprintf("join key of type %s, want an integer or string type", t)
 		case i < len(st.join) && fi == 0:

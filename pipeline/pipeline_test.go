@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
@@ -588,15 +589,29 @@ func TestSchemaErrors(t *testing.T) {
 	defer rec.Release()
 	in := filepath.Join(dir, "a.parquet")
 	writeParquet(t, in, rec, 10)
+	// A column of a type evaljob does not read: the message names it.
+	decimal := filepath.Join(dir, "dec.parquet")
+	dt := &arrow.Decimal128Type{Precision: 5, Scale: 2}
+	db := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64}, {Name: "dec", Type: dt}}, nil))
+	db.Field(0).(*array.Int64Builder).Append(1)
+	db.Field(1).(*array.Decimal128Builder).Append(decimal128.FromI64(42))
+	decRec := db.NewRecord()
+	db.Release()
+	defer decRec.Release()
+	writeParquet(t, decimal, decRec, 10)
 	for _, tc := range []struct {
 		name   string
+		input  string
 		modify func(*config.Config)
 		want   string
 	}{
-		{"missing column", func(c *config.Config) { c.Columns.Label = "nope" }, `column "nope": missing column`},
-		{"wrong type", func(c *config.Config) { c.Columns.Prediction = config.StringList{"model"} }, `column "model": wrong type utf8`},
+		{"missing column", in, func(c *config.Config) { c.Columns.Label = "nope" }, `column "nope": missing column`},
+		{"wrong type", in, func(c *config.Config) { c.Columns.Prediction = config.StringList{"model"} }, `column "model": wrong type utf8`},
+		{"unsupported type", decimal, func(c *config.Config) { c.Columns.Prediction = config.StringList{"dec"} }, `column "dec": column type FIXED_LEN_BYTE_ARRAY DECIMAL(5,2) is not supported`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			in := tc.input
 			cfg := binaryConfig(t, []string{in}, filepath.Join(dir, "out"))
 			tc.modify(cfg)
 			err := Validate(context.Background(), cfg)

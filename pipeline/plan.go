@@ -251,7 +251,7 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 		}
 		if fd.Type == nil {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name,
-				Err: errors.New("column type is not supported by evaljob")}
+				Err: fmt.Errorf("column type %s is not supported by evaljob", fd.Unsupported)}
 		}
 		types[i] = fd.Type
 	}

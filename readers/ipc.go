@@ -189,7 +189,7 @@ func openIPC(in Input, osf *os.File, size int64, stream bool, mem memory.Allocat
 	for _, fld := range schema.Fields() {
 		t, why := ipcType(fld.Type)
 		f.cols = append(f.cols, ipcColumn{name: fld.Name, typ: t, why: why})
-		f.flds = append(f.flds, Field{Name: fld.Name, Type: t, Nullable: fld.Nullable})
+		f.flds = append(f.flds, Field{Name: fld.Name, Type: t, Nullable: fld.Nullable, Unsupported: why})
 		have[fld.Name] = true
 	}
 	f.hive, f.flds = hiveFields(in.Partition, have, f.flds)

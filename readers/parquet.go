@@ -147,7 +147,7 @@ func openParquet(in Input, osf *os.File, size int64) (_ *pqFile, err error) {
 	have := map[string]bool{}
 	for _, c := range p.cols {
 		have[c.name] = true
-		p.flds = append(p.flds, Field{Name: c.name, Type: c.typ, Nullable: c.nullable})
+		p.flds = append(p.flds, Field{Name: c.name, Type: c.typ, Nullable: c.nullable, Unsupported: c.why})
 	}
 	p.hive, p.flds = hiveFields(in.Partition, have, p.flds)
 	return p, nil

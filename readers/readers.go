@@ -31,6 +31,9 @@ type Field struct {
 	Name     string
 	Type     arrow.DataType // nil when evaljob cannot read the column's type
 	Nullable bool
+	// Unsupported is the file's type of a column whose Type is nil (as
+	// "decimal(5,2)" or "list of struct"), for messages.
+	Unsupported string
 }
 
 // Column is one column of a chunk, decoded into typed slices.
