@@ -18,6 +18,7 @@ import (
 	pq "github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/klauspost/compress/snappy"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -677,4 +678,47 @@ func BenchmarkListStarts(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestV1Prefix: the levels at the start of a snappy v1 page, decompressed
+// from a first read of a few bytes, reading more of the page as they need
+// (levels of ~200 KB, past v1HeadBytes); a length past the page is
+// "truncated levels", a block that is not snappy is refused.
+func TestV1Prefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	stream := func(b []byte) []byte { return append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...) }
+	reps := make([]byte, 200_000)
+	for i := range reps {
+		reps[i] = byte(r.IntN(256)) // bit-packed levels of no pattern
+	}
+	levels := bytes.Join([][]byte{stream(reps), stream(rleRun(5, 2))}, nil)
+	values := make([]byte, 40_000)
+	page := append(slices.Clone(levels), values...)
+	block := snappy.Encode(nil, page)
+	path := filepath.Join(t.TempDir(), "page")
+	junk := []byte("not a snappy block at all, and long enough to be read")
+	if err := os.WriteFile(path, append(slices.Clone(block), junk...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, first := range []int{1, 100, v1HeadBytes, len(block)} {
+		win := &fileWindow{f: f, end: int64(len(block) + len(junk))}
+		var scratch [2][]byte
+		got, err := v1Prefix(win, 0, len(block), block[:first], 2, int64(len(page)), &scratch)
+		if err != nil || !bytes.Equal(got, levels) {
+			t.Fatalf("first %d bytes: %d bytes of levels (%v), want %d", first, len(got), err, len(levels))
+		}
+	}
+	win := &fileWindow{f: f, end: int64(len(block) + len(junk))}
+	var scratch [2][]byte
+	if _, err := v1Prefix(win, 0, len(block), block[:100], 2, int64(len(levels))-1, &scratch); err == nil || !strings.Contains(err.Error(), "truncated levels") {
+		t.Fatalf("levels past the page: %v", err)
+	}
+	if _, err := v1Prefix(win, int64(len(block)), len(junk), junk, 2, 1000, &scratch); err == nil || !strings.Contains(err.Error(), "decompressing") {
+		t.Fatalf("not a snappy block: %v", err)
+	}
 }

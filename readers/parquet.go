@@ -738,6 +738,13 @@ func (w *fileWindow) bytes(off int64, n int, scratch *[]byte) ([]byte, error) {
 // for noteDirect to look at before the next read.
 func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec format.CompressionCodec, c *pqColumn, at, u, nv int64, scratch [2][]byte) (_ [2][]byte, v1page []byte, _ error) {
 	need := int64(h.CompressedPageSize)
+	streams := v1LevelStreams(h, codec, c)
+	if streams > 0 {
+		// Only the levels at the start of the page are decompressed and
+		// checked (v1Prefix), from the first bytes read; more are read if
+		// they need more.
+		need = min(need, v1HeadBytes)
+	}
 	if v := &h.DataPageHeaderV2; v.Valid && skimsValues(v.V, codec) {
 		// Only the levels and the start of the values are checked: the
 		// snappy block's declared length, or nothing.
@@ -802,7 +809,12 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 				return scratch, nil, nil
 			}
 			var err error
-			if body, err = parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], raw); err != nil {
+			if streams > 0 {
+				body, err = v1Prefix(win, at, int(h.CompressedPageSize), raw, streams, u, &scratch)
+				if err != nil {
+					return scratch, nil, err
+				}
+			} else if body, err = parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], raw); err != nil {
 				return scratch, nil, fmt.Errorf("decompressing: %w", err)
 			}
 			scratch[1] = body
@@ -832,6 +844,84 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		return scratch, nil, checkRLE(body[1:], int(body[0]), nv)
 	}
 	return scratch, v1page, nil
+}
+
+// v1HeadBytes is how much of a v1 page checkPageData reads first when it
+// needs only its levels.
+const v1HeadBytes = 64 << 10
+
+// v1LevelStreams is the number of level streams at the start of data page
+// h when checkPageData needs only them of its payload, decompressed: a v1
+// page, snappy, not dictionary indexes, of a column with levels, all RLE
+// (each then a 4-byte length and the stream). 0 otherwise.
+func v1LevelStreams(h *format.PageHeader, codec format.CompressionCodec, c *pqColumn) int {
+	v := &h.DataPageHeader.V
+	if !h.DataPageHeader.Valid || codec != format.Snappy || isDictEncoding(v.Encoding) {
+		return 0
+	}
+	streams := 0
+	if c.list {
+		if v.RepetitionLevelEncoding != format.RLE {
+			return 0
+		}
+		streams++
+	}
+	if c.maxDef > 0 {
+		if v.DefinitionLevelEncoding != format.RLE {
+			return 0
+		}
+		streams++
+	}
+	return streams
+}
+
+// v1Prefix decompresses the levels at the start of a snappy v1 page of
+// size bytes at at, declaring u bytes decompressed: streams level streams,
+// each a 4-byte length and its bytes. raw is the page's first bytes, read;
+// more are read through win (into scratch[0]) as the levels need them.
+// The rest of the page is decompressed (and checked) when it is read.
+func v1Prefix(win *fileWindow, at int64, size int, raw []byte, streams int, u int64, scratch *[2][]byte) ([]byte, error) {
+	want := int64(4)
+	for {
+		if want > u {
+			return nil, errors.New("truncated levels")
+		}
+		buf := grow(scratch[1][:0], int(want))
+		scratch[1] = buf
+		got, ok := snappyPrefix(buf, raw)
+		if !ok {
+			return nil, errors.New("decompressing: corrupt snappy block")
+		}
+		if int64(got) < want {
+			if len(raw) >= size {
+				return nil, errors.New("decompressing: corrupt snappy block")
+			}
+			var err error
+			if raw, err = win.bytes(at, int(min(int64(size), max(2*int64(len(raw)), want+want/8+64))), &scratch[0]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		next := levelsLen(buf, streams)
+		if next == want {
+			return buf, nil
+		}
+		want = next
+	}
+}
+
+// levelsLen is how many bytes the levels at the start of b take, streams
+// streams of a 4-byte length and the stream: their total once b holds
+// every length, else where the next length b lacks ends.
+func levelsLen(b []byte, streams int) int64 {
+	pos := int64(0)
+	for range streams {
+		if int64(len(b)) < pos+4 {
+			return pos + 4
+		}
+		pos += 4 + int64(binary.LittleEndian.Uint32(b[pos:]))
+	}
+	return pos
 }
 
 // skimsValues reports whether checkPageData checks nothing of a data page

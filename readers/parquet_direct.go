@@ -96,15 +96,13 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64, v1page []b
 		}
 		if pc.c.list || pc.c.maxDef > 0 {
 			// The levels are compressed with the values: they are at the
-			// start of the page checkPageData decompressed.
+			// start of what checkPageData decompressed (the levels alone,
+			// or the whole page when it is not snappy).
 			prefix, ok := pc.v1Levels(v, v1page, nv)
-			if !ok || uint64(len(v1page)-prefix) != uint64(nv)*uint64(pc.width) {
+			if !ok || prefix == 0 {
 				return nil
 			}
 			d.prefix = prefix
-			pc.direct = append(pc.direct, d)
-			pc.directOK = true
-			return nil
 		}
 	case h.DataPageHeaderV2.Valid:
 		v := &h.DataPageHeaderV2.V
@@ -125,7 +123,7 @@ func (pc *pageCheck) noteDirect(h *format.PageHeader, body, nv int64, v1page []b
 	default:
 		return nil // a dictionary page: the chunk is dictionary encoded
 	}
-	want := uint64(nv) * uint64(pc.width)
+	want := uint64(nv)*uint64(pc.width) + uint64(d.prefix)
 	levels := d.rl + d.dl
 	got := uint64(d.size - levels)
 	if d.compressed {

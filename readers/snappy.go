@@ -151,3 +151,86 @@ func copyBack(dst []byte, d, offset, length int) {
 // patternStep is, for an offset from 1 to 8, the largest multiple of it up
 // to 8: how far a register of the repeating pattern is stored each step.
 var patternStep = [9]int{0, 8, 8, 6, 8, 5, 6, 7, 8}
+
+// snappyPrefix decodes the first len(dst) bytes of the snappy block that
+// src starts, where src may be cut short (the start of a page read so
+// far). It returns how many bytes it decoded: len(dst), or fewer where src
+// ended first. ok is false where what src holds is not the start of a
+// snappy block of at least len(dst) bytes. It checks nothing past the
+// prefix: the whole block is decoded (and checked) when the page is read.
+func snappyPrefix(dst, src []byte) (got int, ok bool) {
+	n, k := binary.Uvarint(src)
+	if k == 0 {
+		return 0, true // the header is cut
+	}
+	if k < 0 || n < uint64(len(dst)) {
+		return 0, false
+	}
+	s, d := k, 0
+	for d < len(dst) && s < len(src) {
+		tag := src[s]
+		if tag&3 == 0 { // literal
+			x, h := uint64(tag>>2), 1
+			if x >= 60 {
+				b := int(x) - 59 // 1 to 4 bytes of length-1
+				if b >= len(src)-s {
+					return d, true
+				}
+				x = 0
+				for i := range b {
+					x |= uint64(src[s+1+i]) << (8 * i)
+				}
+				h += b
+			}
+			length := x + 1
+			if length > n-uint64(d) {
+				return d, false
+			}
+			m := min(length, uint64(len(src)-s-h), uint64(len(dst)-d))
+			copy(dst[d:], src[s+h:s+h+int(m)])
+			d += int(m)
+			if m < length { // dst is full, or src ended
+				return d, true
+			}
+			s += h + int(length)
+			continue
+		}
+		var length, offset int
+		switch tag & 3 {
+		case 1:
+			if len(src)-s < 2 {
+				return d, true
+			}
+			length = 4 + int(tag>>2&7)
+			offset = int(tag&0xe0)<<3 | int(src[s+1])
+			s += 2
+		case 2:
+			if len(src)-s < 3 {
+				return d, true
+			}
+			length = 1 + int(tag>>2)
+			offset = int(binary.LittleEndian.Uint16(src[s+1:]))
+			s += 3
+		default:
+			if len(src)-s < 5 {
+				return d, true
+			}
+			length = 1 + int(tag>>2)
+			o := binary.LittleEndian.Uint32(src[s+1:])
+			if uint64(o) > uint64(d) {
+				return d, false
+			}
+			offset = int(o)
+			s += 5
+		}
+		if offset <= 0 || offset > d {
+			return d, false
+		}
+		m := min(length, len(dst)-d)
+		for i := range m {
+			dst[d+i] = dst[d+i-offset]
+		}
+		d += m
+	}
+	return d, true
+}

@@ -162,3 +162,68 @@ func BenchmarkDecodeSnappy(b *testing.B) {
 		})
 	}
 }
+
+// TestSnappyPrefix: every prefix of every input's block, decoded from
+// every cut of the block a few sizes apart, is the input's prefix (and
+// all of it once the block is whole); a prefix longer than the block, or
+// bytes that are not a block, are refused.
+func TestSnappyPrefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for name, in := range snappyInputs(r) {
+		in = in[:min(len(in), 5000)]
+		src := snappy.Encode(nil, in)
+		for _, want := range []int{0, 1, 4, 7, 63, 64, 65, len(in) / 2, len(in)} {
+			if want > len(in) {
+				continue
+			}
+			dst := make([]byte, want)
+			for cut := 0; cut <= len(src); cut += 1 + cut/3 {
+				got, ok := snappyPrefix(dst, src[:cut])
+				if !ok || got > want || !bytes.Equal(dst[:got], in[:got]) {
+					t.Fatalf("%s: prefix %d from %d of %d bytes: %d, ok %v", name, want, cut, len(src), got, ok)
+				}
+			}
+			if got, ok := snappyPrefix(dst, src); !ok || got != want {
+				t.Fatalf("%s: prefix %d of the whole block: %d, ok %v", name, want, got, ok)
+			}
+		}
+		if _, ok := snappyPrefix(make([]byte, len(in)+1), src); ok {
+			t.Fatalf("%s: a prefix past the block's length was taken", name)
+		}
+	}
+	// A copy from before the start.
+	if _, ok := snappyPrefix(make([]byte, 8), []byte{8, 0x02, 0x01, 0x00}); ok {
+		t.Fatal("a copy from before the start was taken")
+	}
+}
+
+// FuzzSnappyPrefix: whatever snappyPrefix decodes of a block klauspost
+// decodes is the start of klauspost's output, from any cut of the block,
+// and it never panics on other bytes.
+func FuzzSnappyPrefix(f *testing.F) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, in := range snappyInputs(r) {
+		f.Add(snappy.Encode(nil, in[:min(len(in), 2000)]), uint16(100), uint16(50))
+	}
+	f.Fuzz(func(t *testing.T, src []byte, want, cut uint16) {
+		dst := make([]byte, want)
+		full, err := snappy.Decode(nil, src)
+		c := min(int(cut), len(src))
+		got, ok := snappyPrefix(dst, src[:c])
+		if err != nil {
+			return // not a block: anything but a panic
+		}
+		if int(want) > len(full) {
+			if ok && got > 0 {
+				t.Fatalf("a prefix of %d of a %d-byte block: %d", want, len(full), got)
+			}
+			return
+		}
+		if !ok || got > int(want) || !bytes.Equal(dst[:got], full[:got]) {
+			t.Fatalf("prefix %d from %d bytes: %d, ok %v", want, c, got, ok)
+		}
+		if got2, ok := snappyPrefix(dst, src); !ok || got2 != int(want) {
+			t.Fatalf("prefix %d of the whole block: %d, ok %v", want, got2, ok)
+		}
+	})
+}
