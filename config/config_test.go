@@ -192,6 +192,16 @@ func TestLoadSet(t *testing.T) {
 	if cfg, err := Load(path, []string{"workers=2.0", "options.calibration_bins=1e1"}); err != nil || cfg.Workers != 2 || cfg.Options.CalibrationBins != 10 {
 		t.Errorf("workers=2.0, calibration_bins=1e1: %v, %v", cfg, err)
 	}
+	// A null gate is no gate (as yaml.v3 decodes lists); an alias is its
+	// value, whole numbers and all.
+	gates := writeConfig(t, minimal+"gates: [{metric: log_loss, max: &x 1.5}, ~]\n")
+	if cfg, err := Load(gates, nil); err != nil || len(cfg.Gates) != 1 || *cfg.Gates[0].Max != 1.5 {
+		t.Errorf("a null gate: %v, %v", cfg, err)
+	}
+	alias := writeConfig(t, minimal+"gates: [{metric: log_loss, max: &x 1.5}]\nworkers: *x\n")
+	if _, err := Load(alias, nil); err == nil || !strings.Contains(err.Error(), "config key workers") {
+		t.Errorf("workers: an alias to 1.5: %v", err)
+	}
 	for _, bad := range []string{"options.nope=1", "noequals", "task.x=1", "workers=0.5", "options.ignore_index=-0.5"} {
 		if _, err := Load(path, []string{bad}); !errors.Is(err, evalerr.ErrConfig) {
 			t.Errorf("--set %s: err %v, want a config error", bad, err)

@@ -311,6 +311,9 @@ func decodeKeys(root *yaml.Node, cfg *Config) error {
 // element, anything else (and a type with its own UnmarshalYAML) as a
 // whole by yaml.v3. Keys are known to be fields (checkKeys).
 func decodeInto(n *yaml.Node, v reflect.Value, path string) error {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	t := v.Type()
 	if _, own := v.Addr().Interface().(yaml.Unmarshaler); !own {
 		switch {
@@ -332,9 +335,14 @@ func decodeInto(n *yaml.Node, v reflect.Value, path string) error {
 			}
 			return nil
 		case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.SequenceNode:
-			list := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+			// A null element is no element, as yaml.v3 decodes a list.
+			list := reflect.MakeSlice(t, 0, len(n.Content))
 			for i, c := range n.Content {
-				if err := decodeInto(c, list.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				if c.ShortTag() == "!!null" {
+					continue
+				}
+				list = reflect.Append(list, reflect.New(t.Elem()).Elem())
+				if err := decodeInto(c, list.Index(list.Len()-1), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 					return err
 				}
 			}
