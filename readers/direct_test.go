@@ -721,4 +721,34 @@ func TestV1Prefix(t *testing.T) {
 	if _, err := v1Prefix(win, int64(len(block)), len(junk), junk, 2, 1000, &scratch); err == nil || !strings.Contains(err.Error(), "decompressing") {
 		t.Fatalf("not a snappy block: %v", err)
 	}
+	// S2's repeat codes (a 1-byte-offset copy of offset 0: the last
+	// offset again), which klauspost's decoder, parquet-go's, accepts in a
+	// snappy page: snappyPrefix does not, and the whole page decides.
+	s2Levels := bytes.Join([][]byte{stream(bytes.Repeat([]byte{0xff}, 40)), stream(rleRun(5, 2))}, nil)
+	s2Page := append(slices.Clone(s2Levels), values[:40]...)
+	s2 := binary.AppendUvarint(nil, uint64(len(s2Page)))
+	s2 = append(append(s2, 4<<2), s2Page[:5]...) // a literal: the length and the first 0xff
+	s2 = append(s2, 0<<2|1, 1)                   // a copy of 4 bytes, 1 back
+	for range 8 {
+		s2 = append(s2, 0<<2|1, 0) // S2: 4 bytes more at the same offset
+	}
+	rest := s2Page[5+4+32:]
+	s2 = append(append(s2, byte(len(rest)-1)<<2), rest...)
+	if back, err := snappy.Decode(nil, s2); err != nil || !bytes.Equal(back, s2Page) {
+		t.Fatalf("the S2 block does not decode to its page: %v", err)
+	}
+	s2Path := filepath.Join(t.TempDir(), "s2")
+	if err := os.WriteFile(s2Path, s2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2f, err := os.Open(s2Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2f.Close()
+	win = &fileWindow{f: s2f, end: int64(len(s2))}
+	got, err := v1Prefix(win, 0, len(s2), s2[:20], 2, int64(len(s2Page)), &scratch)
+	if err != nil || !bytes.HasPrefix(got, s2Levels) {
+		t.Fatalf("an S2 block: %v", err)
+	}
 }

@@ -889,13 +889,13 @@ func v1Prefix(win *fileWindow, at int64, size int, raw []byte, streams int, u in
 		buf := grow(scratch[1][:0], int(want))
 		scratch[1] = buf
 		got, ok := snappyPrefix(buf, raw)
-		if !ok {
-			return nil, errors.New("decompressing: corrupt snappy block")
+		if !ok || (int64(got) < want && len(raw) >= size) {
+			// Not the start of a snappy block as snappyPrefix reads them:
+			// parquet-go's decoder (klauspost's, which also takes S2's
+			// repeat codes) decides, on the whole page.
+			return v1Whole(win, at, size, scratch)
 		}
 		if int64(got) < want {
-			if len(raw) >= size {
-				return nil, errors.New("decompressing: corrupt snappy block")
-			}
 			var err error
 			if raw, err = win.bytes(at, int(min(int64(size), max(2*int64(len(raw)), want+want/8+64))), &scratch[0]); err != nil {
 				return nil, err
@@ -908,6 +908,21 @@ func v1Prefix(win *fileWindow, at int64, size int, raw []byte, streams int, u in
 		}
 		want = next
 	}
+}
+
+// v1Whole reads and decompresses a whole snappy v1 page, as checkPageData
+// did for every page before v1Prefix.
+func v1Whole(win *fileWindow, at int64, size int, scratch *[2][]byte) ([]byte, error) {
+	raw, err := win.bytes(at, size, &scratch[0])
+	if err != nil {
+		return nil, err
+	}
+	body, err := parquet.LookupCompressionCodec(format.Snappy).Decode(scratch[1][:0], raw)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing: %w", err)
+	}
+	scratch[1] = body
+	return body, nil
 }
 
 // levelsLen is how many bytes the levels at the start of b take, streams
