@@ -46,14 +46,17 @@ func splitPages(t *testing.T, b []byte) (*format.FileMetaData, []rawPage) {
 }
 
 // joinPages writes the file back with pages in place of the chunk's (the
-// first a dictionary page) and returns its path.
+// first may be a dictionary page), their checksums dropped, and returns
+// its path.
 func joinPages(t *testing.T, b []byte, md *format.FileMetaData, pages []rawPage) string {
 	t.Helper()
 	cc := &md.RowGroups[0].Columns[0]
 	start, _, _ := chunkRange(&cc.MetaData)
 	out := append([]byte{}, b[:start]...)
+	dict := len(pages) > 0 && pages[0].h.Type == format.DictionaryPage
+	cc.MetaData.DataPageOffset, cc.MetaData.DictionaryPageOffset = start, 0
 	for i, p := range pages {
-		if i == 1 {
+		if i == 1 && dict {
 			cc.MetaData.DataPageOffset = int64(len(out))
 		}
 		p.h.CRC = 0
@@ -63,7 +66,9 @@ func joinPages(t *testing.T, b []byte, md *format.FileMetaData, pages []rawPage)
 		}
 		out = append(append(out, hb...), p.body...)
 	}
-	cc.MetaData.DictionaryPageOffset = start
+	if dict {
+		cc.MetaData.DictionaryPageOffset = start
+	}
 	cc.MetaData.TotalCompressedSize = int64(len(out)) - start
 	return writeWithFooter(t, out, md)
 }

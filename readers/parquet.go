@@ -784,7 +784,15 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 			}
 		}
 		body = raw[rl+dl:]
-		if codec != format.Uncompressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V) {
+		compressed := codec != format.Uncompressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V)
+		valueBytes := int64(h.CompressedPageSize) - int64(rl) - int64(dl)
+		if compressed {
+			valueBytes = declaredLen(codec, body)
+		}
+		if err := plainShort(c, dataEnc, valueBytes, present(c, raw[rl:rl+dl], nv)); err != nil {
+			return scratch, nil, err
+		}
+		if compressed {
 			if err := checkCompressed(codec, body, u); err != nil {
 				return scratch, nil, err
 			}
@@ -806,7 +814,7 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 				return scratch, nil, err
 			}
 			if maxRep == 0 && c.maxDef == 0 && !isDictEncoding(dataEnc) {
-				return scratch, nil, nil
+				return scratch, nil, plainShort(c, dataEnc, declaredLen(codec, raw), nv)
 			}
 			var err error
 			if streams > 0 {
@@ -820,6 +828,7 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 			scratch[1] = body
 		}
 		v1page = body
+		var defs []byte
 		for _, lv := range []struct {
 			max, width int
 			enc        format.Encoding
@@ -837,13 +846,83 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 			if err := checkRLE(levels, lv.width, nv); err != nil {
 				return scratch, nil, err
 			}
-			body = rest
+			body, defs = rest, levels // (the second stream, when there are two, is the definition levels)
+		}
+		// The values' bytes: after the levels of the page (its declared
+		// length for snappy, whose levels alone may have been decoded).
+		total := int64(len(v1page))
+		if codec == format.Snappy {
+			total = declaredLen(codec, raw)
+		}
+		valueBytes := total - int64(len(v1page)-len(body))
+		if total < 0 {
+			valueBytes = -1
+		}
+		if err := plainShort(c, dataEnc, valueBytes, present(c, defs, nv)); err != nil {
+			return scratch, nil, err
 		}
 	}
 	if isDictEncoding(dataEnc) && len(body) > 0 {
 		return scratch, nil, checkRLE(body[1:], int(body[0]), nv)
 	}
 	return scratch, v1page, nil
+}
+
+// plainShort refuses a PLAIN page of a fixed-width type whose values take
+// fewer bytes (valueBytes, -1 if unknown) than its present values need:
+// parquet-go reads such a page, taking the missing values from whatever
+// its reused buffer held before.
+func plainShort(c *pqColumn, enc format.Encoding, valueBytes, present int64) error {
+	if enc != format.Plain || valueBytes < 0 || present < 0 {
+		return nil
+	}
+	var need int64
+	switch c.kind {
+	case kInt32, kUint32, kFloat:
+		need = 4 * present
+	case kInt64, kDouble:
+		need = 8 * present
+	case kBool:
+		need = (present + 7) / 8
+	default:
+		return nil
+	}
+	if valueBytes < need {
+		return fmt.Errorf("page holds %d bytes of values, its %d values need %d", valueBytes, present, need)
+	}
+	return nil
+}
+
+// present is how many of a page's nv values are present: all of a
+// required column's, else the definition levels defs that are the
+// largest; -1 if defs is not nv levels in whole runs.
+func present(c *pqColumn, defs []byte, nv int64) int64 {
+	if c.maxDef == 0 {
+		return nv
+	}
+	md, k := byte(c.maxDef), int64(0)
+	if !walkLevels(defs, bitsLen(c.maxDef), int(nv), func(l byte, n int) bool {
+		if l == md {
+			k += int64(n)
+		}
+		return true
+	}) {
+		return -1
+	}
+	return k
+}
+
+// declaredLen is the decompressed length a snappy block declares, -1 if
+// it declares none or the codec is another.
+func declaredLen(codec format.CompressionCodec, block []byte) int64 {
+	if codec != format.Snappy {
+		return -1
+	}
+	n, k := binary.Uvarint(block)
+	if k <= 0 || n > math.MaxInt64 {
+		return -1
+	}
+	return int64(n)
 }
 
 // v1HeadBytes is how much of a v1 page checkPageData reads first when it
