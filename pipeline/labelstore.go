@@ -442,20 +442,19 @@ func (b *keyBatch) null(k int) bool {
 // checkFile checks that label file f has the columns with the types of the
 // first label file, and key columns of an integer or string type.
 func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error {
-	types := map[string]arrow.DataType{}
-	unsupported := map[string]string{}
+	fields := map[string]readers.Field{}
 	for _, fd := range f.Fields() {
-		types[fd.Name] = fd.Type
-		unsupported[fd.Name] = fd.Unsupported
+		fields[fd.Name] = fd
 	}
 	for i, name := range columns {
-		t, ok := types[name]
+		fd, ok := fields[name]
+		t := fd.Type
 		var why string
 		switch {
 		case !ok:
 			why = "missing column"
 		case t == nil:
-			why = fmt.Sprintf("column type %s is not supported by evaljob", unsupported[name])
+			why = fmt.Sprintf("column type %s is not supported by evaljob", fd.Unsupported)
 		case i < len(st.join) && !isInteger(t) && !isStringType(t):
 			why = fmt.Sprintf("join key of type %s, want an integer or string type", t)
 		case i < len(st.join) && fi == 0:

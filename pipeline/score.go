@@ -252,14 +252,20 @@ func (s *scorer) invalid(ch *readers.Chunk, i, col int, why string) verdict {
 	return verdict{why: why, col: col, value: rowText(ch.Columns[col], i)}
 }
 
+// growRow readies the per-row scratch (predRow, targetRow, probs) for c
+// classes.
+func (s *scorer) growRow(c int) {
+	if len(s.predRow) < c {
+		s.predRow, s.targetRow, s.probs = make([]float64, c), make([]float64, c), make([]float64, c)
+	}
+}
+
 // multiclassRow scores row i with c classes. The weight column must have
 // been converted into s.weight.
 func (s *scorer) multiclassRow(ch *readers.Chunk, i, c int, eps float64) (metrics.MulticlassRow, float64, verdict) {
 	p, o := s.p, &s.p.cfg.Options
 	var none metrics.MulticlassRow
-	if len(s.predRow) < c {
-		s.predRow, s.targetRow, s.probs = make([]float64, c), make([]float64, c), make([]float64, c)
-	}
+	s.growRow(c)
 	label := ch.Columns[p.labelCol]
 	if label.Null(i) {
 		return none, 0, verdict{why: "label is null", col: p.labelCol, value: nullValue}

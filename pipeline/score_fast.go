@@ -203,12 +203,9 @@ func (s *scorer) scoreMulticlassFast(ch *readers.Chunk, tables []*stats, eps flo
 			return false
 		}
 	}
-	if len(s.predRow) < c {
-		s.predRow, s.targetRow, s.probs = make([]float64, c), make([]float64, c), make([]float64, c)
-	}
+	s.growRow(c)
 	f := &s.fast
 	f.countCells(s.cells[:n], len(tables))
-	f.p = slices.Grow(f.p[:0], n)[:n]
 	f.growScored(n, len(tables))
 	o := &p.cfg.Options
 	for i, v := range labels {
@@ -243,9 +240,10 @@ func (f *fastScratch) countCells(rows []int, cells int) {
 	}
 }
 
-// growScored readies the scored rows' columns (loss, brier, t; p is the
-// caller's) for n rows and the per-cell counts for cells cells.
+// growScored readies the scored rows' columns (loss, brier, p, t) for n
+// rows and the per-cell counts for cells cells.
 func (f *fastScratch) growScored(n, cells int) {
+	f.p = slices.Grow(f.p[:0], n)[:n]
 	f.loss = slices.Grow(f.loss[:0], n)[:n]
 	f.brier = slices.Grow(f.brier[:0], n)[:n]
 	f.t = slices.Grow(f.t[:0], n)[:n]

@@ -900,16 +900,7 @@ func present(c *pqColumn, defs []byte, nv int64) int64 {
 	if c.maxDef == 0 {
 		return nv
 	}
-	md, k := byte(c.maxDef), int64(0)
-	if !walkLevels(defs, bitsLen(c.maxDef), int(nv), func(l byte, n int) bool {
-		if l == md {
-			k += int64(n)
-		}
-		return true
-	}) {
-		return -1
-	}
-	return k
+	return maxLevels(defs, c.maxDef, int(nv))
 }
 
 // declaredLen is the decompressed length a snappy block declares, -1 if

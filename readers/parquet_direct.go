@@ -166,7 +166,13 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 	// declares its rows.
 	starts, ok := listStarts(b[:rl], int(nv), pc.starts[:0], 0)
 	pc.starts = starts
-	return ok && len(starts) == int(numRows) && (nv == 0 || len(starts) > 0 && starts[0] == 0), nil
+	return ok && len(starts) == int(numRows) && startsRow(starts, nv), nil
+}
+
+// startsRow reports whether a page's n levels, whose row starts are
+// starts (listStarts), begin with a row's: a page of none does.
+func startsRow(starts []int, n int64) bool {
+	return n == 0 || len(starts) > 0 && starts[0] == 0
 }
 
 // v1Levels reports whether the levels at the start of a v1 page's payload
@@ -175,37 +181,58 @@ func (pc *pageCheck) directLevels(body int64, rl, dl, size int, nv int64, numRow
 // definition levels, nv of them all the largest (no null row, list or
 // element), each stream whole.
 func (pc *pageCheck) v1Levels(v *format.DataPageHeader, page []byte, nv int64) (prefix int, ok bool) {
-	if page == nil {
+	if page == nil || v.DefinitionLevelEncoding != format.RLE || (pc.c.list && v.RepetitionLevelEncoding != format.RLE) {
 		return 0, false
 	}
-	rest := page
+	reps, defs, prefix, ok := v1Streams(page, pc.c.list)
+	if !ok || !allLevels(defs, pc.c.maxDef, int(nv)) {
+		return 0, false
+	}
 	if pc.c.list {
-		reps, r, ok := levelStream(rest)
-		if !ok || v.RepetitionLevelEncoding != format.RLE {
-			return 0, false
-		}
 		// A v1 page may go on with the previous page's last list; the
 		// chunk's first may not.
 		starts, ok := listStarts(reps, int(nv), pc.starts[:0], 0)
 		pc.starts = starts
-		first := len(pc.direct) == 0
-		if !ok || (first && nv > 0 && (len(starts) == 0 || starts[0] != 0)) {
+		if !ok || (len(pc.direct) == 0 && !startsRow(starts, nv)) {
 			return 0, false
 		}
-		rest = r
 	}
-	defs, r, ok := levelStream(rest)
-	if !ok || v.DefinitionLevelEncoding != format.RLE || !allLevels(defs, pc.c.maxDef, int(nv)) {
-		return 0, false
+	return prefix, true
+}
+
+// v1Streams splits the levels at the start of a v1 page's decompressed
+// payload page: the repetition levels of a list, then the definition
+// levels, each a 4-byte length and the stream; prefix is their bytes.
+func v1Streams(page []byte, list bool) (reps, defs []byte, prefix int, ok bool) {
+	rest := page
+	if list {
+		if reps, rest, ok = levelStream(rest); !ok {
+			return nil, nil, 0, false
+		}
 	}
-	return len(page) - len(r), true
+	if defs, rest, ok = levelStream(rest); !ok {
+		return nil, nil, 0, false
+	}
+	return reps, defs, len(page) - len(rest), true
 }
 
 // allLevels reports whether the RLE/bit-packed stream b holds n levels,
 // all max, in whole runs.
-func allLevels(b []byte, max, n int) bool {
-	m := byte(max)
-	return walkLevels(b, bitsLen(max), n, func(level byte, _ int) bool { return level == m })
+func allLevels(b []byte, max, n int) bool { return maxLevels(b, max, n) == int64(n) }
+
+// maxLevels is how many of the first n levels of the RLE/bit-packed
+// stream b are max, or -1 if b does not hold n levels in whole runs.
+func maxLevels(b []byte, max, n int) int64 {
+	m, k := byte(max), int64(0)
+	if !walkLevels(b, bitsLen(max), n, func(level byte, count int) bool {
+		if level == m {
+			k += int64(count)
+		}
+		return true
+	}) {
+		return -1
+	}
+	return k
 }
 
 // listStarts appends base+k to starts for each k < n where level k of an
@@ -453,15 +480,21 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 // required column's, or a v2 list page's, whose levels come first,
 // uncompressed): the rows, then the values decompressed into place.
 func (cb *colBuf) fillPage(c *pqColumn, d directPage, raw []byte, width int) error {
-	if c.list {
-		if err := cb.addDirectLevels(raw[:d.rl], d.values); err != nil {
-			return err
-		}
-	} else {
-		cb.rows += d.values
-		cb.slots += d.values
+	if err := cb.addDirectRows(c, raw[:d.rl], d.values); err != nil {
+		return err
 	}
 	return decompressDirect(cb.growDirect(c, d.values, width), raw[d.rl+d.dl:], d.compressed)
+}
+
+// addDirectRows adds a direct page's n values as rows: a list's from its
+// repetition levels reps, a flat column's one a value.
+func (cb *colBuf) addDirectRows(c *pqColumn, reps []byte, n int) error {
+	if c.list {
+		return cb.addDirectLevels(reps, n)
+	}
+	cb.rows += n
+	cb.slots += n
+	return nil
 }
 
 // decompressDirect fills dst with a direct page's payload raw: snappy
@@ -497,24 +530,13 @@ func (cb *colBuf) fillV1(c *pqColumn, d directPage, raw []byte, width int) error
 	buf := cb.growDirect(c, d.values+extra, width)
 	page := buf[:d.prefix+d.values*width]
 	err := decompressDirect(page, raw, d.compressed)
-	rest := page[:d.prefix]
-	var reps, defs []byte
-	ok := err == nil
-	if ok && c.list {
-		reps, rest, ok = levelStream(rest)
-	}
-	if ok {
-		defs, rest, ok = levelStream(rest)
-	}
-	switch {
-	case err != nil:
-	case !ok || len(rest) != 0 || !allLevels(defs, c.maxDef, d.values):
-		err = errors.New("levels differ from when the page was checked (file changed while reading?)")
-	case c.list:
-		err = cb.addDirectLevels(reps, d.values)
-	default:
-		cb.rows += d.values
-		cb.slots += d.values
+	if err == nil {
+		reps, defs, prefix, ok := v1Streams(page, c.list)
+		if ok && prefix == d.prefix && allLevels(defs, c.maxDef, d.values) {
+			err = cb.addDirectRows(c, reps, d.values)
+		} else {
+			err = errors.New("levels differ from when the page was checked (file changed while reading?)")
+		}
 	}
 	copy(buf, page[d.prefix:])
 	cb.trimDirect(c, extra)
