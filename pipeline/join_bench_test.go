@@ -15,7 +15,7 @@ import (
 func benchStore(b *testing.B, n int) (*labelStore, *readers.Column) {
 	st := &labelStore{join: []string{"id"}, seed: maphash.MakeSeed(), keyArena: keyArena{width: intKeyBytes},
 		keyTypes: []arrow.DataType{arrow.PrimitiveTypes.Int64}}
-	st.files = []*readers.File{nil}
+	st.files = &fileSet{inputs: []readers.Input{{}}, meta: []fileMeta{{}}}
 	st.label.col.Name = "label"
 	st.label.setType(arrow.PrimitiveTypes.Int64)
 	st.allocate(n)

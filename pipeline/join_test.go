@@ -762,7 +762,7 @@ func TestLabelStoreAgainstMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, variable := range []bool{false, true} {
 		for _, declared := range []int{0, 5000} {
-			st := &labelStore{join: []string{"a", "b"}, seed: maphash.MakeSeed(), files: []*readers.File{nil}, chunks: []labelChunk{{}}}
+			st := &labelStore{join: []string{"a", "b"}, seed: maphash.MakeSeed(), files: &fileSet{inputs: []readers.Input{{}}, meta: []fileMeta{{}}}, chunks: []labelChunk{{}}}
 			st.keyTypes = []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Uint64}
 			st.width = 2 * intKeyBytes
 			if variable {

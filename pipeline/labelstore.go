@@ -37,7 +37,7 @@ import (
 type labelStore struct {
 	join     []string
 	keyTypes []arrow.DataType // from the first label file
-	files    []*readers.File
+	files    *fileSet
 	columns  []string // read from the label files: keys, label, weight
 
 	loaded   bool
@@ -80,9 +80,10 @@ const intKeyBytes = 9
 const maxLabelRows = 1<<31 - 1
 
 // openLabels discovers and opens the label files of cfg.Labels and checks
-// their schemas; load reads them. The label column, the weight column when
-// the label files have it, and the key columns are read.
-func openLabels(cfg *config.Config) (_ *labelStore, err error) {
+// their schemas; load reads them (keep: the idle files kept open, see
+// fileSet). The label column, the weight column when the label files have
+// it, and the key columns are read.
+func openLabels(cfg *config.Config, keep int) (_ *labelStore, err error) {
 	l := cfg.Labels
 	st := &labelStore{join: l.Join, seed: maphash.MakeSeed()}
 	defer func() {
@@ -90,7 +91,10 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 			st.close()
 		}
 	}()
-	if st.files, err = openAll(l.Inputs); err != nil {
+	if st.files, err = discoverFiles(l.Inputs, keep); err != nil {
+		return nil, err
+	}
+	if err := st.files.learn(nil); err != nil {
 		return nil, err
 	}
 
@@ -106,17 +110,17 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 	// order of the label files does not matter. A weight that is the label
 	// column is the label side's, read once.
 	if weightName != "" && weightName != labelName {
-		var with, without []*readers.File
-		for _, f := range st.files {
-			if slices.ContainsFunc(f.Fields(), func(fd readers.Field) bool { return fd.Name == weightName }) {
-				with = append(with, f)
+		var with, without []string
+		for fi := range st.files.len() {
+			if slices.ContainsFunc(st.files.fields(fi), func(fd readers.Field) bool { return fd.Name == weightName }) {
+				with = append(with, st.files.path(fi))
 			} else {
-				without = append(without, f)
+				without = append(without, st.files.path(fi))
 			}
 		}
 		if len(with) > 0 && len(without) > 0 {
-			return nil, &evalerr.InputError{Path: without[0].Path(), RowGroup: -1, Row: -1, Column: weightName,
-				Err: fmt.Errorf("missing column: the weight is in the label file %s, so every label file must have it", with[0].Path())}
+			return nil, &evalerr.InputError{Path: without[0], RowGroup: -1, Row: -1, Column: weightName,
+				Err: fmt.Errorf("missing column: the weight is in the label file %s, so every label file must have it", with[0])}
 		}
 		if len(with) > 0 {
 			st.columns = append(st.columns, weightName)
@@ -127,8 +131,8 @@ func openLabels(cfg *config.Config) (_ *labelStore, err error) {
 		return nil, evalerr.Configf("config key labels: the label files supply neither columns.label nor columns.weight (%q), so there is nothing to join", weightName)
 	}
 	st.label.col.Name = labelName
-	for fi, f := range st.files {
-		if err := st.checkFile(fi, f, st.columns); err != nil {
+	for fi := range st.files.len() {
+		if err := st.checkFile(fi, st.columns); err != nil {
 			return nil, err
 		}
 	}
@@ -159,12 +163,12 @@ func (st *labelStore) read(ctx context.Context, workers int) error {
 	// A store that needs more grows as rows arrive.
 	total, reserve := int64(0), int64(0)
 	var units []unitRef
-	for fi, f := range st.files {
-		if n := f.NumRows(); n > 0 {
+	for fi := range st.files.len() {
+		if n := st.files.rows(fi); n > 0 {
 			total += n
-			reserve += min(n, rowsPerByte*f.Size())
+			reserve += min(n, rowsPerByte*st.files.size(fi))
 		}
-		for u := range f.NumUnits() {
+		for u := range st.files.units(fi) {
 			units = append(units, unitRef{fi, u})
 		}
 	}
@@ -172,7 +176,7 @@ func (st *labelStore) read(ctx context.Context, workers int) error {
 		return evalerr.Inputf("label files: %d rows, more than evaljob joins (%d)", total, maxLabelRows)
 	}
 	st.allocate(int(reserve))
-	st.fileRows = make([]int64, len(st.files))
+	st.fileRows = make([]int64, st.files.len())
 
 	// Units are decoded, their keys encoded and hashed, in parallel; they
 	// are entered into the store one after the other in input order, so
@@ -255,7 +259,7 @@ func (st *labelStore) decode(ctx context.Context, u unitRef) (lu *labelUnit) {
 		lu.weight.col.Name, lu.weight.width, lu.weight.col.Type = st.weight.col.Name, st.weight.width, st.weight.col.Type
 	}
 	nk := len(st.join)
-	lu.err = st.files[u.file].ReadUnit(ctx, u.unit, st.columns, 0, func(ch *readers.Chunk) error {
+	add := func(ch *readers.Chunk) error {
 		start := len(lu.keys.hash)
 		lu.chunks = append(lu.chunks, labelChunk{start: start, file: u.file, rowGroup: ch.RowGroup, firstRow: ch.FirstRow})
 		if i := lu.keys.add(ch.Columns[:nk], ch.Len, st.seed); i >= 0 {
@@ -271,6 +275,9 @@ func (st *labelStore) decode(ctx context.Context, u unitRef) (lu *labelUnit) {
 			lu.weight.append(ch.Columns[len(st.columns)-1])
 		}
 		return nil
+	}
+	lu.err = st.files.with(u.file, func(f *readers.File) error {
+		return f.ReadUnit(ctx, u.unit, st.columns, 0, add)
 	})
 	return lu
 }
@@ -306,7 +313,7 @@ func (st *labelStore) enter(lu *labelUnit) error {
 				}
 				path, rg, row := st.place(st.lookup(b.at(k)))
 				c := lu.chunks[chunkOf(lu.chunks, k)]
-				return &evalerr.InputError{Path: st.files[lu.file].Path(), RowGroup: c.rowGroup, Row: c.firstRow + int64(k-c.start),
+				return &evalerr.InputError{Path: st.files.path(lu.file), RowGroup: c.rowGroup, Row: c.firstRow + int64(k-c.start),
 					Column: strings.Join(st.join, ","), Value: st.keyText(b.at(k)),
 					Err: fmt.Errorf("duplicate label key: also in %s, row group %d, row %d", path, rg, row)}
 			}
@@ -439,11 +446,11 @@ func (b *keyBatch) null(k int) bool {
 	return len(b.at(k)) == 0
 }
 
-// checkFile checks that label file f has the columns with the types of the
+// checkFile checks that label file fi has the columns with the types of the
 // first label file, and key columns of an integer or string type.
-func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error {
+func (st *labelStore) checkFile(fi int, columns []string) error {
 	fields := map[string]readers.Field{}
-	for _, fd := range f.Fields() {
+	for _, fd := range st.files.fields(fi) {
 		fields[fd.Name] = fd
 	}
 	for i, name := range columns {
@@ -475,11 +482,11 @@ func (st *labelStore) checkFile(fi int, f *readers.File, columns []string) error
 				want = st.weight.col.Type
 			}
 			if !arrow.TypeEqual(t, want) {
-				why = fmt.Sprintf("type %s differs from %s in %s", t, want, st.files[0].Path())
+				why = fmt.Sprintf("type %s differs from %s in %s", t, want, st.files.path(0))
 			}
 		}
 		if why != "" {
-			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name, Err: errors.New(why)}
+			return &evalerr.InputError{Path: st.files.path(fi), RowGroup: -1, Row: -1, Column: name, Err: errors.New(why)}
 		}
 	}
 	return nil
@@ -501,7 +508,7 @@ func (st *labelStore) checkKeys(f *readers.File) error {
 		case t == nil || (!isInteger(t) && !isStringType(t)):
 			why = fmt.Sprintf("join key of type %s, want an integer or string type", t)
 		case isInteger(t) != isInteger(st.keyTypes[i]):
-			why = fmt.Sprintf("join key of type %s, but it is %s in the label file %s", t, st.keyTypes[i], st.files[0].Path())
+			why = fmt.Sprintf("join key of type %s, but it is %s in the label file %s", t, st.keyTypes[i], st.files.path(0))
 		}
 		if why != "" {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name, Err: errors.New(why)}
@@ -608,7 +615,7 @@ var errDuplicate = errors.New("duplicate label key")
 // place returns the file, row group and row of label row r.
 func (st *labelStore) place(r int) (string, int, int64) {
 	c := st.chunks[chunkOf(st.chunks, r)]
-	return st.files[c.file].Path(), c.rowGroup, c.firstRow + int64(r-c.start)
+	return st.files.path(c.file), c.rowGroup, c.firstRow + int64(r-c.start)
 }
 
 // keyText shows an encoded key as the user wrote it: the values, separated
@@ -665,8 +672,8 @@ func firstNullKey(cols []*readers.Column, i int) *readers.Column {
 	return cols[0]
 }
 func (st *labelStore) close() {
-	for _, f := range st.files {
-		f.Close()
+	if st.files != nil {
+		st.files.close()
 	}
 }
 
@@ -684,8 +691,8 @@ func (st *labelStore) bytes() int64 {
 // declare, before they are read.
 func (st *labelStore) declaredBytes() int64 {
 	n := int64(0)
-	for _, f := range st.files {
-		n += max(f.NumRows(), 0)
+	for fi := range st.files.len() {
+		n += max(st.files.rows(fi), 0)
 	}
 	per := int64(max(st.width, 16)) + 6 + int64(max(st.label.width, 8))
 	return n * per

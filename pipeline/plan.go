@@ -21,7 +21,7 @@ type plan struct {
 	cfg   *config.Config
 	task  string
 	kind  metrics.Kind
-	files []*readers.File
+	files *fileSet
 	units []unitRef
 
 	// columns read from every file, in this order; the index fields point
@@ -93,7 +93,7 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 	}()
 
-	if p.files, err = openAll(cfg.Inputs); err != nil {
+	if p.files, err = discoverFiles(cfg.Inputs, p.workers()); err != nil {
 		return nil, err
 	}
 
@@ -111,7 +111,7 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		return add(name)
 	}
 	if cfg.Labels != nil {
-		if p.labels, err = openLabels(cfg); err != nil {
+		if p.labels, err = openLabels(cfg, p.workers()); err != nil {
 			return nil, err
 		}
 		p.skipUnmatched = cfg.Labels.Unmatched == "skip"
@@ -163,11 +163,11 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 	}
 
-	for fi, f := range p.files {
-		if err := p.checkFile(fi, f); err != nil {
-			return nil, err
-		}
-		for u := range f.NumUnits() {
+	if err := p.files.learn(p.checkFile); err != nil {
+		return nil, err
+	}
+	for fi := range p.files.len() {
+		for u := range p.files.units(fi) {
 			p.units = append(p.units, unitRef{fi, u})
 		}
 	}
@@ -191,30 +191,9 @@ func (p *plan) workers() int {
 	return runtime.NumCPU()
 }
 
-// openAll discovers the files of patterns and opens them; on error the
-// files opened so far are closed.
-func openAll(patterns []string) ([]*readers.File, error) {
-	inputs, err := readers.Discover(patterns, "")
-	if err != nil {
-		return nil, err
-	}
-	var files []*readers.File
-	for _, in := range inputs {
-		f, err := readers.Open(in)
-		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-			return nil, err
-		}
-		files = append(files, f)
-	}
-	return files, nil
-}
-
 func (p *plan) close() {
-	for _, f := range p.files {
-		f.Close()
+	if p.files != nil {
+		p.files.close()
 	}
 	if p.labels != nil {
 		p.labels.close()
@@ -245,7 +224,7 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 		if !ok {
 			why := errors.New("missing column")
 			if p.labels != nil && name == p.cfg.Columns.Weight {
-				why = fmt.Errorf("missing column: the weight is in neither the prediction files nor the label files (%s)", p.labels.files[0].Path())
+				why = fmt.Errorf("missing column: the weight is in neither the prediction files nor the label files (%s)", p.labels.files.path(0))
 			}
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: name, Err: why}
 		}
@@ -258,7 +237,7 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 	wrongType := func(col int, want string) error {
 		path := f.Path()
 		if col >= p.readCols {
-			path = p.labels.files[0].Path() // every label file has its types
+			path = p.labels.files.path(0) // every label file has its types
 		}
 		return &evalerr.InputError{Path: path, RowGroup: -1, Row: -1, Column: p.columns[col],
 			Err: fmt.Errorf("wrong type %s, want %s", types[col], want)}
@@ -296,7 +275,7 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 				*seen = append(*seen, t)
 			} else if !arrow.TypeEqual((*seen)[i], t) {
 				return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: names[i],
-					Err: fmt.Errorf("type %s differs from %s in %s", t, (*seen)[i], p.files[0].Path())}
+					Err: fmt.Errorf("type %s differs from %s in %s", t, (*seen)[i], p.files.path(0))}
 			}
 		}
 		return nil
@@ -380,7 +359,7 @@ func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrong
 	}
 	if fi > 0 && layout != p.layout {
 		return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[p.predCols[0]],
-			Err: fmt.Errorf("type %s gives another token layout than in %s", pred, p.files[0].Path())}
+			Err: fmt.Errorf("type %s gives another token layout than in %s", pred, p.files.path(0))}
 	}
 	p.layout = layout
 	if layout == tokenLogits && (p.labelCol < 0 || !isInteger(types[p.labelCol])) {
@@ -415,7 +394,7 @@ func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrong
 			p.seqInts = intKeyed(t)
 		} else if !arrow.TypeEqual(p.seqType[0], t) {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[p.seqCol],
-				Err: fmt.Errorf("type %s differs from %s in %s", t, p.seqType[0], p.files[0].Path())}
+				Err: fmt.Errorf("type %s differs from %s in %s", t, p.seqType[0], p.files.path(0))}
 		}
 	}
 	return nil
@@ -500,11 +479,13 @@ func (p *plan) firstRowClasses(ctx context.Context) error {
 		}
 		// The unit's head first: a row group is tens of MB to decode, and
 		// its first row usually settles it. If not, the whole unit.
-		f := p.files[u.file]
-		err := f.ReadHead(ctx, u.unit, p.columns[:p.readCols], classHeadRows, scan)
-		if err == nil {
-			err = f.ReadUnit(ctx, u.unit, p.columns[:p.readCols], 0, scan)
-		}
+		err := p.files.with(u.file, func(f *readers.File) error {
+			err := f.ReadHead(ctx, u.unit, p.columns[:p.readCols], classHeadRows, scan)
+			if err == nil {
+				err = f.ReadUnit(ctx, u.unit, p.columns[:p.readCols], 0, scan)
+			}
+			return err
+		})
 		if errors.Is(err, errFound) {
 			return nil
 		}

@@ -122,13 +122,13 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		return nil, err
 	}
 	defer p.close()
-	log.Info("plan", "files", len(p.files), "units", len(p.units), "task", p.task)
+	log.Info("plan", "files", p.files.len(), "units", len(p.units), "task", p.task)
 	if p.labels != nil {
 		defer gcForStore(p.labels.declaredBytes())()
 		if err := p.labels.load(ctx, p.workers()); err != nil {
 			return nil, err
 		}
-		log.Info("labels", "files", len(p.labels.files), "rows", p.labels.rows, "bytes", p.labels.bytes())
+		log.Info("labels", "files", p.labels.files.len(), "rows", p.labels.rows, "bytes", p.labels.bytes())
 		defer gcForStore(p.labels.bytes())() // restored before the first call's
 	}
 	if opt.Progress != nil {
@@ -283,13 +283,13 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		}
 		log.Info("gates", "checks", len(res.Gates), "failed", res.GatesFailed)
 	}
-	for i, f := range p.files {
-		man.Inputs = append(man.Inputs, writers.ManifestInput{Path: f.Path(), Bytes: f.Size(), Rows: fileRows[i]})
+	for i := range p.files.len() {
+		man.Inputs = append(man.Inputs, writers.ManifestInput{Path: p.files.path(i), Bytes: p.files.size(i), Rows: fileRows[i]})
 		res.InputRows += fileRows[i]
 	}
 	if p.labels != nil {
-		for i, f := range p.labels.files {
-			man.Labels = append(man.Labels, writers.ManifestInput{Path: f.Path(), Bytes: f.Size(), Rows: p.labels.fileRows[i]})
+		for i := range p.labels.files.len() {
+			man.Labels = append(man.Labels, writers.ManifestInput{Path: p.labels.files.path(i), Bytes: p.labels.files.size(i), Rows: p.labels.fileRows[i]})
 		}
 		n := p.labels.unmatched()
 		man.LabelsUnmatched = &n
@@ -328,7 +328,7 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	fileRows := make([]atomic.Int64, len(p.files))
+	fileRows := make([]atomic.Int64, p.files.len())
 	tables := make([]*cellTable, workers)
 	bad := newFirstError()
 	g, ctx := errgroup.WithContext(ctx)
@@ -384,12 +384,14 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 			for u := range units {
 				if !bad.skip(u) {
 					ref := p.units[u]
-					err := p.files[ref.file].ReadUnit(ctx, ref.unit, p.columns[:p.readCols], batchRows, func(ch *readers.Chunk) error {
-						fileRows[ref.file].Add(int64(ch.Len))
-						if progress != nil {
-							progress.done.Add(int64(ch.Len))
-						}
-						return wk.chunk(ctx, u, ch, p.eps[ref.file], parts)
+					err := p.files.with(ref.file, func(f *readers.File) error {
+						return f.ReadUnit(ctx, ref.unit, p.columns[:p.readCols], batchRows, func(ch *readers.Chunk) error {
+							fileRows[ref.file].Add(int64(ch.Len))
+							if progress != nil {
+								progress.done.Add(int64(ch.Len))
+							}
+							return wk.chunk(ctx, u, ch, p.eps[ref.file], parts)
+						})
 					})
 					if errors.Is(err, evalerr.ErrInput) {
 						bad.record(u, err)
@@ -443,11 +445,11 @@ func (p *plan) execute(ctx context.Context, mem memory.Allocator, batchRows, wor
 // does not say.
 func (p *plan) declaredRows() int64 {
 	var n int64
-	for _, f := range p.files {
-		if f.NumRows() < 0 {
+	for fi := range p.files.len() {
+		if p.files.rows(fi) < 0 {
 			return -1
 		}
-		n += f.NumRows()
+		n += p.files.rows(fi)
 	}
 	return n
 }

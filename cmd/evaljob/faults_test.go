@@ -434,10 +434,10 @@ func TestUnwritableOutput(t *testing.T) {
 }
 
 // TestFileDisappears: an input that changes under a running job fails with
-// exit 3 naming it. Inputs are opened (and their footers read) at plan
-// time, so deleting or replacing a file after the plan changes nothing the
-// open descriptor sees (the run completes with the data it opened, which
-// is not wrong); truncating or overwriting it does. The job is stopped
+// exit 3 naming it. The plan opens every input to read its footer, then
+// closes it; the workers open it again to read it (pipeline/files.go), and
+// a file deleted, or replaced by one of another shape, in between is an
+// input error; one truncated or overwritten while open too. The job is stopped
 // (SIGSTOP) at its plan log line while the last file is changed, so the
 // file is certainly read after the change: a job over twelve files has not
 // reached the last one the moment it logs its plan.
@@ -487,9 +487,11 @@ func TestFileDisappears(t *testing.T) {
 		{"arrow file truncated to half", ".arrow", half, exitInput},
 		{"arrow stream truncated to half", ".arrows", half, exitInput},
 		{"arrow stream truncated to zero", ".arrows", func(p string) error { return os.Truncate(p, 0) }, exitInput},
-		// The open descriptor still reads an unlinked file: the job reads
-		// the whole file it planned, and succeeds.
-		{"parquet deleted", ".parquet", os.Remove, exitOK},
+		{"parquet deleted", ".parquet", os.Remove, exitInput},
+		{"parquet replaced by a file of other rows", ".parquet", func(p string) error {
+			writeRandomRows(t, p, 50_000, 300)
+			return nil
+		}, exitInput},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
