@@ -261,6 +261,10 @@ func directCases(t *testing.T) map[string]directCase {
 		writeLists(t, path, 4000, tc.empty, tc.opts...)
 		cases[name] = directCase{path, small}
 	}
+	// Pages of MBs, with checksums: decompressed as they are read.
+	big := filepath.Join(dir, "list-v1-snappy-big.parquet")
+	writeLists(t, big, 20_000, false, parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(32<<20))
+	cases["list-v1-snappy-big"] = directCase{big, []int{0, 4093}}
 	for name, props := range map[string][]pq.WriterProperty{
 		"nullable-v1-snappy": {pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(3000)},
 		"nullable-v1-plain":  {pq.WithDataPageVersion(pq.DataPageV1), pq.WithDataPageSize(2000)},
@@ -271,6 +275,10 @@ func directCases(t *testing.T) map[string]directCase {
 		nullableFile(t, path, 6000, 2500, props...)
 		cases[name] = directCase{path, small}
 	}
+	// As DuckDB's, of MBs: the list's page decompressed as it is read.
+	big = filepath.Join(dir, "nullable-v1-onepage-big.parquet")
+	nullableFile(t, big, 40_000, 40_000, pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(64<<20))
+	cases["nullable-v1-onepage-big"] = directCase{big, []int{0, 4093}}
 	for name, opts := range map[string][]parquet.WriterOption{
 		"enc-v1-snappy": {parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(512)},
 		"enc-v2-plain":  {parquet.DataPageVersion(2), parquet.PageBufferSize(512)},
@@ -301,7 +309,10 @@ func TestDirectPages(t *testing.T) {
 		// lists across pages, which parquet-go refuses.)
 		"nullable-v1-snappy": {"nid", "nf", "lf"}, "nullable-v1-plain": {"nid", "nf", "lf"},
 		"nullable-v1-onepage": {"nid", "nf", "lf"},
+		"list-v1-snappy-big":  {"id", "l", "d"}, "nullable-v1-onepage-big": {"nid", "nf", "lf"},
 	}
+	// The pages over streamPageBytes are decompressed as they are read.
+	wantStreamed := map[string]bool{"list-v1-snappy-big": true, "nullable-v1-onepage-big": true, "v2-snappy-large": true}
 	for name, tc := range directCases(t) {
 		f, err := open(Input{Path: tc.path}, memory.DefaultAllocator)
 		if err != nil {
@@ -338,7 +349,11 @@ func TestDirectPages(t *testing.T) {
 			directPages = false
 			want := readAll(t, f, columns, batch)
 			directPages = true
+			before := streamedPages.Load()
 			got := readAll(t, f, columns, batch)
+			if streamed := streamedPages.Load() > before; streamed != wantStreamed[name] {
+				t.Errorf("%s batch %d: pages streamed: %v, want %v", name, batch, streamed, wantStreamed[name])
+			}
 			for _, c := range columns {
 				compareCells(t, fmt.Sprintf("%s batch %d: %s", name, batch, c), got[c], want[c])
 			}
@@ -380,6 +395,17 @@ func TestDirectPageCorrupt(t *testing.T) {
 	writePG(t, pgPath, rows, pgOptions["v1-snappy"]...)
 	arrowPath := filepath.Join(dir, "arrow.parquet")
 	directFile(t, arrowPath, 3000, 3000, pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy))
+	// Pages over streamPageBytes, decompressed as they are read.
+	pgBig := filepath.Join(dir, "pg-big.parquet")
+	writeLists(t, pgBig, 20_000, false, parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(32<<20))
+	arrowBig := filepath.Join(dir, "arrow-big.parquet")
+	directFile(t, arrowBig, 100_000, 100_000, pq.WithDataPageVersion(pq.DataPageV1), pq.WithCompression(compress.Codecs.Snappy), pq.WithDataPageSize(64<<20))
+	copyBack := func(b []byte) {
+		_, k := binary.Uvarint(b)
+		for i := k; i+3 <= len(b); i += 3 {
+			copy(b[i:], []byte{0x02, 0xff, 0xff}) // 1-byte copies 65535 back
+		}
+	}
 	for _, tc := range []struct {
 		name, path, col string
 		crc             bool
@@ -387,12 +413,9 @@ func TestDirectPageCorrupt(t *testing.T) {
 		errText         string
 	}{
 		{"checksum", pgPath, "i64", true, func(b []byte) { b[len(b)-1] ^= 0x55 }, "checksum mismatch"},
-		{"copy from before the start", arrowPath, "id", false, func(b []byte) {
-			_, k := binary.Uvarint(b)
-			for i := k; i+3 <= len(b); i += 3 {
-				copy(b[i:], []byte{0x02, 0xff, 0xff}) // 1-byte copies 65535 back
-			}
-		}, "page 0: decompressing"},
+		{"copy from before the start", arrowPath, "id", false, copyBack, "page 0: decompressing"},
+		{"streamed, checksum", pgBig, "d", true, func(b []byte) { b[len(b)-1] ^= 0x55 }, "page 0: crc32 checksum mismatch"},
+		{"streamed, copy from before the start", arrowBig, "f64", false, copyBack, "page 0: decompressing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := os.ReadFile(tc.path)
@@ -400,6 +423,9 @@ func TestDirectPageCorrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, at, n := firstPage(t, data, tc.col)
+			if strings.HasPrefix(tc.name, "streamed") != (n > streamPageBytes) {
+				t.Fatalf("page of %d bytes", n)
+			}
 			if (h.CRC != 0) != tc.crc || !h.DataPageHeader.Valid {
 				t.Fatalf("page: CRC %x, v1 %v", h.CRC, h.DataPageHeader.Valid)
 			}

@@ -49,6 +49,7 @@ type colBuf struct {
 	tmpStrs  []string
 
 	check  [2][]byte    // checkPages' page buffers (raw, decompressed)
+	stream []byte       // streamPage's read buffer
 	window []byte       // checkPages' read window
 	direct []directPage // checkPages' direct pages
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/klauspost/compress/snappy"
@@ -451,19 +452,20 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 			break
 		}
 		d := s.direct[s.page]
-		raw, err := s.win.bytes(d.body, d.size, &cb.check[0])
-		if err != nil {
-			return p.errf(s.unit, c.name, "reading page %d: %w", s.page, err)
-		}
-		if d.hasCRC {
-			if sum := crc32.ChecksumIEEE(raw); sum != d.crc {
-				return p.errf(s.unit, c.name, "page %d: crc32 checksum mismatch: want=0x%08X got=0x%08X", s.page, d.crc, sum)
-			}
-		}
-		if d.prefix > 0 {
-			err = cb.fillV1(c, d, raw, width)
+		var err error
+		if d.compressed && d.rl+d.dl == 0 && d.size > streamPageBytes {
+			err = cb.fill(c, d, width, nil, func(dst []byte) error { return s.streamPage(dst, d) })
 		} else {
-			err = cb.fillPage(c, d, raw, width)
+			var raw []byte
+			if raw, err = s.win.bytes(d.body, d.size, &cb.check[0]); err != nil {
+				return p.errf(s.unit, c.name, "reading page %d: %w", s.page, err)
+			}
+			if err := checkCRC(d, raw); err != nil {
+				return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
+			}
+			err = cb.fill(c, d, width, raw[:d.rl], func(dst []byte) error {
+				return decompressDirect(dst, raw[d.rl+d.dl:], d.compressed)
+			})
 		}
 		if err != nil {
 			return p.errf(s.unit, c.name, "page %d: %w", s.page, err)
@@ -476,14 +478,77 @@ func (s *colStream) fillDirect(ctx context.Context, n int) error {
 	return nil
 }
 
-// fillPage adds a direct page without levels in its payload raw (a flat
-// required column's, or a v2 list page's, whose levels come first,
-// uncompressed): the rows, then the values decompressed into place.
-func (cb *colBuf) fillPage(c *pqColumn, d directPage, raw []byte, width int) error {
-	if err := cb.addDirectRows(c, raw[:d.rl], d.values); err != nil {
+// streamPageBytes is the compressed size from which a direct page is
+// decompressed as it is read (decodeSnappyAt), not read whole first.
+const streamPageBytes = fileWindowBytes / 2
+
+// streamPage decompresses the snappy payload of page d (no levels before
+// it) into dst while reading it; a payload it cannot decode (an S2 block)
+// is read whole and given to decompressDirect.
+func (s *colStream) streamPage(dst []byte, d directPage) error {
+	cb := s.cb
+	cb.stream = grow(cb.stream[:0], streamBufBytes)
+	streamedPages.Add(1)
+	crc, ok, err := decodeSnappyAt(dst, s.win.f, d.body, int64(d.size), cb.stream, 0)
+	if err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	if ok {
+		if d.hasCRC && crc != d.crc {
+			return crcMismatch(d, crc)
+		}
+		return nil
+	}
+	raw, err := s.win.bytes(d.body, d.size, &cb.check[0])
+	if err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	if err := checkCRC(d, raw); err != nil {
 		return err
 	}
-	return decompressDirect(cb.growDirect(c, d.values, width), raw[d.rl+d.dl:], d.compressed)
+	return decompressDirect(dst, raw, true)
+}
+
+// streamBufBytes is streamPage's read buffer.
+const streamBufBytes = 256 << 10
+
+// streamedPages counts streamPage's pages, for tests.
+var streamedPages atomic.Int64
+
+// checkCRC checks payload raw against page d's checksum, when it has one.
+func checkCRC(d directPage, raw []byte) error {
+	if !d.hasCRC {
+		return nil
+	}
+	if sum := crc32.ChecksumIEEE(raw); sum != d.crc {
+		return crcMismatch(d, sum)
+	}
+	return nil
+}
+
+func crcMismatch(d directPage, sum uint32) error {
+	return fmt.Errorf("crc32 checksum mismatch: want=0x%08X got=0x%08X", d.crc, sum)
+}
+
+// fill adds direct page d: fillV1's when it has levels in its payload,
+// else fillPage's. reps is a v2 list page's repetition levels; payload
+// fills its argument with the page's decompressed payload (after the
+// levels of a v2 page, with them for a v1 page).
+func (cb *colBuf) fill(c *pqColumn, d directPage, width int, reps []byte, payload func([]byte) error) error {
+	if d.prefix > 0 {
+		return cb.fillV1(c, d, width, payload)
+	}
+	return cb.fillPage(c, d, width, reps, payload)
+}
+
+// fillPage adds a direct page without levels in its payload (a flat
+// required column's, or a v2 list page's, whose levels come first,
+// uncompressed): the rows, then the values decompressed into place.
+func (cb *colBuf) fillPage(c *pqColumn, d directPage, width int, reps []byte, payload func([]byte) error) error {
+	if err := cb.addDirectRows(c, reps, d.values); err != nil {
+		return err
+	}
+	return payload(cb.growDirect(c, d.values, width))
 }
 
 // addDirectRows adds a direct page's n values as rows: a list's from its
@@ -521,15 +586,15 @@ func decompressDirect(dst, raw []byte, compressed bool) error {
 }
 
 // fillV1 adds a direct v1 page with levels (d.prefix > 0): its payload
-// raw is decompressed into the column's values, grown by the values and
+// is decompressed into the column's values, grown by the values and
 // as many more as the levels take, which come first; the levels give the
 // rows (and are checked again: the page was read anew), then the values
 // move down over them and the extra slots go.
-func (cb *colBuf) fillV1(c *pqColumn, d directPage, raw []byte, width int) error {
+func (cb *colBuf) fillV1(c *pqColumn, d directPage, width int, payload func([]byte) error) error {
 	extra := (d.prefix + width - 1) / width
 	buf := cb.growDirect(c, d.values+extra, width)
 	page := buf[:d.prefix+d.values*width]
-	err := decompressDirect(page, raw, d.compressed)
+	err := payload(page)
 	if err == nil {
 		reps, defs, prefix, ok := v1Streams(page, c.list)
 		if ok && prefix == d.prefix && allLevels(defs, c.maxDef, d.values) {

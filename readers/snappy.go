@@ -2,6 +2,8 @@ package readers
 
 import (
 	"encoding/binary"
+	"hash/crc32"
+	"io"
 )
 
 // decodeSnappy decodes the snappy block src into dst, whose length must be
@@ -168,69 +170,161 @@ func snappyPrefix(dst, src []byte) (got int, ok bool) {
 	}
 	s, d := k, 0
 	for d < len(dst) && s < len(src) {
-		tag := src[s]
-		if tag&3 == 0 { // literal
-			x, h := uint64(tag>>2), 1
-			if x >= 60 {
-				b := int(x) - 59 // 1 to 4 bytes of length-1
-				if b >= len(src)-s {
-					return d, true
-				}
-				x = 0
-				for i := range b {
-					x |= uint64(src[s+1+i]) << (8 * i)
-				}
-				h += b
-			}
-			length := x + 1
-			if length > n-uint64(d) {
-				return d, false
-			}
-			m := min(length, uint64(len(src)-s-h), uint64(len(dst)-d))
-			copy(dst[d:], src[s+h:s+h+int(m)])
-			d += int(m)
-			if m < length { // dst is full, or src ended
-				return d, true
-			}
-			s += h + int(length)
-			continue
+		e, whole := snappyElem(src[s:])
+		if !whole {
+			return d, true
 		}
-		var length, offset int
-		switch tag & 3 {
-		case 1:
-			if len(src)-s < 2 {
-				return d, true
-			}
-			length = 4 + int(tag>>2&7)
-			offset = int(tag&0xe0)<<3 | int(src[s+1])
-			s += 2
-		case 2:
-			if len(src)-s < 3 {
-				return d, true
-			}
-			length = 1 + int(tag>>2)
-			offset = int(binary.LittleEndian.Uint16(src[s+1:]))
-			s += 3
-		default:
-			if len(src)-s < 5 {
-				return d, true
-			}
-			length = 1 + int(tag>>2)
-			o := binary.LittleEndian.Uint32(src[s+1:])
-			if uint64(o) > uint64(d) {
-				return d, false
-			}
-			offset = int(o)
-			s += 5
-		}
-		if offset <= 0 || offset > d {
+		if e.length > n-uint64(d) || !e.literal && (e.offset == 0 || e.offset > uint64(d)) {
 			return d, false
 		}
-		m := min(length, len(dst)-d)
+		m := int(min(e.length, uint64(len(dst)-d)))
+		if e.literal {
+			m = min(m, len(src)-s-e.hdr)
+			copy(dst[d:], src[s+e.hdr:s+e.hdr+m])
+			d += m
+			if uint64(m) < e.length { // dst is full, or src ended
+				return d, true
+			}
+			s += e.hdr + m
+			continue
+		}
+		offset := int(e.offset)
 		for i := range m {
 			dst[d+i] = dst[d+i-offset]
 		}
 		d += m
+		s += e.hdr
 	}
 	return d, true
+}
+
+// snappyTag is one element of a snappy block: a literal of length bytes
+// after its hdr header bytes, or a copy of length bytes from offset back
+// (hdr bytes in all). Lengths and offsets are up to 2^32, past a 32-bit int.
+type snappyTag struct {
+	literal        bool
+	hdr            int
+	length, offset uint64
+}
+
+// snappyElem parses the element src starts with; whole is false when src
+// ends inside its header.
+func snappyElem(src []byte) (e snappyTag, whole bool) {
+	if len(src) == 0 {
+		return e, false
+	}
+	tag := src[0]
+	switch tag & 3 {
+	case 0:
+		e.literal, e.hdr, e.length = true, 1, uint64(tag>>2)
+		if e.length >= 60 {
+			b := int(e.length) - 59 // 1 to 4 bytes of length-1
+			if b >= len(src) {
+				return e, false
+			}
+			e.length = 0
+			for i := range b {
+				e.length |= uint64(src[1+i]) << (8 * i)
+			}
+			e.hdr += b
+		}
+		e.length++
+	case 1:
+		if len(src) < 2 {
+			return e, false
+		}
+		e.hdr, e.length = 2, 4+uint64(tag>>2&7)
+		e.offset = uint64(tag&0xe0)<<3 | uint64(src[1])
+	case 2:
+		if len(src) < 3 {
+			return e, false
+		}
+		e.hdr, e.length = 3, 1+uint64(tag>>2)
+		e.offset = uint64(binary.LittleEndian.Uint16(src[1:]))
+	default:
+		if len(src) < 5 {
+			return e, false
+		}
+		e.hdr, e.length = 5, 1+uint64(tag>>2)
+		e.offset = uint64(binary.LittleEndian.Uint32(src[1:]))
+	}
+	return e, true
+}
+
+// decodeSnappyAt decodes the snappy block of size bytes at off in r into
+// dst, as decodeSnappy does, without holding the block: it is read through
+// buf, a piece at a time, and a literal longer than what buf holds is
+// read straight into dst. A page of 50 MB (DuckDB writes a list column's
+// row group as one page) then costs its values, not its bytes twice.
+// crc is the CRC-32 (IEEE) of the bytes read, continuing seed. ok is false
+// where the block is not a snappy block (no S2 extensions) of exactly
+// len(dst) bytes that ends at off+size, having possibly written to dst;
+// err is a read error.
+func decodeSnappyAt(dst []byte, r io.ReaderAt, off, size int64, buf []byte, seed uint32) (crc uint32, ok bool, err error) {
+	crc = seed
+	end := off + size
+	s, e := 0, 0 // buf[s:e] holds the file up to off
+	read := func(p []byte) error {
+		got, err := r.ReadAt(p, off)
+		crc = crc32.Update(crc, crc32.IEEETable, p[:got])
+		off += int64(got)
+		switch {
+		case got == len(p):
+			return nil // also io.EOF with the last bytes
+		case err == nil || err == io.EOF:
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	fill := func() error {
+		e = copy(buf, buf[s:e])
+		s = 0
+		k := int(min(int64(len(buf)-e), end-off))
+		err := read(buf[e : e+k])
+		e += k
+		return err
+	}
+	if err := fill(); err != nil {
+		return crc, false, err
+	}
+	n, k := binary.Uvarint(buf[s:e])
+	if k <= 0 || n != uint64(len(dst)) {
+		return crc, false, nil
+	}
+	s += k
+	for d := 0; d < len(dst); {
+		if e-s < 5 && off < end {
+			if err := fill(); err != nil {
+				return crc, false, err
+			}
+		}
+		t, whole := snappyElem(buf[s:e])
+		if !whole || t.length > uint64(len(dst)-d) {
+			return crc, false, nil
+		}
+		length := int(t.length)
+		if !t.literal {
+			if t.offset == 0 || t.offset > uint64(d) {
+				return crc, false, nil
+			}
+			copyBack(dst, d, int(t.offset), length)
+			d += length
+			s += t.hdr
+			continue
+		}
+		s += t.hdr
+		m := copy(dst[d:d+length], buf[s:e])
+		s += m
+		d += m
+		if rest := length - m; rest > 0 {
+			if int64(rest) > end-off {
+				return crc, false, nil
+			}
+			if err := read(dst[d : d+rest]); err != nil {
+				return crc, false, err
+			}
+			d += rest
+		}
+	}
+	return crc, s == e && off == end, nil
 }

@@ -3,8 +3,12 @@ package readers
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/klauspost/compress/snappy"
@@ -229,6 +233,101 @@ func FuzzSnappyPrefix(f *testing.F) {
 		}
 		if got2, ok := snappyPrefix(dst, src); !ok || got2 != int(want) {
 			t.Fatalf("prefix %d of the whole block: %d, ok %v", want, got2, ok)
+		}
+	})
+}
+
+// TestDecodeSnappyAt: decodeSnappyAt reads every input's encoding from
+// inside a file, through buffers from 5 bytes (an element's largest
+// header) to more than the block, to the input, with the block's CRC.
+func TestDecodeSnappyAt(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	in := snappyInputs(r)
+	long := make([]byte, 300_000) // literals longer than any buffer
+	for i := range long {
+		long[i] = byte(r.Uint32())
+	}
+	in["long literals"] = long
+	for name, want := range in {
+		enc := snappy.Encode(nil, want)
+		file := append(append([]byte("junk before"), enc...), "junk after"...)
+		for _, bs := range []int{5, 6, 13, 64, 4096, 1 << 20} {
+			got := make([]byte, len(want))
+			crc, ok, err := decodeSnappyAt(got, bytes.NewReader(file), 11, int64(len(enc)), make([]byte, bs), 7)
+			if err != nil || !ok {
+				t.Errorf("%s, buffer %d: ok %v, err %v", name, bs, ok, err)
+				continue
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, buffer %d: decoded wrong", name, bs)
+			}
+			if want := crc32.Update(7, crc32.IEEETable, enc); crc != want {
+				t.Errorf("%s, buffer %d: crc %08x, want %08x", name, bs, crc, want)
+			}
+		}
+	}
+}
+
+// TestDecodeSnappyAtRefuses: what decodeSnappy refuses, and a block
+// followed by more bytes than it, or cut by the file's end.
+func TestDecodeSnappyAtRefuses(t *testing.T) {
+	want := bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, 100)
+	enc := snappy.Encode(nil, want)
+	at := func(dst, src []byte, size int) (bool, error) {
+		_, ok, err := decodeSnappyAt(dst, bytes.NewReader(src), 0, int64(size), make([]byte, 8), 0)
+		return ok, err
+	}
+	for _, tc := range []struct {
+		name string
+		dst  int
+		src  []byte
+	}{
+		{"shorter dst", len(want) - 1, enc},
+		{"longer dst", len(want) + 1, enc},
+		{"cut short", len(want), enc[:len(enc)-1]},
+		{"trailing byte", len(want), append(slices.Clone(enc), 0)},
+		{"copy from before the start", 4, []byte{4, 0x01, 0x01}},
+		{"S2 repeat", 6, []byte{6, 0x04, 'a', 'b', 0x01, 0x00}},
+		{"literal of 2^32", 8, []byte{8, 0x1c, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 0xfc, 0xff, 0xff, 0xff, 0xff}},
+		{"copy from 2^32-1 back", 8, []byte{8, 0x1c, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 0x0f, 0xff, 0xff, 0xff, 0xff}},
+		{"empty", 0, nil},
+	} {
+		if ok, err := at(make([]byte, tc.dst), tc.src, len(tc.src)); ok || err != nil {
+			t.Errorf("%s: ok %v, err %v; want refused", tc.name, ok, err)
+		}
+	}
+	// A block that goes on past the file's end: a read error.
+	if ok, err := at(make([]byte, len(want)), enc[:len(enc)-3], len(enc)); ok || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("past the end of the file: ok %v, err %v; want io.ErrUnexpectedEOF", ok, err)
+	}
+}
+
+// FuzzDecodeSnappyAt: decodeSnappyAt, through any buffer, accepts what
+// decodeSnappy accepts and decodes it to the same bytes.
+func FuzzDecodeSnappyAt(f *testing.F) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, in := range snappyInputs(r) {
+		if len(in) < 4096 {
+			f.Add(snappy.Encode(nil, in), uint8(3))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, bs uint8) {
+		n, k := binary.Uvarint(src)
+		if k <= 0 || n > 1<<20 {
+			n = uint64(len(src))
+		}
+		want := make([]byte, n)
+		wantOK := decodeSnappy(want, src)
+		got := make([]byte, n)
+		crc, ok, err := decodeSnappyAt(got, bytes.NewReader(src), 0, int64(len(src)), make([]byte, 5+int(bs)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != wantOK || ok && !bytes.Equal(got, want) {
+			t.Fatalf("ok %v, decodeSnappy %v (or other bytes)", ok, wantOK)
+		}
+		if ok && crc != crc32.ChecksumIEEE(src) {
+			t.Fatalf("crc %08x, want %08x", crc, crc32.ChecksumIEEE(src))
 		}
 	})
 }
