@@ -77,8 +77,9 @@ func (f *File) ReadUnit(ctx context.Context, unit int, columns []string, batchRo
 // ReadHead is ReadUnit for the unit's first rows rows only (all of them if
 // it has fewer), in one chunk, decoding no more of the unit than holds them
 // where the format allows (Parquet: the pages up to those rows, each
-// checked just before it is decoded): a look at a unit's first rows need
-// not cost the whole unit.
+// checked just before it is decoded, except that an int64, float or double
+// column's pages, which may be direct, are all checked first): a look at a
+// unit's first rows need not cost the whole unit.
 func (f *File) ReadHead(ctx context.Context, unit int, columns []string, rows int, yield func(*Chunk) error) error {
 	return f.impl.readHead(ctx, unit, columns, rows, yield)
 }

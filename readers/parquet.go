@@ -1071,9 +1071,9 @@ func (p *pqFile) readHead(ctx context.Context, unit int, columns []string, rows 
 }
 
 // readRows is readUnit, and readHead when limit > 0: then each column is
-// decoded page by page, each page checked just before, until it holds the
-// first limit rows complete (or ends), and
-// only its first min(limit, rows) rows are yielded.
+// decoded page by page, each page checked just before (or all first, see
+// colStream.open), until it holds the first limit rows complete (or ends),
+// and only its first min(limit, rows) rows are yielded.
 func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batchRows, limit int, yield func(*Chunk) error) error {
 	if unit < 0 || unit >= len(p.rgRows) {
 		return fmt.Errorf("readers: %s: row group %d out of range [0, %d)", p.fpath, unit, len(p.rgRows))
@@ -1233,6 +1233,15 @@ func (s *colStream) open(p *pqFile, unit int, c *pqColumn, cb *colBuf, step int,
 	defer recoverInput(&err, p.fpath, unit, &c.name, "checking pages")
 	cb.reset()
 	*s = colStream{p: p, unit: unit, c: c, cb: cb}
+	if head && directPages && directWidth(c) > 0 {
+		// A column whose pages may be direct is checked whole, so that
+		// they are: DuckDB writes a list column's row group as one page
+		// (50 MB), which parquet-go reads, decompresses and decodes into
+		// buffers of ~190 MB before the head's first row; direct, it is
+		// decompressed as it is read into the values. Checking the other
+		// pages costs reading their headers (and their levels).
+		head = false
+	}
 	if head {
 		s.pc = p.newPageCheck(unit, c, &cb.check, &cb.window)
 	} else {
