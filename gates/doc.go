@@ -11,7 +11,9 @@
 // A gate without `where` (or with an empty one) selects the overall row
 // (group_set ""). Otherwise it selects every row, of any grouping set, whose
 // set contains every `where` column with that value: the key's text is
-// compared with the `where` string, and a null key never matches. A gate
+// compared with the `where` string (the caller writes each where value as
+// the text of its key type: pipeline's whereText reads 2.50 as 2.5, True
+// as true, a timestamp as a date and time), and a null key never matches. A gate
 // whose `where` selects no row gives one failing Result, with Group taken
 // from the `where` map, group_set "" and a reason such as
 // "no summary row has model = candidate", so a typo cannot pass silently.
@@ -32,8 +34,9 @@
 //     the usual positive base; for a negative base this keeps the limit
 //     consistent with the rule). With max_increase_abs d: new - base <= d,
 //     limit base + d. With both, both must hold and the smaller limit is
-//     reported. A null baseline metric fails; base == 0 fails a relative
-//     gate. Change is new - base; Relative tells reports to show it as a
+//     reported. A null baseline metric fails. On a baseline of 0 a
+//     relative gate's limit is 0 (SPEC's base * (1 + x)): the same 0 passes,
+//     any rise is an infinite relative change and fails, a fall passes. Change is new - base; Relative tells reports to show it as a
 //     percentage of the baseline. If a gate also has min/max, those are
 //     checked first and the baseline limit is the one reported.
 //  5. significance k (CE-family metrics, see CrossEntropyScale): when the

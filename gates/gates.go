@@ -492,11 +492,11 @@ func checkIncrease(g config.Gate, v, base float64, res *Result) (bool, string) {
 	var parts []string
 	ok := true
 	if x := g.MaxIncrease; x != nil {
-		if base == 0 {
-			return false, fmt.Sprintf("baseline %s is 0, so the relative max_increase is undefined", m)
-		}
 		limit = base + *x*math.Abs(base)
 		change := delta / math.Abs(base)
+		if base == 0 && delta == 0 {
+			change = 0 // unchanged: no rise (SPEC's limit base*(1+x) is 0, not crossed)
+		}
 		s := nums(3, 100*change, 100**x)
 		hold := change <= *x
 		ok = ok && hold

@@ -153,8 +153,14 @@ func TestBaseline(t *testing.T) {
 		// 0.52: +4% > 1%, +0.02 <= 0.1.
 		{"both, relative fails", config.Gate{Metric: "log_loss", MaxIncrease: f(0.01), MaxIncreaseAbs: f(0.1)}, 0.5, 0.52,
 			false, 0.505, 0.02, "log_loss rose 4% > max_increase 1% and rose 0.02 <= max_increase_abs 0.1 (baseline 0.5, now 0.52)"},
-		{"relative on a zero baseline", config.Gate{Metric: "brier", MaxIncrease: f(0.01)}, 0, 0.1,
-			false, math.NaN(), 0.1, "baseline brier is 0, so the relative max_increase is undefined"},
+		// On a baseline of 0 the limit is 0*(1+0.01) = 0 (SPEC §6): a rise
+		// is +Inf%, no change passes, a fall (-0.1/0 = -Inf%) passes.
+		{"relative on a zero baseline, rise", config.Gate{Metric: "brier", MaxIncrease: f(0.01)}, 0, 0.1,
+			false, 0, 0.1, "brier rose +Inf% > max_increase 1% (baseline 0, now 0.1)"},
+		{"relative on a zero baseline, unchanged", config.Gate{Metric: "invalid_rows", MaxIncrease: f(0.01)}, 0, 0,
+			true, 0, 0, "passed: invalid_rows rose 0% <= max_increase 1% (baseline 0, now 0)"},
+		{"relative on a zero baseline, fall", config.Gate{Metric: "mean_prediction", MaxIncrease: f(0.01)}, 0, -0.5,
+			true, 0, -0.5, "passed: mean_prediction fell Inf%, within max_increase 1% (baseline 0, now -0.5)"},
 		// min/max and baseline in one gate: min/max first.
 		{"max and baseline, max fails", config.Gate{Metric: "log_loss", Max: f(0.4), MaxIncreaseAbs: f(0.1)}, 0.5, 0.52,
 			false, 0.4, 0.02, "log_loss 0.52 > max 0.4"},
