@@ -82,6 +82,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fractional bins", minimal + "options: {calibration_bins: 7.9}\n", "options.calibration_bins"},
 		{"fractional ignore_index", minimal + "options: {ignore_index: 1.5}\n", "options.ignore_index"},
 		{"fractional min_rows", minimal + "gates: [{metric: log_loss, max: 1, min_rows: 0.5}]\n", "config key gates[0].min_rows"},
+		{"null where value", minimal + "gates: [{metric: log_loss, max: 1, where: {model: a, slice: ~}}]\n", "config key gates[0].where.slice: line 6: null is not a value here"},
 		{"infinite workers", minimal + "workers: .inf\n", "config key workers"},
 		{"not a mapping", "- a\n- b\n", "mapping"},
 		{"reserved group name", minimal + "group_by: [model, rows]\n", `group_by: column "rows" has the name of a summary column`},

@@ -353,6 +353,16 @@ func decodeInto(n *yaml.Node, v reflect.Value, path string) error {
 	if err := wholeNumber(n, t); err != nil {
 		return fmt.Errorf("config key %s: line %d: %w", path, n.Line, err)
 	}
+	if t.Kind() == reflect.Map && t.Elem().Kind() == reflect.String && n.Kind == yaml.MappingNode {
+		// yaml.v3 decodes a null value as "", which would select the
+		// empty string (gates[0].where).
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if c := n.Content[i+1]; c.ShortTag() == "!!null" {
+				return fmt.Errorf("config key %s.%s: line %d: null is not a value here (a gate cannot select a null key; \"\" is the empty string)",
+					path, n.Content[i].Value, c.Line)
+			}
+		}
+	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
 		return fmt.Errorf("config key %s: %s", path, yamlMessage(err))
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 
+	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
 	"github.com/evaljob/evaljob/gates"
 	"github.com/evaljob/evaljob/readers"
@@ -35,13 +37,116 @@ func (p *plan) checkGates() error {
 		if g.Significance != nil && !slices.Contains(names, "cross_entropy_stderr") {
 			return evalerr.Configf("config key gates[%d].significance: the %s task has no cross_entropy_stderr", i, p.task)
 		}
-		for col := range g.Where {
-			if !slices.Contains(p.groupNames, col) {
+		where := map[string]string{}
+		for col, text := range g.Where {
+			j := slices.Index(p.groupNames, col)
+			if j < 0 {
 				return evalerr.Configf("config key gates[%d].where: %q is not a group_by column", i, col)
 			}
+			key, err := whereText(col, text, p.groupTypes[j])
+			if err != nil {
+				return evalerr.Configf("config key gates[%d].where.%s: %q is not a value of the column's type %s: %v", i, col, text, p.groupTypes[j], err)
+			}
+			where[col] = key
 		}
+		p.where = append(p.where, where)
 	}
 	return nil
+}
+
+// gates are the config's gates with each where value as the key text of
+// its column (whereText), for gates.Evaluate.
+func (p *plan) gates() []config.Gate {
+	gs := slices.Clone(p.cfg.Gates)
+	for i := range gs {
+		gs[i].Where = p.where[i]
+	}
+	return gs
+}
+
+// whereText is the key text (keyKV's) of the value a gate's where gives
+// as text for a key column col of type t, so that a where value selects
+// by value, not by spelling: 2.50 selects the key 2.5, True selects true,
+// 007 selects 7, and a timestamp is a date and time (see parseTimestamp).
+func whereText(col, text string, t arrow.DataType) (string, error) {
+	var v keyValue
+	var err error
+	switch {
+	case isStringType(t):
+		return text, nil
+	case isFloat(t):
+		v.f, err = strconv.ParseFloat(text, 64)
+	case t.ID() == arrow.BOOL:
+		var b bool
+		b, err = strconv.ParseBool(text)
+		if b {
+			v.i = 1
+		}
+	case t.ID() == arrow.UINT64:
+		var u uint64
+		u, err = strconv.ParseUint(text, 10, 64)
+		v.i = int64(u)
+	case t.ID() == arrow.DATE32:
+		var d time.Time
+		d, err = time.Parse(time.DateOnly, text)
+		v.i = d.Unix() / 86400
+	case t.ID() == arrow.TIMESTAMP:
+		v.i, err = parseTimestamp(text, t.(*arrow.TimestampType))
+	default:
+		v.i, err = strconv.ParseInt(text, 10, 64)
+	}
+	if err != nil {
+		return "", err
+	}
+	return keyKV(col, v, t).Text, nil
+}
+
+// timestampText writes a timestamp key as ISO 8601 date and time in UTC
+// (as many fraction digits as it has), with a Z when the column has a
+// time zone.
+func timestampText(v int64, t *arrow.TimestampType) string {
+	per := int64(time.Second / t.Unit.Multiplier()) // units a second
+	sec, frac := v/per, v%per
+	if frac < 0 {
+		sec, frac = sec-1, frac+per
+	}
+	text := time.Unix(sec, frac*int64(t.Unit.Multiplier())).UTC().Format("2006-01-02T15:04:05.999999999")
+	if t.TimeZone != "" {
+		text += "Z"
+	}
+	return text
+}
+
+// timestampLayouts are the spellings parseTimestamp reads: ISO 8601 with
+// T or a space, with or without a zone, or a date (midnight).
+var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", time.DateOnly}
+
+// parseTimestamp reads a timestamp of type t: a date and time (without a
+// zone: UTC, as the column's values are), or the value itself, an integer
+// of the column's unit since the epoch. A time finer than the unit, or out
+// of its range, is an error.
+func parseTimestamp(text string, t *arrow.TimestampType) (int64, error) {
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return n, nil
+	}
+	for _, layout := range timestampLayouts {
+		tm, err := time.Parse(layout, text)
+		if err != nil {
+			continue
+		}
+		unit := int64(t.Unit.Multiplier())
+		per := int64(time.Second) / unit
+		sec, ns := tm.Unix(), int64(tm.Nanosecond())
+		if ns%unit != 0 {
+			return 0, fmt.Errorf("finer than the column's unit (%s)", t.Unit)
+		}
+		if sec > math.MaxInt64/per-1 || sec < math.MinInt64/per+1 {
+			return 0, fmt.Errorf("out of the range of the column's unit (%s)", t.Unit)
+		}
+		return sec*per + ns/unit, nil
+	}
+	return 0, errors.New("not a date and time (2026-11-20T10:00:00Z, 2026-11-20 10:00:00, 2026-11-20) nor an integer")
 }
 
 // gateRows turns the summary rows into what gates judge.
@@ -96,6 +201,9 @@ func keyKV(col string, v keyValue, t arrow.DataType) gates.KV {
 		return gates.KV{Column: col, Text: strconv.FormatUint(uint64(v.i), 10), JSON: uint64(v.i)}
 	case t.ID() == arrow.DATE32:
 		text := time.Unix(v.i*86400, 0).UTC().Format(time.DateOnly)
+		return gates.KV{Column: col, Text: text, JSON: text}
+	case t.ID() == arrow.TIMESTAMP:
+		text := timestampText(v.i, t.(*arrow.TimestampType))
 		return gates.KV{Column: col, Text: text, JSON: text}
 	}
 	return gates.KV{Column: col, Text: strconv.FormatInt(v.i, 10), JSON: v.i}

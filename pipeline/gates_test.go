@@ -13,6 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -288,5 +292,129 @@ func TestPairedGate(t *testing.T) {
 	res, _ = Run(context.Background(), cfgFor(candIn, []config.Gate{gate}), Options{})
 	if res.Gates[0].Passed || !strings.Contains(res.Gates[0].Reason, "occurs twice") {
 		t.Errorf("duplicate baseline key: %+v", res.Gates[0])
+	}
+}
+
+// TestGateWhereTyped: a where value selects a key by its value, whatever
+// its spelling in YAML, for every key type (2.50 the float 2.5, True the
+// bool true, 007 the int 7, a timestamp as a date and time in any of the
+// usual spellings or as its integer), and gates.json shows timestamps as
+// dates and times; a value that is not one of the column's type is exit 2
+// naming the key.
+func TestGateWhereTyped(t *testing.T) {
+	mem := memory.DefaultAllocator
+	tsUS := &arrow.TimestampType{Unit: arrow.Microsecond}
+	tsMS := &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "ki", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "kf", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "kb", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "kd", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "kt", Type: tsUS},
+		{Name: "ktz", Type: tsMS},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	// 2024-01-01T10:00:00Z = 1704103200 s; 2024-01-02 = day 19724.
+	for i := range 4 {
+		b.Field(0).(*array.Int64Builder).Append(int64(i % 2))
+		b.Field(1).(*array.Float64Builder).Append(0.25 + 0.1*float64(i))
+		b.Field(2).(*array.Int32Builder).Append(int32(7 + i%2))
+		b.Field(3).(*array.Float64Builder).Append(2.5 + float64(i%2))
+		b.Field(4).(*array.BooleanBuilder).Append(i%2 == 0)
+		b.Field(5).(*array.Date32Builder).Append(arrow.Date32(19724 + i%2))
+		b.Field(6).(*array.TimestampBuilder).Append(arrow.Timestamp(1704103200_000000 + int64(i%2)*1_500_000))
+		b.Field(7).(*array.TimestampBuilder).Append(arrow.Timestamp(1704103200_500 + int64(i%2)))
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "keys.parquet")
+	writeParquet(t, path, rec, 100)
+
+	run := func(where ...map[string]string) ([]gateJSON, error) {
+		cfg := jobConfig("binary", []string{path}, "label", "prob")
+		cfg.GroupBy = config.GroupSets{{"ki"}, {"kf"}, {"kb"}, {"kd"}, {"kt"}, {"ktz"}}
+		for _, w := range where {
+			cfg.Gates = append(cfg.Gates, config.Gate{Metric: "rows", Where: w, Max: ptr(10.0)})
+		}
+		cfg.Output = config.Output{Dir: t.TempDir()}
+		if err := cfg.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+			return nil, err
+		}
+		return readGates(t, cfg.Output.Dir), nil
+	}
+	cases := []struct {
+		col, value, want string // want: the selected key as gates.json shows it
+	}{
+		{"ki", "007", "7"}, {"ki", "8", "8"},
+		{"kf", "2.50", "2.5"}, {"kf", "3.5e0", "3.5"},
+		{"kb", "True", "true"}, {"kb", "FALSE", "false"},
+		{"kd", "2024-01-02", "2024-01-02"},
+		{"kt", "2024-01-01 10:00:00", "2024-01-01T10:00:00"},
+		{"kt", "2024-01-01T10:00:01.5Z", "2024-01-01T10:00:01.5"},
+		{"kt", "1704103200000000", "2024-01-01T10:00:00"},
+		{"ktz", "2024-01-01T10:00:00.5Z", "2024-01-01T10:00:00.5Z"},
+		{"ktz", "2024-01-01 11:00:00.501+01:00", "2024-01-01T10:00:00.501Z"},
+	}
+	var where []map[string]string
+	for _, tc := range cases {
+		where = append(where, map[string]string{tc.col: tc.value})
+	}
+	got, err := run(where...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("%d results, want one per gate (%d): %+v", len(got), len(cases), got)
+	}
+	for i, tc := range cases {
+		r := got[i]
+		if !r.Passed || r.GroupSet != tc.col || fmt.Sprint(r.Group[tc.col]) != tc.want || r.Value == nil || *r.Value != 2 {
+			t.Errorf("where %s: %s: got %+v, want the row %s=%s with 2 rows", tc.col, tc.value, r, tc.col, tc.want)
+		}
+	}
+
+	for _, tc := range []struct{ col, value, why string }{
+		{"kf", "abc", "invalid syntax"},
+		{"ki", "7.5", "invalid syntax"},
+		{"kb", "yes", "invalid syntax"},
+		{"kd", "2024-13-01", "month out of range"},
+		{"kt", "2024-01-01T10:00:00.0000001Z", "finer than the column's unit (us)"},
+		{"kt", "yesterday", "not a date and time"},
+	} {
+		_, err := run(map[string]string{tc.col: tc.value})
+		want := fmt.Sprintf("config key gates[0].where.%s: %q is not a value of the column's type", tc.col, tc.value)
+		if !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("where %s: %s: got %v, want a config error %q ... %q", tc.col, tc.value, err, want, tc.why)
+		}
+	}
+}
+
+// TestTimestampText: the same instant in any unit is the same text, which
+// parseTimestamp reads back; before 1970 too.
+func TestTimestampText(t *testing.T) {
+	for _, tc := range []struct {
+		v    int64
+		unit arrow.TimeUnit
+		want string
+	}{
+		{1704103200, arrow.Second, "2024-01-01T10:00:00"},
+		{1704103200_000, arrow.Millisecond, "2024-01-01T10:00:00"},
+		{1704103200_000_000_000, arrow.Nanosecond, "2024-01-01T10:00:00"},
+		{-1, arrow.Microsecond, "1969-12-31T23:59:59.999999"},
+		{-1500, arrow.Millisecond, "1969-12-31T23:59:58.5"},
+	} {
+		tt := &arrow.TimestampType{Unit: tc.unit}
+		if got := timestampText(tc.v, tt); got != tc.want {
+			t.Errorf("%d %s: %s, want %s", tc.v, tc.unit, got, tc.want)
+		}
+		if back, err := parseTimestamp(tc.want, tt); err != nil || back != tc.v {
+			t.Errorf("%s in %s: read back %d (%v), want %d", tc.want, tc.unit, back, err, tc.v)
+		}
 	}
 }

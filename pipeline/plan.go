@@ -54,8 +54,9 @@ type plan struct {
 	labelFromLabels bool
 	skipUnmatched   bool
 
-	eps          []float64 // per file
-	numClasses   int       // multiclass classes, multilabel labels
+	where        []map[string]string // per gate: its where as key texts (whereText)
+	eps          []float64           // per file
+	numClasses   int                 // multiclass classes, multilabel labels
 	classWeights []float64
 	bins         int
 	skipInvalid  bool

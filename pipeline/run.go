@@ -266,7 +266,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 		if pairs != nil {
 			pairs.attach(groups, rows)
 		}
-		res.Gates = gates.Evaluate(cfg.Gates, rows, func(path string) ([]gates.Row, error) {
+		res.Gates = gates.Evaluate(p.gates(), rows, func(path string) ([]gates.Row, error) {
 			return loadBaseline(ctx, path)
 		})
 		res.GatesFailed = gates.Failed(res.Gates)
