@@ -110,6 +110,32 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestSetErrorsNameTheSet: a key or value that came from --set is named by
+// the --set, not by a line of the file (it was "line 0", "line 1").
+func TestSetErrorsNameTheSet(t *testing.T) {
+	path := writeConfig(t, minimal)
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"workers=2", "options.thresh=0.3"}, `--set options.thresh=0.3: unknown key "options.thresh"`},
+		{[]string{"options.threshold=abc"}, "config key options.threshold: --set options.threshold=abc: cannot unmarshal"},
+		{[]string{"workers=1.5"}, "config key workers: --set workers=1.5: 1.5 is not a whole number"},
+		{[]string{"options={threshold: x}", "workers=1"}, "config key options.threshold: --set options={threshold: x}: cannot unmarshal"},
+		{[]string{"gates=[{metric: rows, maxx: 1}]"}, `--set gates=[{metric: rows, maxx: 1}]: unknown key "gates[0].maxx"`},
+	} {
+		_, err := Load(path, tc.sets)
+		if !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "line ") {
+			t.Errorf("--set %q: got %v, want a config error with %q and no line", tc.sets, err, tc.want)
+		}
+	}
+	// From the file: its line.
+	_, err := Load(writeConfig(t, minimal+"workers: 1.5\n"), []string{"options.threshold=0.3"})
+	if err == nil || !strings.Contains(err.Error(), "config key workers: line 6: 1.5 is not a whole number") {
+		t.Errorf("got %v, want the file's line 6", err)
+	}
+}
+
 func TestLoadEnv(t *testing.T) {
 	t.Setenv("RUN_DATE", "2026-11-20")
 	t.Setenv("EMPTY", "")

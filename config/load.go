@@ -35,19 +35,19 @@ func Load(path string, sets []string) (*Config, error) {
 		return nil, evalerr.Configf("%s: %w", path, err)
 	}
 	overridden := map[string]bool{}
-	for _, s := range sets {
-		key, err := applySet(root, s)
+	for i, s := range sets {
+		key, err := applySet(root, s, -1-i)
 		if err != nil {
 			return nil, evalerr.Configf("--set %s: %w", s, err)
 		}
 		overridden[key] = true
 	}
 	if err := checkKeys(root, reflect.TypeFor[Config](), ""); err != nil {
-		return nil, evalerr.Configf("%s: %w", path, err)
+		return nil, evalerr.Configf("%s: %s", path, setLines(err, sets))
 	}
 	cfg := Default()
 	if err := decodeKeys(root, cfg); err != nil {
-		return nil, evalerr.Configf("%s: %w", path, err)
+		return nil, evalerr.Configf("%s: %s", path, setLines(err, sets))
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -183,9 +183,27 @@ func expandEnv(n *yaml.Node) error {
 	return nil
 }
 
+// setLine matches the line of a node that came from --set: -1 for the
+// first --set, -2 for the second (applySet's line).
+var setLine = regexp.MustCompile(`line -(\d+)`)
+
+// setLines names the --set an error's node came from, where it says
+// "line -k": "--set options.threshold=abc", not a line of the file.
+func setLines(err error, sets []string) string {
+	return setLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		k, _ := strconv.Atoi(m[len("line -"):])
+		if k < 1 || k > len(sets) {
+			return m
+		}
+		return "--set " + sets[k-1]
+	})
+}
+
 // applySet applies one "key.path=value" override to the tree and returns
 // the key path in the form resolvePaths uses ("output.dir", "gates.0.max").
-func applySet(root *yaml.Node, s string) (string, error) {
+// The nodes it adds get line, a negative number that setLines turns into
+// the override's text in messages.
+func applySet(root *yaml.Node, s string, line int) (string, error) {
 	key, value, ok := strings.Cut(s, "=")
 	if !ok || key == "" {
 		return "", errors.New("expected key.path=value")
@@ -198,6 +216,7 @@ func applySet(root *yaml.Node, s string) (string, error) {
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		val = doc.Content[0]
 	}
+	setNodeLines(val, line)
 	parts := strings.Split(key, ".")
 	n := root
 	for i, part := range parts {
@@ -206,7 +225,7 @@ func applySet(root *yaml.Node, s string) (string, error) {
 		case yaml.MappingNode:
 			j := mappingIndex(n, part)
 			if j < 0 {
-				n = addKey(n, part, last, val)
+				n = addKey(n, part, last, val, line)
 				continue
 			}
 			if last {
@@ -225,7 +244,7 @@ func applySet(root *yaml.Node, s string) (string, error) {
 		default:
 			if n.Tag == "!!null" {
 				n.Kind, n.Tag, n.Value = yaml.MappingNode, "!!map", ""
-				n = addKey(n, part, last, val)
+				n = addKey(n, part, last, val, line)
 				continue
 			}
 			return "", fmt.Errorf("%q is a value, not a mapping", strings.Join(parts[:i], "."))
@@ -236,13 +255,21 @@ func applySet(root *yaml.Node, s string) (string, error) {
 
 // addKey adds key to mapping n with val (last) or an empty mapping as its
 // value, and returns the value node.
-func addKey(n *yaml.Node, key string, last bool, val *yaml.Node) *yaml.Node {
-	child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+func addKey(n *yaml.Node, key string, last bool, val *yaml.Node, line int) *yaml.Node {
+	child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line}
 	if last {
 		child = val
 	}
-	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, child)
+	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: line}, child)
 	return child
+}
+
+// setNodeLines sets the line of n and the nodes under it.
+func setNodeLines(n *yaml.Node, line int) {
+	n.Line = line
+	for _, c := range n.Content {
+		setNodeLines(c, line)
+	}
 }
 
 func mappingIndex(n *yaml.Node, key string) int {
