@@ -645,3 +645,35 @@ func TestOverwrite(t *testing.T) {
 		t.Errorf("overwrite: %v", err)
 	}
 }
+
+// TestTokenLongKeepRefused: with one row per token, rows.parquet has a row
+// per sequence, so columns.keep has nowhere to go: exit 2 naming it when
+// per_row is on (it was silently dropped), nothing without per_row; the
+// list layout (a row per sequence in the input) keeps them.
+func TestTokenLongKeepRefused(t *testing.T) {
+	for _, tc := range []struct {
+		input, pred string
+		perRow      bool
+		refused     bool
+	}{
+		{"long.parquet", "logprob_f64", true, true},
+		{"long.parquet", "logprob_f64", false, false},
+		{"list.parquet", "logprobs", true, false},
+	} {
+		cfg, err := config.Load(filepath.Join("..", "configs", "token-long.yaml"), []string{"output.dir=" + t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Inputs = []string{fixture(filepath.Join("token", tc.input))}
+		cfg.Columns.Prediction = []string{tc.pred}
+		cfg.Columns.Keep = []string{"model"}
+		cfg.Output.PerRow = tc.perRow
+		if tc.input == "list.parquet" {
+			cfg.Columns.Sequence, cfg.Columns.Bytes, cfg.Columns.Words = "", "", ""
+		}
+		_, err = Run(context.Background(), cfg, Options{})
+		if tc.refused != (err != nil) || err != nil && (!errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "config key columns.keep")) {
+			t.Errorf("%s, per_row %v: %v; want refused %v (exit 2 naming columns.keep)", tc.input, tc.perRow, err, tc.refused)
+		}
+	}
+}

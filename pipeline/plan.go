@@ -372,6 +372,10 @@ func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrong
 	if layout != tokenList && p.seqCol < 0 {
 		return evalerr.Configf("config key columns.sequence: the token task with one row per token needs the sequence column")
 	}
+	if layout != tokenList && p.cfg.Output.PerRow && len(p.cfg.Columns.Keep) > 0 {
+		return evalerr.Configf("config key columns.keep: with one row per token, rows.parquet has a row per sequence (its keys, %s, tokens, cross_entropy, perplexity), with no place for kept columns",
+			p.cfg.Columns.Sequence)
+	}
 	if p.maskCol >= 0 {
 		if layout != tokenList {
 			return evalerr.Configf("config key columns.mask: only used with a list of log-probabilities per row")
