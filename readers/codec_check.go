@@ -27,7 +27,8 @@ func checkCompressed(codec format.CompressionCodec, payload []byte, limit int64)
 			return fmt.Errorf("snappy block declares %d bytes, page %d", n, limit)
 		}
 	case format.Zstd:
-		return checkZstd(payload, limit)
+		_, err := checkZstd(payload, limit)
+		return err
 	case format.Lz4Raw:
 		if _, err := lz4.UncompressBlock(payload, make([]byte, limit)); err != nil {
 			return fmt.Errorf("corrupt LZ4 block: %w", err)
@@ -56,28 +57,30 @@ func checkStream(r io.Reader, limit int64) error {
 }
 
 // checkZstd walks the frames and block headers of a zstd payload and bounds
-// what it can decompress to.
-func checkZstd(b []byte, limit int64) error {
+// what it can decompress to. size is what it decompresses to when every
+// frame declares its content size (klauspost's decoder, parquet-go's,
+// refuses a frame of another size), else -1.
+func checkZstd(b []byte, limit int64) (size int64, err error) {
 	const maxBlock = 128 << 10
 	var bound int64
 	for len(b) > 0 {
 		if len(b) < 4 {
-			return errors.New("truncated zstd frame")
+			return -1, errors.New("truncated zstd frame")
 		}
 		magic := binary.LittleEndian.Uint32(b)
 		if magic&0xFFFFFFF0 == 0x184D2A50 { // skippable frame
 			if len(b) < 8 {
-				return errors.New("truncated zstd frame")
+				return -1, errors.New("truncated zstd frame")
 			}
 			n := int64(binary.LittleEndian.Uint32(b[4:]))
 			if n > int64(len(b)-8) {
-				return errors.New("truncated zstd frame")
+				return -1, errors.New("truncated zstd frame")
 			}
 			b = b[8+n:]
 			continue
 		}
 		if magic != 0xFD2FB528 || len(b) < 5 {
-			return errors.New("not a zstd frame")
+			return -1, errors.New("not a zstd frame")
 		}
 		fhd := b[4]
 		fcsFlag, single, checksum, dictFlag := fhd>>6, fhd>>5&1, fhd>>2&1, fhd&3
@@ -91,7 +94,7 @@ func checkZstd(b []byte, limit int64) error {
 			fcsLen = 1
 		}
 		if p+fcsLen > len(b) {
-			return errors.New("truncated zstd frame header")
+			return -1, errors.New("truncated zstd frame header")
 		}
 		var fcs uint64
 		for i := fcsLen - 1; i >= 0; i-- {
@@ -100,13 +103,18 @@ func checkZstd(b []byte, limit int64) error {
 		if fcsLen == 2 {
 			fcs += 256
 		}
+		if fcsLen == 0 {
+			size = -1
+		} else if size >= 0 {
+			size += int64(min(fcs, uint64(limit))) // limit: refused below otherwise
+		}
 		if fcsLen > 0 && fcs > uint64(limit) {
-			return fmt.Errorf("zstd frame declares %d bytes, page %d", fcs, limit)
+			return -1, fmt.Errorf("zstd frame declares %d bytes, page %d", fcs, limit)
 		}
 		p += fcsLen
 		for last := false; !last; {
 			if p+3 > len(b) {
-				return errors.New("truncated zstd block header")
+				return -1, errors.New("truncated zstd block header")
 			}
 			h := uint32(b[p]) | uint32(b[p+1])<<8 | uint32(b[p+2])<<16
 			p += 3
@@ -123,24 +131,24 @@ func checkZstd(b []byte, limit int64) error {
 				bound += maxBlock
 				p += int(size)
 			default:
-				return errors.New("reserved zstd block type")
+				return -1, errors.New("reserved zstd block type")
 			}
 			if p > len(b) {
-				return errors.New("truncated zstd block")
+				return -1, errors.New("truncated zstd block")
 			}
 			if bound > limit+maxBlock {
-				return fmt.Errorf("zstd payload decompresses to more than its declared %d bytes", limit)
+				return -1, fmt.Errorf("zstd payload decompresses to more than its declared %d bytes", limit)
 			}
 		}
 		if checksum == 1 {
 			p += 4
 			if p > len(b) {
-				return errors.New("truncated zstd checksum")
+				return -1, errors.New("truncated zstd checksum")
 			}
 		}
 		b = b[p:]
 	}
-	return nil
+	return size, nil
 }
 
 // checkRLE checks the run headers of an RLE / bit-packed hybrid stream

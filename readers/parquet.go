@@ -907,17 +907,25 @@ func present(c *pqColumn, defs []byte, nv int64) int64 {
 	return maxLevels(defs, c.maxDef, int(nv))
 }
 
-// declaredLen is the decompressed length a snappy block declares, -1 if
-// it declares none or the codec is another.
+// declaredLen is the decompressed length a snappy block, or zstd frames
+// that all declare their content size, declare; -1 if they declare none or
+// the codec is another (gzip, brotli, LZ4: only decompressing tells).
 func declaredLen(codec format.CompressionCodec, block []byte) int64 {
-	if codec != format.Snappy {
-		return -1
+	switch codec {
+	case format.Snappy:
+		n, k := binary.Uvarint(block)
+		if k <= 0 || n > math.MaxInt64 {
+			return -1
+		}
+		return int64(n)
+	case format.Zstd:
+		n, err := checkZstd(block, 1<<50) // no bound of its own: limit+maxBlock must not wrap
+		if err != nil {
+			return -1
+		}
+		return n
 	}
-	n, k := binary.Uvarint(block)
-	if k <= 0 || n > math.MaxInt64 {
-		return -1
-	}
-	return int64(n)
+	return -1
 }
 
 // v1HeadBytes is how much of a v1 page checkPageData reads first when it
