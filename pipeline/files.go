@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -35,6 +37,7 @@ type fileSet struct {
 
 // fileMeta is what the plan keeps of a file that may be closed.
 type fileMeta struct {
+	info   os.FileInfo // identity and modification time
 	size   int64
 	rows   int64 // -1 when the file does not say (IPC streams)
 	units  int
@@ -68,7 +71,7 @@ func (s *fileSet) learn(check func(fi int, f *readers.File) error) error {
 		if err != nil {
 			return err
 		}
-		s.meta[fi] = fileMeta{size: f.Size(), rows: f.NumRows(), units: f.NumUnits(), fields: f.Fields()}
+		s.meta[fi] = metaOf(f)
 		// Idle in the set from the start: the last files checked are
 		// still open when the run begins (all of them, when few).
 		s.mu.Lock()
@@ -186,7 +189,7 @@ func (s *fileSet) openFile(fi int) (*readers.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := fileMeta{size: f.Size(), rows: f.NumRows(), units: f.NumUnits(), fields: f.Fields()}
+	m := metaOf(f)
 	if why := s.meta[fi].changed(m); why != "" {
 		f.Close()
 		return nil, &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1,
@@ -195,10 +198,20 @@ func (s *fileSet) openFile(fi int) (*readers.File, error) {
 	return f, nil
 }
 
+func metaOf(f *readers.File) fileMeta {
+	return fileMeta{info: f.Info(), size: f.Size(), rows: f.NumRows(), units: f.NumUnits(), fields: f.Fields()}
+}
+
 // changed says how m differs from what was learned of the file first, or
-// "" when it does not.
+// "" when it does not: another file under the path (replaced by a
+// rename), a later modification time (rewritten in place), or another
+// shape.
 func (old *fileMeta) changed(m fileMeta) string {
 	switch {
+	case old.info != nil && m.info != nil && !os.SameFile(old.info, m.info):
+		return "another file is now under its path"
+	case old.info != nil && m.info != nil && !m.info.ModTime().Equal(old.info.ModTime()):
+		return fmt.Sprintf("modified at %s, after the run began", m.info.ModTime().UTC().Format(time.RFC3339Nano))
 	case m.size != old.size:
 		return fmt.Sprintf("%d bytes, was %d", m.size, old.size)
 	case m.rows != old.rows:
@@ -218,18 +231,17 @@ func (old *fileMeta) changed(m fileMeta) string {
 	return ""
 }
 
-// close closes the open files.
+// close closes the open files, waiting for those being opened; no file
+// may be in use (the callers' goroutines are done).
 func (s *fileSet) close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for fi, e := range s.open {
-		select {
-		case <-e.ready:
-			if e.f != nil {
-				e.f.Close()
-			}
-		default: // being opened: its opener's release cannot come after close
+	open := s.open
+	s.open = map[int]*openFile{}
+	s.mu.Unlock()
+	for _, e := range open {
+		<-e.ready
+		if e.f != nil {
+			e.f.Close()
 		}
-		delete(s.open, fi)
 	}
 }

@@ -1,15 +1,18 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -17,27 +20,51 @@ import (
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
+	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
 	"github.com/evaljob/evaljob/readers"
 )
 
 // copyFiles copies the example's part files into a new folder n times
-// over, as c000-part-0.parquet, ..., so that they sort in copy order.
-func copyFiles(t *testing.T, n int) string {
+// over, as c000-part-0.parquet, ..., so that they sort in copy order;
+// rewritten in row groups of rowGroup rows when rowGroup > 0.
+func copyFiles(t *testing.T, n int, rowGroup int64) string {
 	t.Helper()
 	dir := t.TempDir()
-	for i := range n {
-		for _, part := range []string{"part-0", "part-1"} {
-			b, err := os.ReadFile(fixture(filepath.Join("example", part+".parquet")))
+	for _, part := range []string{"part-0", "part-1"} {
+		src := fixture(filepath.Join("example", part+".parquet"))
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rowGroup > 0 {
+			tbl := readParquet(t, src)
+			var buf bytes.Buffer
+			err := pqarrow.WriteTable(tbl, &buf, rowGroup, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+			tbl.Release()
 			if err != nil {
 				t.Fatal(err)
 			}
+			b = buf.Bytes()
+		}
+		for i := range n {
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("c%03d-%s.parquet", i, part)), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	return dir
+}
+
+// testPlan plans cfg, closed when the test ends.
+func testPlan(t *testing.T, cfg *config.Config) *plan {
+	t.Helper()
+	p, err := newPlan(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return p
 }
 
 // exampleRows is the rows of each example part file, as its footer says.
@@ -55,13 +82,13 @@ func exampleRows(t *testing.T) [2]int64 {
 	return rows
 }
 
-// TestManyInputsFewOpen: a run over many files keeps only about one file
-// per worker open (it kept every input open, and 400 files under a limit
+// TestManyInputsFewOpen: a run over many files of many row groups keeps
+// only about one file per worker open, opens each about once to read it, (it kept every input open, and 400 files under a limit
 // of 256 open ones failed with "too many open files"), reads every row of
 // every file, and its summary is the one of the same rows in fewer files.
 func TestManyInputsFewOpen(t *testing.T) {
 	const copies, workers = 30, 2
-	dir := copyFiles(t, copies)
+	dir := copyFiles(t, copies, 16)
 	cfg := jobConfig("binary", []string{dir}, "label", "prob")
 	cfg.Columns.Weight = "weight"
 	cfg.GroupBy = [][]string{{"model"}}
@@ -71,11 +98,7 @@ func TestManyInputsFewOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	p, err := newPlan(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPlan(t, cfg)
 	_, rows, err := p.execute(ctx, memory.DefaultAllocator, 37, workers, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -92,10 +115,12 @@ func TestManyInputsFewOpen(t *testing.T) {
 	if p.files.maxOpen > workers {
 		t.Errorf("%d files open at once, want at most %d (one per worker)", p.files.maxOpen, workers)
 	}
-	// Each file is opened to be learned and once more to be read, but
-	// for the last ones, still open from learning.
-	if p.files.opens > 2*2*copies {
-		t.Errorf("%d opens of %d files, want at most 2 each", p.files.opens, 2*copies)
+	// Each file (of ~16 row groups, read by both workers) is opened to be
+	// learned and once more to be read, but for the last ones, still open
+	// from learning; a worker that stalls between taking a unit and its
+	// file may find it closed, and open it once more.
+	if units := len(p.units); units < 10*2*copies || p.files.opens > 2*2*copies+workers {
+		t.Errorf("%d opens of %d files of %d units, want at most 2 each (and a few)", p.files.opens, 2*copies, units)
 	}
 
 	// The same rows in one file: the same summary, byte for byte.
@@ -135,10 +160,12 @@ func TestManyInputsFewOpen(t *testing.T) {
 }
 
 // TestFileChanged: a file reopened to be read is checked against what the
-// plan learned of it; one replaced by another file in between is an input
-// error naming it, not rows of another shape.
+// plan learned of it: another file renamed over it (even of the same
+// bytes), the file rewritten in place, or of another shape, is an input
+// error naming it, not rows of another version; the same file untouched
+// reads as before.
 func TestFileChanged(t *testing.T) {
-	dir := copyFiles(t, 1)
+	dir := copyFiles(t, 1, 0)
 	s, err := discoverFiles([]string{dir}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -150,41 +177,103 @@ func TestFileChanged(t *testing.T) {
 	if len(s.open) != 1 {
 		t.Fatalf("%d files open after learning, want keep = 1", len(s.open))
 	}
-	// The first file is closed: replace it by the second.
+	// The first file is closed now.
 	first := s.path(0)
-	b, err := os.ReadFile(s.path(1))
+	orig, err := os.ReadFile(first)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(first, b, 0o644); err != nil {
+	st, err := os.Stat(first)
+	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.with(0, func(*readers.File) error { return nil })
-	if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "changed while evaljob was running") {
-		t.Fatalf("replaced file: got %v, want an input error naming %s", err, first)
+	reopen := func() error {
+		// The second file first, so that the first is opened again.
+		if err := s.with(1, func(*readers.File) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return s.with(0, func(*readers.File) error { return nil })
 	}
+	refused := func(what, why string) {
+		t.Helper()
+		err := reopen()
+		if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), why) {
+			t.Errorf("%s: got %v, want an input error naming %s: %q", what, err, first, why)
+		}
+	}
+	write := func(b []byte, mtime time.Time) { // in place: the same file
+		t.Helper()
+		if err := os.WriteFile(first, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(first, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Untouched, and rewritten with its bytes and time: the same file.
+	write(orig, st.ModTime())
+	if err := reopen(); err != nil {
+		t.Fatalf("the file as it was: %v", err)
+	}
+	// Rewritten in place, later.
+	write(orig, st.ModTime().Add(time.Second))
+	refused("rewritten", "after the run began")
+	// Another shape, at its old time.
+	other, err := os.ReadFile(s.path(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(other, st.ModTime())
+	refused("another shape", "bytes, was")
+	// The same bytes and time, renamed over it: another file.
+	write(orig, st.ModTime())
+	tmp := first + ".tmp"
+	if err := os.WriteFile(tmp, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, first); err != nil {
+		t.Fatal(err)
+	}
+	refused("renamed over", "another file is now under its path")
 	// Gone: the open's own error.
 	if err := os.Remove(first); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.with(0, func(*readers.File) error { return nil }); !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), first) {
-		t.Fatalf("removed file: got %v, want an input error naming %s", err, first)
+	refused("removed", "no such file")
+}
+
+// TestFileMetaChanged: what fileMeta.changed compares, one difference at a
+// time.
+func TestFileMetaChanged(t *testing.T) {
+	i64, f64 := arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64
+	base := fileMeta{size: 100, rows: 10, units: 2, fields: []readers.Field{{Name: "a", Type: i64}, {Name: "b", Type: f64, Nullable: true}}}
+	if why := base.changed(base); why != "" {
+		t.Errorf("unchanged: %q", why)
 	}
-	// The same bytes again: read as before.
-	orig, err := os.ReadFile(fixture(filepath.Join("example", "part-0.parquet")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(first, orig, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.with(0, func(f *readers.File) error {
-		if f.NumRows() != s.rows(0) {
-			return fmt.Errorf("%d rows, want %d", f.NumRows(), s.rows(0))
+	for _, tc := range []struct {
+		name   string
+		change func(m *fileMeta)
+		want   string
+	}{
+		{"size", func(m *fileMeta) { m.size++ }, "101 bytes, was 100"},
+		{"rows", func(m *fileMeta) { m.rows = -1 }, "-1 rows, was 10"},
+		{"units", func(m *fileMeta) { m.units = 3 }, "3 row groups or batches, was 2"},
+		{"a column more", func(m *fileMeta) { m.fields = append(m.fields, readers.Field{Name: "c", Type: i64}) }, "3 columns, was 2"},
+		{"name", func(m *fileMeta) { m.fields[0].Name = "x" }, "column 0 is x"},
+		{"type", func(m *fileMeta) { m.fields[1].Type = i64 }, "column 1 is b int64, was b float64"},
+		{"unsupported type", func(m *fileMeta) { m.fields[0].Type = nil }, "column 0 is a <nil>"},
+		{"nullable", func(m *fileMeta) { m.fields[0].Nullable = true }, "column 0 is a"},
+	} {
+		m := base
+		m.fields = slices.Clone(base.fields)
+		tc.change(&m)
+		if why := base.changed(m); !strings.Contains(why, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, why, tc.want)
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -193,7 +282,7 @@ func TestFileChanged(t *testing.T) {
 // (run it with -race).
 func TestFileSetConcurrent(t *testing.T) {
 	const goroutines, keep = 6, 2
-	s, err := discoverFiles([]string{copyFiles(t, 4)}, keep)
+	s, err := discoverFiles([]string{copyFiles(t, 4, 0)}, keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,4 +333,66 @@ func TestFileSetConcurrent(t *testing.T) {
 			t.Errorf("file %d: %d references left", fi, e.refs)
 		}
 	}
+}
+
+// TestLabelFilesClosedAfterLoad: the label files are read once, before the
+// predictions: none stays open past the load (they held workers more
+// handles, and footers, through the whole run).
+func TestLabelFilesClosedAfterLoad(t *testing.T) {
+	cfg, err := config.Load(filepath.Join("..", "configs", "join.yaml"), []string{"output.dir=" + t.TempDir(), "workers=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := testPlan(t, cfg)
+	if len(p.labels.files.open) == 0 {
+		t.Fatal("no label file open after the plan: the test shows nothing")
+	}
+	if err := p.labels.load(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.labels.files.open); n != 0 {
+		t.Errorf("%d label files open after the load, want 0", n)
+	}
+	if p.labels.files.path(0) == "" || p.labels.files.rows(0) <= 0 {
+		t.Error("the label files' metadata went with them")
+	}
+}
+
+// TestFileSetCloseWaitsForOpens: close while a file is being opened waits
+// for it and closes it (it was dropped, open, from the set).
+func TestFileSetCloseWaitsForOpens(t *testing.T) {
+	s, err := discoverFiles([]string{copyFiles(t, 1, 0)}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.learn(nil); err != nil {
+		t.Fatal(err)
+	}
+	// An entry being opened, as acquire leaves it until the open returns.
+	f, err := readers.Open(readers.Input{Path: s.path(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &openFile{ready: make(chan struct{}), refs: 1}
+	s.mu.Lock()
+	s.open[0] = e
+	s.mu.Unlock()
+	closed := make(chan struct{})
+	go func() {
+		s.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("close returned while a file was being opened")
+	case <-time.After(50 * time.Millisecond):
+	}
+	e.f = f
+	close(e.ready)
+	<-closed
+	if err := f.Close(); err == nil {
+		t.Error("the file opened during close was left open")
+	}
+	s.release(0) // after close: nothing to release
 }

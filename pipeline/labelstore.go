@@ -154,6 +154,7 @@ func (st *labelStore) load(ctx context.Context, workers int) error {
 	}
 	st.loaded = true
 	st.loadErr = st.read(ctx, workers)
+	st.files.close() // read once: none is opened again
 	return st.loadErr
 }
 func (st *labelStore) read(ctx context.Context, workers int) error {

@@ -2,6 +2,7 @@ package readers
 
 import (
 	"context"
+	"os"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 )
@@ -21,6 +22,7 @@ func Discover(patterns []string, baseDir string) ([]Input, error) {
 // A File is safe for concurrent ReadUnit calls on different units.
 type File struct {
 	impl fileImpl
+	info os.FileInfo
 }
 
 type fileImpl interface {
@@ -40,6 +42,11 @@ type fileImpl interface {
 // the extension is unknown. Hive partition keys are appended to Fields as
 // string columns, unless the file has a column of that name.
 func Open(in Input) (*File, error) { return open(in, memory.DefaultAllocator) }
+
+// Info is the file's os.FileInfo as it was opened: its identity
+// (os.SameFile) and modification time tell whether a file opened again
+// under the same path is the same file.
+func (f *File) Info() os.FileInfo { return f.info }
 
 // Path of the file.
 func (f *File) Path() string { return f.impl.path() }

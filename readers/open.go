@@ -49,7 +49,7 @@ func open(in Input, mem memory.Allocator) (*File, error) {
 		osf.Close()
 		return nil, err
 	}
-	return &File{impl: impl}, nil
+	return &File{impl: impl, info: st}, nil
 }
 
 // formatOfExt maps a file extension to its format.
