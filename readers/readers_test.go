@@ -1003,3 +1003,47 @@ func TestIPCFileConcurrentDictionaries(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroRowFile: a Parquet file of no rows as Arrow's writer makes it
+// (one row group of 0 rows whose column chunks have no bytes, at offset 0)
+// is a file of 0 rows, not a corrupt one; with and without dictionaries.
+func TestZeroRowFile(t *testing.T) {
+	for _, dict := range []bool{true, false} {
+		schema := arrow.NewSchema([]arrow.Field{
+			{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
+			{Name: "model", Type: arrow.BinaryTypes.String, Nullable: true},
+		}, nil)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		path := tempPath(t, fmt.Sprintf("zero-%v.parquet", dict))
+		writeBuilt(t, path, b, 1000, pq.WithDictionaryDefault(dict))
+		b.Release()
+		f, err := Open(Input{Path: path})
+		if err != nil {
+			t.Fatalf("dictionaries %v: %v", dict, err)
+		}
+		if f.NumRows() != 0 {
+			t.Errorf("dictionaries %v: %d rows", dict, f.NumRows())
+		}
+		rows := 0
+		for u := range f.NumUnits() {
+			err := f.ReadUnit(context.Background(), u, []string{"label", "prob", "model"}, 0, func(c *Chunk) error {
+				rows += c.Len
+				return nil
+			})
+			if err != nil {
+				t.Errorf("dictionaries %v: unit %d: %v", dict, u, err)
+			}
+			if err := f.ReadHead(context.Background(), u, []string{"prob"}, 10, func(c *Chunk) error {
+				rows += c.Len
+				return nil
+			}); err != nil {
+				t.Errorf("dictionaries %v: head of unit %d: %v", dict, u, err)
+			}
+		}
+		if rows != 0 {
+			t.Errorf("dictionaries %v: %d rows read", dict, rows)
+		}
+		f.Close()
+	}
+}
