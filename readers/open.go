@@ -15,6 +15,11 @@ import (
 // open opens in with mem as the allocator of Arrow IPC buffers (tests pass
 // a checked allocator).
 func open(in Input, mem memory.Allocator) (*File, error) {
+	// Not a regular file: a named pipe's open would block until a writer
+	// comes (a hang no signal ends); a device is no input either.
+	if st, err := os.Stat(in.Path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: fmt.Errorf("not a regular file: %s", fileKind(st.Mode()))}
+	}
 	osf, err := os.Open(in.Path)
 	if err != nil {
 		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: err}
@@ -50,6 +55,19 @@ func open(in Input, mem memory.Allocator) (*File, error) {
 		return nil, err
 	}
 	return &File{impl: impl, info: st}, nil
+}
+
+// fileKind names what a file that is not a regular file is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // formatOfExt maps a file extension to its format.
