@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/evaljob/evaljob/config"
 	"github.com/evaljob/evaljob/evalerr"
@@ -51,11 +52,12 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	ctx, sig := withSignals(context.Background())
 	var err error
+	var log *slog.Logger // set by the command once its flags are read; nil: plain text
 	switch args[0] {
 	case "run":
-		err = cmdRun(ctx, args[1:], stdout, stderr)
+		err = cmdRun(ctx, args[1:], stdout, stderr, &log)
 	case "validate":
-		err = cmdValidate(ctx, args[1:], stdout, stderr)
+		err = cmdValidate(ctx, args[1:], stdout, stderr, &log)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "evaljob %s\n", version)
 		return exitOK
@@ -67,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		usage(stderr)
 		return exitConfig
 	}
-	return exitCode(err, sig(), stderr)
+	return exitCode(err, sig(), stderr, log)
 }
 
 func usage(w io.Writer) {
@@ -102,8 +104,24 @@ func withSignals(parent context.Context) (context.Context, func() os.Signal) {
 	}
 }
 
-// exitCode prints err and maps it to an exit code.
-func exitCode(err error, sig os.Signal, stderr io.Writer) int {
+// exitCode prints err and maps it to an exit code. With a JSON logger
+// (--log-format json) the message is a log record, with the exit code, so
+// that a scheduler's log pipeline reads why the job failed too; otherwise
+// a line "evaljob: ...".
+func exitCode(err error, sig os.Signal, stderr io.Writer, log *slog.Logger) int {
+	say := func(level slog.Level, code int, msg string) {
+		if log != nil && jsonLogs(log) {
+			// Whatever --log-level says: the last record is why it ended.
+			r := slog.NewRecord(time.Now(), level, msg, 0)
+			r.AddAttrs(slog.Int("exit_code", code))
+			if err != nil {
+				r.AddAttrs(slog.String("error", err.Error()))
+			}
+			log.Handler().Handle(context.Background(), r)
+			return
+		}
+		fmt.Fprintf(stderr, "evaljob: %s\n", msg)
+	}
 	if sig != nil {
 		code, name := exitSIGINT, "interrupted (SIGINT)"
 		if sig == syscall.SIGTERM {
@@ -111,9 +129,9 @@ func exitCode(err error, sig os.Signal, stderr io.Writer) int {
 		}
 		if err == nil {
 			// The signal came after the outputs were published.
-			fmt.Fprintf(stderr, "evaljob: %s after the run had finished; its outputs are complete\n", name)
+			say(slog.LevelWarn, code, name+" after the run had finished; its outputs are complete")
 		} else {
-			fmt.Fprintf(stderr, "evaljob: %s; no output was published\n", name)
+			say(slog.LevelWarn, code, name+"; no output was published")
 		}
 		return code
 	}
@@ -133,8 +151,18 @@ func exitCode(err error, sig os.Signal, stderr io.Writer) int {
 	default:
 		code = exitInternal
 	}
-	fmt.Fprintf(stderr, "evaljob: %v\n", err)
+	if log != nil && jsonLogs(log) {
+		say(slog.LevelError, code, "failed")
+	} else {
+		fmt.Fprintf(stderr, "evaljob: %v\n", err)
+	}
 	return code
+}
+
+// jsonLogs reports whether log writes JSON records.
+func jsonLogs(log *slog.Logger) bool {
+	_, ok := log.Handler().(*slog.JSONHandler)
+	return ok
 }
 
 var (
@@ -181,7 +209,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logOut **slog.Logger) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var (
 		configPath string
@@ -227,6 +255,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	*logOut = log
 
 	var cfg *config.Config
 	if configPath != "" {
@@ -293,15 +322,22 @@ func report(cfg *config.Config, res *pipeline.Result, err error, stdout io.Write
 	return nil
 }
 
-func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer, logOut **slog.Logger) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	var configPath string
 	var sets listFlag
+	var logs logFlags
 	fs.StringVar(&configPath, "config", "", "YAML config file")
 	fs.Var(&sets, "set", "override a config key: key.path=value (repeatable)")
+	logs.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
+	*logOut = log
 	if configPath == "" {
 		return fmt.Errorf("%w: validate needs --config", errUsage)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +104,42 @@ func TestRunPrintsSummaryPath(t *testing.T) {
 	for _, name := range []string{"summary.parquet", "rows.parquet", "manifest.json"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestJSONLogsOnFailure: with --log-format json every line on stderr is a
+// JSON record, the failure too (it was a plain "evaljob: ..." line, the
+// one a scheduler's log pipeline most needs): level ERROR, the exit code
+// and the error; for validate as for run, whatever --log-level.
+func TestJSONLogsOnFailure(t *testing.T) {
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		mention string
+	}{
+		{"input error", []string{"run", "--config", exampleConfig, "--set", "output.dir=" + filepath.Join(tmp, "a"), "--set", "columns.label=truth", "--log-format", "json"}, 3, `column \"truth\": missing column`},
+		{"config error", []string{"run", "--config", exampleConfig, "--set", "options.nope=1", "--log-format", "json", "--log-level", "error"}, 2, `unknown key \"options.nope\"`},
+		{"gate", []string{"run", "--config", exampleConfig, "--set", "output.dir=" + filepath.Join(tmp, "b"), "--set", "gates=[{metric: log_loss, max: 0.5}]", "--log-format", "json"}, 1, "1 of 1 gate checks failed"},
+		{"validate", []string{"validate", "--config", exampleConfig, "--set", "columns.weight=w", "--log-format", "json"}, 3, `column \"w\"`},
+	} {
+		code, _, stderr := evaljob(t, tc.args...)
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s", tc.name, code, tc.code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		for _, line := range lines {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Errorf("%s: not a JSON record: %s", tc.name, line)
+			}
+		}
+		last := lines[len(lines)-1]
+		want := fmt.Sprintf(`"level":"ERROR","msg":"failed","exit_code":%d,"error":`, tc.code)
+		if !strings.Contains(last, want) || !strings.Contains(last, tc.mention) {
+			t.Errorf("%s: last record %s, want %s... %s", tc.name, last, want, tc.mention)
 		}
 	}
 }
