@@ -677,3 +677,30 @@ func TestTokenLongKeepRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateExistingOutput: validate stops on what run would stop on
+// before any work: an earlier run's output with overwrite false is exit 2
+// (validate said "valid", then run refused); it creates nothing.
+func TestValidateExistingOutput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	cfg, err := config.Load(filepath.Join("..", "configs", "example.yaml"), []string{"output.dir=" + dir, "output.overwrite=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(context.Background(), cfg); err != nil {
+		t.Fatalf("no output yet: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("validate created %s", dir)
+	}
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(context.Background(), cfg); !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "output.overwrite") {
+		t.Errorf("an earlier run's output: %v, want a config error", err)
+	}
+	cfg.Output.Overwrite = true
+	if err := Validate(context.Background(), cfg); err != nil {
+		t.Errorf("overwrite: %v", err)
+	}
+}

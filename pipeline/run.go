@@ -92,6 +92,11 @@ const (
 // Validate checks the config against the input files' schemas without
 // computing anything.
 func Validate(ctx context.Context, cfg *config.Config) error {
+	// An earlier run's outputs with overwrite false: the config error run
+	// would stop on (nothing is created).
+	if err := writers.CheckDir(cfg.Output.Dir, cfg.Output.Overwrite, OutputFiles); err != nil {
+		return err
+	}
 	p, err := newPlan(ctx, cfg)
 	if err != nil {
 		return err

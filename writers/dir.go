@@ -34,6 +34,7 @@ type Dir struct {
 	path      string
 	overwrite bool
 	finals    []string
+	created   []string // folders OpenDir created, deepest first
 
 	mu     sync.Mutex
 	staged []*Staged
@@ -59,41 +60,83 @@ const (
 //
 // OpenDir also creates and removes a probe file, so that an unwritable
 // folder fails now, with an evalerr.ErrOutput error, rather than after the
-// run has computed everything.
+// run has computed everything. The folders it created are removed again
+// by Abort when they are still empty, so a failed run leaves no trace.
 func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
-	if dir == "" {
-		return nil, evalerr.Configf("output.dir is empty")
+	if err := CheckDir(dir, overwrite, finals); err != nil {
+		return nil, err
 	}
+	created := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, evalerr.Outputf("creating output folder %s: %w", dir, err)
-	}
-	for _, name := range finals {
-		if err := checkName(name); err != nil {
-			return nil, err
-		}
-		p := filepath.Join(dir, name)
-		fi, err := os.Lstat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue
-		case err != nil:
-			return nil, evalerr.Outputf("checking output %s: %w", p, err)
-		case fi.IsDir():
-			return nil, evalerr.Outputf("output %s is a folder; it cannot be replaced by a file", p)
-		case !overwrite:
-			return nil, evalerr.Configf("output %s already exists and output.overwrite is false (set output.overwrite: true, or --set output.overwrite=true, to replace it)", p)
-		}
 	}
 	probe := filepath.Join(dir, ".evaljob-probe-"+randomSuffix())
 	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		removeEmpty(created)
 		return nil, evalerr.Outputf("output folder %s is not writable: %w", dir, err)
 	}
 	f.Close()
 	if err := os.Remove(probe); err != nil {
 		return nil, evalerr.Outputf("output folder %s: removing probe file: %w", dir, err)
 	}
-	return &Dir{path: dir, overwrite: overwrite, finals: finals}, nil
+	return &Dir{path: dir, overwrite: overwrite, finals: finals, created: created}, nil
+}
+
+// CheckDir is OpenDir's check of the outputs already in dir, without
+// creating anything (for validate): an existing one of finals with
+// overwrite false is an evalerr.ErrConfig error, one that is a folder an
+// evalerr.ErrOutput error. A dir that does not exist yet passes.
+func CheckDir(dir string, overwrite bool, finals []string) error {
+	if dir == "" {
+		return evalerr.Configf("output.dir is empty")
+	}
+	for _, name := range finals {
+		if err := checkName(name); err != nil {
+			return err
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case errors.Is(err, syscall.ENOTDIR):
+			continue // dir (or a parent) is a file: OpenDir's MkdirAll says so
+		case err != nil:
+			return evalerr.Outputf("checking output %s: %w", p, err)
+		case fi.IsDir():
+			return evalerr.Outputf("output %s is a folder; it cannot be replaced by a file", p)
+		case !overwrite:
+			return evalerr.Configf("output %s already exists and output.overwrite is false (set output.overwrite: true, or --set output.overwrite=true, to replace it)", p)
+		}
+	}
+	return nil
+}
+
+// missingDirs lists dir and its parents that do not exist, deepest first.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		parent := filepath.Dir(d)
+		if parent == d {
+			return out
+		}
+		d = parent
+	}
+}
+
+// removeEmpty removes the folders dirs, deepest first, while they are
+// empty.
+func removeEmpty(dirs []string) {
+	for _, d := range dirs {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
 }
 
 // Path is the output folder as given to OpenDir.
@@ -279,6 +322,9 @@ func (d *Dir) Abort() {
 		d.state = dirAborted
 	}
 	d.abortLocked()
+	if d.state != dirCommitted {
+		removeEmpty(d.created)
+	}
 }
 
 func (d *Dir) abortLocked() {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -510,5 +511,81 @@ func TestFailedCommitRestoresStaleOutputs(t *testing.T) {
 	}
 	if after := snapshot(t, dir); !mapsEqual(before, after) {
 		t.Fatalf("failed Commit changed the folder: before %v, after %v", names(before), names(after))
+	}
+}
+
+// TestAbortRemovesCreatedFolders: the folders OpenDir created for a run
+// that then failed are removed (a failed run left an empty output folder);
+// a folder that existed, or that holds anything, stays; a committed run's
+// stays.
+func TestAbortRemovesCreatedFolders(t *testing.T) {
+	base := t.TempDir()
+	deep := filepath.Join(base, "a", "b", "c")
+	d, err := OpenDir(deep, false, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stageAll(t, d, newContent)
+	d.Abort()
+	if _, err := os.Stat(filepath.Join(base, "a")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after Abort: %s: %v, want it gone", filepath.Join(base, "a"), err)
+	}
+	if _, err := os.Stat(base); err != nil {
+		t.Errorf("the folder that existed went: %v", err)
+	}
+
+	// Something else was put in a created folder: it stays, with it.
+	d, err = OpenDir(deep, false, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(base, "a", "b", "other.txt")
+	if err := os.WriteFile(other, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.Abort()
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a file in a created folder: %v", err)
+	}
+	if _, err := os.Stat(deep); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the empty created folder stayed: %v", err)
+	}
+
+	// Committed: stays.
+	fresh := filepath.Join(base, "x", "y")
+	d, err = OpenDir(fresh, false, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	d.Abort()
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a committed run's folder: %v", err)
+	}
+}
+
+// TestCheckDir: OpenDir's checks without creating anything (validate).
+func TestCheckDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rows.parquet"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDir(dir, false, finals); !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "output.overwrite") {
+		t.Errorf("existing output: %v, want a config error", err)
+	}
+	if err := CheckDir(dir, true, finals); err != nil {
+		t.Errorf("existing output, overwrite: %v", err)
+	}
+	missing := filepath.Join(dir, "not", "yet")
+	if err := CheckDir(missing, false, finals); err != nil {
+		t.Errorf("a folder not made yet: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "not")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CheckDir created %s", filepath.Join(dir, "not"))
+	}
+	if err := CheckDir(filepath.Join(dir, "rows.parquet", "out"), false, finals); err != nil {
+		t.Errorf("under a file: %v, want it left to OpenDir", err)
 	}
 }
