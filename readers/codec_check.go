@@ -18,42 +18,47 @@ import (
 // length prefix, a zstd frame's content size), grow their output without a
 // bound (gzip, brotli), or retry forever on corrupt input (LZ4_RAW). limit
 // is the page's declared uncompressed size, already checked against the
-// ratio limits.
-func checkCompressed(codec format.CompressionCodec, payload []byte, limit int64) error {
+// ratio limits. It returns the payload's decompressed length where it
+// learns it (-1 where not: zstd frames without a content size).
+func checkCompressed(codec format.CompressionCodec, payload []byte, limit int64) (int64, error) {
 	switch codec {
 	case format.Snappy:
 		n, k := binary.Uvarint(payload)
 		if k <= 0 || n > uint64(limit) {
-			return fmt.Errorf("snappy block declares %d bytes, page %d", n, limit)
+			return -1, fmt.Errorf("snappy block declares %d bytes, page %d", n, limit)
 		}
+		return int64(n), nil
 	case format.Zstd:
-		_, err := checkZstd(payload, limit)
-		return err
+		return checkZstd(payload, limit)
 	case format.Lz4Raw:
-		if _, err := lz4.UncompressBlock(payload, make([]byte, limit)); err != nil {
-			return fmt.Errorf("corrupt LZ4 block: %w", err)
+		n, err := lz4.UncompressBlock(payload, make([]byte, limit))
+		if err != nil {
+			return -1, fmt.Errorf("corrupt LZ4 block: %w", err)
 		}
+		return int64(n), nil
 	case format.Gzip:
 		r, err := gzip.NewReader(bytes.NewReader(payload))
 		if err != nil {
-			return fmt.Errorf("corrupt gzip stream: %w", err)
+			return -1, fmt.Errorf("corrupt gzip stream: %w", err)
 		}
 		return checkStream(r, limit)
 	case format.Brotli:
 		return checkStream(brotli.NewReader(bytes.NewReader(payload)), limit)
 	}
-	return nil
+	return -1, nil
 }
 
-func checkStream(r io.Reader, limit int64) error {
+// checkStream reads a decompressing stream to its end and returns its
+// length, refusing more than limit bytes.
+func checkStream(r io.Reader, limit int64) (int64, error) {
 	n, err := io.Copy(io.Discard, io.LimitReader(r, limit+1))
 	if err != nil {
-		return fmt.Errorf("corrupt compressed page: %w", err)
+		return -1, fmt.Errorf("corrupt compressed page: %w", err)
 	}
 	if n > limit {
-		return fmt.Errorf("page decompresses to more than its declared %d bytes", limit)
+		return -1, fmt.Errorf("page decompresses to more than its declared %d bytes", limit)
 	}
-	return nil
+	return n, nil
 }
 
 // checkZstd walks the frames and block headers of a zstd payload and bounds

@@ -354,6 +354,13 @@ func TestDirectPages(t *testing.T) {
 			if streamed := streamedPages.Load() > before; streamed != wantStreamed[name] {
 				t.Errorf("%s batch %d: pages streamed: %v, want %v", name, batch, streamed, wantStreamed[name])
 			}
+			// A head read takes the direct pages too (parquet-go's read of
+			// one 50 MB page cost ~190 MB).
+			before = streamedPages.Load()
+			err := f.ReadHead(t.Context(), 0, columns, 10, func(*Chunk) error { return nil })
+			if streamed := streamedPages.Load() > before; err != nil || streamed != wantStreamed[name] {
+				t.Errorf("%s: head read: pages streamed: %v, want %v (%v)", name, streamed, wantStreamed[name], err)
+			}
 			for _, c := range columns {
 				compareCells(t, fmt.Sprintf("%s batch %d: %s", name, batch, c), got[c], want[c])
 			}

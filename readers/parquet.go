@@ -752,6 +752,11 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		// they need more.
 		need = min(need, v1HeadBytes)
 	}
+	if v := &h.DataPageHeader; v.Valid && codec == format.Snappy && c.maxDef == 0 && !c.list && !isDictEncoding(v.V.Encoding) {
+		// A required column's snappy v1 page: only the block's declared
+		// length is checked (it was read whole, and again to be decoded).
+		need = min(need, binary.MaxVarintLen64)
+	}
 	if v := &h.DataPageHeaderV2; v.Valid && skimsValues(v.V, codec) {
 		// Only the levels and the start of the values are checked: the
 		// snappy block's declared length, or nothing.
@@ -766,7 +771,8 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 	}
 	if h.DictionaryPageHeader.Valid {
 		if codec != format.Uncompressed {
-			return scratch, nil, checkCompressed(codec, raw, u)
+			_, err := checkCompressed(codec, raw, u)
+			return scratch, nil, err
 		}
 		return scratch, nil, nil
 	}
@@ -794,15 +800,15 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		compressed := codec != format.Uncompressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V)
 		valueBytes := int64(h.CompressedPageSize) - int64(rl) - int64(dl)
 		if compressed {
-			valueBytes = declaredLen(codec, body)
+			var err error
+			if valueBytes, err = p.valueLen(c, dataEnc, codec, body, u, &scratch); err != nil {
+				return scratch, nil, err
+			}
 		}
 		if err := plainShort(c, dataEnc, valueBytes, present(c, raw[rl:rl+dl], nv)); err != nil {
 			return scratch, nil, err
 		}
 		if compressed {
-			if err := checkCompressed(codec, body, u); err != nil {
-				return scratch, nil, err
-			}
 			if !isDictEncoding(dataEnc) {
 				return scratch, nil, nil
 			}
@@ -817,11 +823,17 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		dataEnc = v.Encoding
 		body = raw
 		if codec != format.Uncompressed {
-			if err := checkCompressed(codec, raw, u); err != nil {
-				return scratch, nil, err
-			}
 			if maxRep == 0 && c.maxDef == 0 && !isDictEncoding(dataEnc) {
-				return scratch, nil, plainShort(c, dataEnc, declaredLen(codec, raw), nv)
+				n, err := p.valueLen(c, dataEnc, codec, raw, u, &scratch)
+				if err != nil {
+					return scratch, nil, err
+				}
+				return scratch, nil, plainShort(c, dataEnc, n, nv)
+			}
+			// With levels: decompressed below (the levels only, for
+			// snappy), which tells the values' length.
+			if _, err := checkCompressed(codec, raw, u); err != nil {
+				return scratch, nil, err
 			}
 			var err error
 			if streams > 0 {
@@ -859,7 +871,7 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		// length for snappy, whose levels alone may have been decoded).
 		total := int64(len(v1page))
 		if codec == format.Snappy {
-			total = declaredLen(codec, raw)
+			total = snappyLen(raw)
 		}
 		valueBytes := total - int64(len(v1page)-len(body))
 		if total < 0 {
@@ -880,7 +892,7 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 // parquet-go reads such a page, taking the missing values from whatever
 // its reused buffer held before.
 func plainShort(c *pqColumn, enc format.Encoding, valueBytes, present int64) error {
-	if enc != format.Plain || valueBytes < 0 || present < 0 {
+	if !fixedPlain(c, enc) || valueBytes < 0 || present < 0 {
 		return nil
 	}
 	var need int64
@@ -891,13 +903,43 @@ func plainShort(c *pqColumn, enc format.Encoding, valueBytes, present int64) err
 		need = 8 * present
 	case kBool:
 		need = (present + 7) / 8
-	default:
-		return nil
 	}
 	if valueBytes < need {
 		return fmt.Errorf("page holds %d bytes of values, its %d values need %d", valueBytes, present, need)
 	}
 	return nil
+}
+
+// fixedPlain reports whether c's values in encoding enc are PLAIN values
+// of a fixed width, which plainShort checks.
+func fixedPlain(c *pqColumn, enc format.Encoding) bool {
+	if enc != format.Plain {
+		return false
+	}
+	switch c.kind {
+	case kInt32, kUint32, kFloat, kInt64, kDouble, kBool:
+		return true
+	}
+	return false
+}
+
+// valueLen checks a compressed payload (checkCompressed) and returns its
+// decompressed length: as checkCompressed learned it (snappy's declared
+// length, zstd's declared content sizes, or by decompressing: gzip,
+// brotli, LZ4), else, for zstd frames without a content size, by
+// decompressing it when plainShort needs it (into scratch[1]); -1 when not
+// known and not needed.
+func (p *pqFile) valueLen(c *pqColumn, enc format.Encoding, codec format.CompressionCodec, payload []byte, limit int64, scratch *[2][]byte) (int64, error) {
+	n, err := checkCompressed(codec, payload, limit)
+	if err != nil || n >= 0 || !fixedPlain(c, enc) {
+		return n, err
+	}
+	out, err := parquet.LookupCompressionCodec(codec).Decode(scratch[1][:0], payload)
+	if err != nil {
+		return -1, fmt.Errorf("decompressing: %w", err)
+	}
+	scratch[1] = out
+	return int64(len(out)), nil
 }
 
 // present is how many of a page's nv values are present: all of a
@@ -910,25 +952,14 @@ func present(c *pqColumn, defs []byte, nv int64) int64 {
 	return maxLevels(defs, c.maxDef, int(nv))
 }
 
-// declaredLen is the decompressed length a snappy block, or zstd frames
-// that all declare their content size, declare; -1 if they declare none or
-// the codec is another (gzip, brotli, LZ4: only decompressing tells).
-func declaredLen(codec format.CompressionCodec, block []byte) int64 {
-	switch codec {
-	case format.Snappy:
-		n, k := binary.Uvarint(block)
-		if k <= 0 || n > math.MaxInt64 {
-			return -1
-		}
-		return int64(n)
-	case format.Zstd:
-		n, err := checkZstd(block, 1<<50) // no bound of its own: limit+maxBlock must not wrap
-		if err != nil {
-			return -1
-		}
-		return n
+// snappyLen is the decompressed length a snappy block declares, -1 if it
+// declares none.
+func snappyLen(block []byte) int64 {
+	n, k := binary.Uvarint(block)
+	if k <= 0 || n > math.MaxInt64 {
+		return -1
 	}
-	return -1
+	return int64(n)
 }
 
 // v1HeadBytes is how much of a v1 page checkPageData reads first when it

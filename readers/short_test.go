@@ -2,12 +2,15 @@ package readers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -22,8 +25,9 @@ import (
 
 // TestShortPlainPage: a PLAIN page of a fixed-width type one value short
 // of what its levels (or value count) say is an input error, with direct
-// pages and without, uncompressed, snappy or zstd (whose frames declare
-// their content size). parquet-go reads such a page and takes the missing
+// pages and without, uncompressed, snappy, zstd (with frames that declare
+// their content size, and with one that does not, decompressed to tell),
+// gzip or brotli (whose check decompresses them). parquet-go reads such a page and takes the missing
 // value from whatever its reused buffer held (a different value from one
 // read to the next); checkPageData refuses it first. Found by a review.
 func TestShortPlainPage(t *testing.T) {
@@ -31,7 +35,7 @@ func TestShortPlainPage(t *testing.T) {
 	dir := t.TempDir()
 	for _, kind := range []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float32} {
 		for _, nullable := range []bool{true, false} {
-			for _, codec := range []string{"snappy", "plain", "zstd"} {
+			for _, codec := range []string{"snappy", "plain", "zstd", "zstd-nofcs", "gzip", "brotli"} {
 				schema := arrow.NewSchema([]arrow.Field{{Name: "x", Type: kind, Nullable: nullable}}, nil)
 				b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 				for i := range 3000 {
@@ -46,8 +50,12 @@ func TestShortPlainPage(t *testing.T) {
 				switch codec {
 				case "snappy":
 					props = append(props, pq.WithCompression(compress.Codecs.Snappy))
-				case "zstd":
+				case "zstd", "zstd-nofcs":
 					props = append(props, pq.WithCompression(compress.Codecs.Zstd))
+				case "gzip":
+					props = append(props, pq.WithCompression(compress.Codecs.Gzip))
+				case "brotli":
+					props = append(props, pq.WithCompression(compress.Codecs.Brotli))
 				}
 				base := filepath.Join(dir, "base.parquet")
 				writeBuilt(t, base, b, 3000, props...)
@@ -65,8 +73,15 @@ func TestShortPlainPage(t *testing.T) {
 				switch codec {
 				case "snappy":
 					page, err = snappy.Decode(nil, p.body)
-				case "zstd":
+				case "zstd", "zstd-nofcs":
 					page, err = zstdDec.DecodeAll(p.body, nil)
+				case "gzip":
+					var r *gzip.Reader
+					if r, err = gzip.NewReader(bytes.NewReader(p.body)); err == nil {
+						page, err = io.ReadAll(r)
+					}
+				case "brotli":
+					page, err = io.ReadAll(brotli.NewReader(bytes.NewReader(p.body)))
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -78,6 +93,12 @@ func TestShortPlainPage(t *testing.T) {
 					p.body = snappy.Encode(nil, page)
 				case "zstd":
 					p.body = zstdEnc.EncodeAll(page, nil)
+				case "zstd-nofcs":
+					p.body = rawZstd(page)
+				case "gzip":
+					p.body = compressWith(gzip.NewWriter, page)
+				case "brotli":
+					p.body = compressWith(brotli.NewWriter, page)
 				}
 				p.h.CompressedPageSize, p.h.UncompressedPageSize = int32(len(p.body)), int32(len(page))
 				short := joinPages(t, data, md, pages)
@@ -103,6 +124,24 @@ var (
 	zstdEnc, _ = zstd.NewWriter(nil) // EncodeAll writes each frame's content size
 )
 
+// compressWith compresses b with a stream writer of the codec.
+func compressWith[W io.WriteCloser](newWriter func(io.Writer) W, b []byte) []byte {
+	var buf bytes.Buffer
+	w := newWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// rawZstd is b as one zstd frame of one raw block, without a content
+// size (as streaming encoders write frames): b must be under 128 KB.
+func rawZstd(b []byte) []byte {
+	out := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38} // magic; no content size, a window of 128 KB
+	h := uint32(1 | len(b)<<3)                        // last block, raw, its size
+	out = append(out, byte(h), byte(h>>8), byte(h>>16))
+	return append(out, b...)
+}
+
 // TestZstdDeclaredLen: zstd payloads declare their decompressed length when
 // every frame has a content size: one frame, two, a skippable frame between
 // them; a frame without one (klauspost leaves it out of tiny frames)
@@ -120,11 +159,17 @@ func TestZstdDeclaredLen(t *testing.T) {
 		{"two frames", zstdEnc.EncodeAll(b, zstdEnc.EncodeAll(a, nil)), int64(len(a) + len(b))},
 		{"skippable between", zstdEnc.EncodeAll(b, append(zstdEnc.EncodeAll(a, nil), skippable...)), int64(len(a) + len(b))},
 		{"no content size", tiny, -1},
+		{"raw block, no content size", rawZstd(b), -1},
 		{"sized, then none", append(zstdEnc.EncodeAll(a, nil), tiny...), -1},
-		{"truncated", zstdEnc.EncodeAll(a, nil)[:20], -1},
 	} {
-		if got := declaredLen(format.Zstd, tc.payload); got != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		if got, err := checkZstd(tc.payload, 1<<30); got != tc.want || err != nil {
+			t.Errorf("%s: %d (%v), want %d", tc.name, got, err, tc.want)
 		}
+	}
+	if got, err := checkZstd(zstdEnc.EncodeAll(a, nil)[:20], 1<<30); err == nil {
+		t.Errorf("truncated: %d, want an error", got)
+	}
+	if out, err := zstdDec.DecodeAll(rawZstd(b), nil); err != nil || !bytes.Equal(out, b) {
+		t.Errorf("rawZstd does not decode to its input: %v", err)
 	}
 }

@@ -291,6 +291,9 @@ func TestDecodeSnappyAtRefuses(t *testing.T) {
 		{"literal of 2^32", 8, []byte{8, 0x1c, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 0xfc, 0xff, 0xff, 0xff, 0xff}},
 		{"copy from 2^32-1 back", 8, []byte{8, 0x1c, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 0x0f, 0xff, 0xff, 0xff, 0xff}},
 		{"empty", 0, nil},
+		{"copy past the end", 6, []byte{6, 0x08, 'a', 'b', 'c', 0x11, 0x03}},            // 3 literal bytes, then 8 copied
+		{"literal past the end", 2, []byte{2, 0x08, 'a', 'b', 'c'}},                     // 3 literal bytes into 2
+		{"literal past the block", 100, append([]byte{100, 0xf0, 99}, "only ten b"...)}, // 100 declared, 10 there
 	} {
 		if ok, err := at(make([]byte, tc.dst), tc.src, len(tc.src)); ok || err != nil {
 			t.Errorf("%s: ok %v, err %v; want refused", tc.name, ok, err)
