@@ -494,11 +494,12 @@ func checkIncrease(g config.Gate, v, base float64, res *Result) (bool, string) {
 	if x := g.MaxIncrease; x != nil {
 		limit = base + *x*math.Abs(base)
 		change := delta / math.Abs(base)
-		if base == 0 && delta == 0 {
-			change = 0 // unchanged: no rise (SPEC's limit base*(1+x) is 0, not crossed)
+		unchanged0 := base == 0 && delta == 0 // SPEC's limit base*(1+x) is 0, not crossed
+		if unchanged0 {
+			change = 0
 		}
 		s := nums(3, 100*change, 100**x)
-		hold := change <= *x
+		hold := change <= *x || unchanged0
 		ok = ok && hold
 		parts = append(parts, moved(delta, s[0]+"%", hold, "max_increase "+s[1]+"%"))
 	}

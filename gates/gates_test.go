@@ -159,6 +159,8 @@ func TestBaseline(t *testing.T) {
 			false, 0, 0.1, "brier rose +Inf% > max_increase 1% (baseline 0, now 0.1)"},
 		{"relative on a zero baseline, unchanged", config.Gate{Metric: "invalid_rows", MaxIncrease: f(0.01)}, 0, 0,
 			true, 0, 0, "passed: invalid_rows rose 0% <= max_increase 1% (baseline 0, now 0)"},
+		{"relative on a zero baseline, unchanged, a required fall", config.Gate{Metric: "invalid_rows", MaxIncrease: f(-0.1)}, 0, 0,
+			true, 0, 0, "passed: invalid_rows rose 0% <= max_increase -10% (baseline 0, now 0)"},
 		{"relative on a zero baseline, fall", config.Gate{Metric: "mean_prediction", MaxIncrease: f(0.01)}, 0, -0.5,
 			true, 0, -0.5, "passed: mean_prediction fell Inf%, within max_increase 1% (baseline 0, now -0.5)"},
 		// min/max and baseline in one gate: min/max first.

@@ -75,16 +75,20 @@ func whereText(col, text string, t arrow.DataType) (string, error) {
 	case isStringType(t):
 		return text, nil
 	case isFloat(t):
-		v.f, err = strconv.ParseFloat(text, 64)
+		bits := 64
+		if t.ID() == arrow.FLOAT32 {
+			bits = 32 // 0.1 is the float32 key 0.1, 0.10000000149011612 as a float64
+		}
+		v.f, err = strconv.ParseFloat(text, bits)
 	case t.ID() == arrow.BOOL:
 		var b bool
 		b, err = strconv.ParseBool(text)
 		if b {
 			v.i = 1
 		}
-	case t.ID() == arrow.UINT64:
+	case t.ID() == arrow.UINT8, t.ID() == arrow.UINT16, t.ID() == arrow.UINT32, t.ID() == arrow.UINT64:
 		var u uint64
-		u, err = strconv.ParseUint(text, 10, 64)
+		u, err = strconv.ParseUint(text, 10, t.(arrow.FixedWidthDataType).BitWidth())
 		v.i = int64(u)
 	case t.ID() == arrow.DATE32:
 		var d time.Time
@@ -92,8 +96,8 @@ func whereText(col, text string, t arrow.DataType) (string, error) {
 		v.i = d.Unix() / 86400
 	case t.ID() == arrow.TIMESTAMP:
 		v.i, err = parseTimestamp(text, t.(*arrow.TimestampType))
-	default:
-		v.i, err = strconv.ParseInt(text, 10, 64)
+	default: // INT8 to INT64
+		v.i, err = strconv.ParseInt(text, 10, t.(arrow.FixedWidthDataType).BitWidth())
 	}
 	if err != nil {
 		return "", err
@@ -102,19 +106,14 @@ func whereText(col, text string, t arrow.DataType) (string, error) {
 }
 
 // timestampText writes a timestamp key as ISO 8601 date and time in UTC
-// (as many fraction digits as it has), with a Z when the column has a
-// time zone.
+// (as many fraction digits as it has).
 func timestampText(v int64, t *arrow.TimestampType) string {
 	per := int64(time.Second / t.Unit.Multiplier()) // units a second
 	sec, frac := v/per, v%per
 	if frac < 0 {
 		sec, frac = sec-1, frac+per
 	}
-	text := time.Unix(sec, frac*int64(t.Unit.Multiplier())).UTC().Format("2006-01-02T15:04:05.999999999")
-	if t.TimeZone != "" {
-		text += "Z"
-	}
-	return text
+	return time.Unix(sec, frac*int64(t.Unit.Multiplier())).UTC().Format("2006-01-02T15:04:05.999999999")
 }
 
 // timestampLayouts are the spellings parseTimestamp reads: ISO 8601 with
@@ -141,10 +140,17 @@ func parseTimestamp(text string, t *arrow.TimestampType) (int64, error) {
 		if ns%unit != 0 {
 			return 0, fmt.Errorf("finer than the column's unit (%s)", t.Unit)
 		}
-		if sec > math.MaxInt64/per-1 || sec < math.MinInt64/per+1 {
+		// sec*per + r in int64, r = ns/unit in [0, per); before 1970 as
+		// (sec+1)*per + (r-per), so the product stays in range down to
+		// the smallest value.
+		r := ns / unit
+		if sec < 0 && r > 0 {
+			sec, r = sec+1, r-per
+		}
+		if sec > math.MaxInt64/per || sec < math.MinInt64/per || sec*per > math.MaxInt64-max(r, 0) || sec*per < math.MinInt64-min(r, 0) {
 			return 0, fmt.Errorf("out of the range of the column's unit (%s)", t.Unit)
 		}
-		return sec*per + ns/unit, nil
+		return sec*per + r, nil
 	}
 	return 0, errors.New("not a date and time (2026-11-20T10:00:00Z, 2026-11-20 10:00:00, 2026-11-20) nor an integer")
 }
@@ -203,7 +209,14 @@ func keyKV(col string, v keyValue, t arrow.DataType) gates.KV {
 		text := time.Unix(v.i*86400, 0).UTC().Format(time.DateOnly)
 		return gates.KV{Column: col, Text: text, JSON: text}
 	case t.ID() == arrow.TIMESTAMP:
-		text := timestampText(v.i, t.(*arrow.TimestampType))
+		// Matched (where, baseline rows) by the instant: the same text for
+		// a column with a time zone and one without; gates.json marks the
+		// former's as UTC.
+		tt := t.(*arrow.TimestampType)
+		text := timestampText(v.i, tt)
+		if tt.TimeZone != "" {
+			return gates.KV{Column: col, Text: text, JSON: text + "Z"}
+		}
 		return gates.KV{Column: col, Text: text, JSON: text}
 	}
 	return gates.KV{Column: col, Text: strconv.FormatInt(v.i, 10), JSON: v.i}

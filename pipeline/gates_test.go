@@ -314,6 +314,7 @@ func TestGateWhereTyped(t *testing.T) {
 		{Name: "kd", Type: arrow.FixedWidthTypes.Date32},
 		{Name: "kt", Type: tsUS},
 		{Name: "ktz", Type: tsMS},
+		{Name: "kf32", Type: arrow.PrimitiveTypes.Float32},
 	}, nil)
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -327,6 +328,7 @@ func TestGateWhereTyped(t *testing.T) {
 		b.Field(5).(*array.Date32Builder).Append(arrow.Date32(19724 + i%2))
 		b.Field(6).(*array.TimestampBuilder).Append(arrow.Timestamp(1704103200_000000 + int64(i%2)*1_500_000))
 		b.Field(7).(*array.TimestampBuilder).Append(arrow.Timestamp(1704103200_500 + int64(i%2)))
+		b.Field(8).(*array.Float32Builder).Append(0.1 + 0.1*float32(i%2))
 	}
 	rec := b.NewRecord()
 	defer rec.Release()
@@ -335,7 +337,7 @@ func TestGateWhereTyped(t *testing.T) {
 
 	run := func(where ...map[string]string) ([]gateJSON, error) {
 		cfg := jobConfig("binary", []string{path}, "label", "prob")
-		cfg.GroupBy = config.GroupSets{{"ki"}, {"kf"}, {"kb"}, {"kd"}, {"kt"}, {"ktz"}}
+		cfg.GroupBy = config.GroupSets{{"ki"}, {"kf"}, {"kb"}, {"kd"}, {"kt"}, {"ktz"}, {"kf32"}}
 		for _, w := range where {
 			cfg.Gates = append(cfg.Gates, config.Gate{Metric: "rows", Where: w, Max: ptr(10.0)})
 		}
@@ -360,6 +362,7 @@ func TestGateWhereTyped(t *testing.T) {
 		{"kt", "1704103200000000", "2024-01-01T10:00:00"},
 		{"ktz", "2024-01-01T10:00:00.5Z", "2024-01-01T10:00:00.5Z"},
 		{"ktz", "2024-01-01 11:00:00.501+01:00", "2024-01-01T10:00:00.501Z"},
+		{"kf32", "0.1", "0.10000000149011612"}, {"kf32", "0.2", "0.20000000298023224"},
 	}
 	var where []map[string]string
 	for _, tc := range cases {
@@ -386,6 +389,7 @@ func TestGateWhereTyped(t *testing.T) {
 		{"kd", "2024-13-01", "month out of range"},
 		{"kt", "2024-01-01T10:00:00.0000001Z", "finer than the column's unit (us)"},
 		{"kt", "yesterday", "not a date and time"},
+		{"ki", "3000000000", "value out of range"},
 	} {
 		_, err := run(map[string]string{tc.col: tc.value})
 		want := fmt.Sprintf("config key gates[0].where.%s: %q is not a value of the column's type", tc.col, tc.value)
@@ -416,5 +420,23 @@ func TestTimestampText(t *testing.T) {
 		if back, err := parseTimestamp(tc.want, tt); err != nil || back != tc.v {
 			t.Errorf("%s in %s: read back %d (%v), want %d", tc.want, tc.unit, back, err, tc.v)
 		}
+	}
+	// The extremes of nanoseconds read back; one past them is refused.
+	ns := &arrow.TimestampType{Unit: arrow.Nanosecond}
+	for _, v := range []int64{math.MaxInt64, math.MinInt64} {
+		if back, err := parseTimestamp(timestampText(v, ns), ns); err != nil || back != v {
+			t.Errorf("%d ns: read back %d (%v)", v, back, err)
+		}
+	}
+	if _, err := parseTimestamp("2262-04-11T23:47:16.854775808Z", ns); err == nil {
+		t.Error("one ns past the largest: no error")
+	}
+	// A column with a time zone and one without: the same key text (a
+	// baseline of either matches a run of the other), the zone marked in
+	// gates.json.
+	naive, utc := &arrow.TimestampType{Unit: arrow.Millisecond}, &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
+	a, b := keyKV("k", keyValue{i: 1000}, naive), keyKV("k", keyValue{i: 1000}, utc)
+	if a.Text != b.Text || a.JSON != "1970-01-01T00:00:01" || b.JSON != "1970-01-01T00:00:01Z" {
+		t.Errorf("naive %+v, with a zone %+v", a, b)
 	}
 }
