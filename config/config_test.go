@@ -129,8 +129,17 @@ func TestSetErrorsNameTheSet(t *testing.T) {
 			t.Errorf("--set %q: got %v, want a config error with %q and no line", tc.sets, err, tc.want)
 		}
 	}
+	// A key or value that says "line -1" is left as it is.
+	_, err := Load(writeConfig(t, minimal+"deadline -1: 3\n"), []string{"workers=2"})
+	if err == nil || !strings.Contains(err.Error(), `unknown key "deadline -1"`) {
+		t.Errorf("a key with line -1 in it: got %v", err)
+	}
+	_, err = Load(path, []string{`options.threshold="offline -1"`})
+	if err == nil || !strings.Contains(err.Error(), "offline -1") || !strings.Contains(err.Error(), `--set options.threshold="offline -1": cannot unmarshal`) {
+		t.Errorf("a value with line -1 in it: got %v", err)
+	}
 	// From the file: its line.
-	_, err := Load(writeConfig(t, minimal+"workers: 1.5\n"), []string{"options.threshold=0.3"})
+	_, err = Load(writeConfig(t, minimal+"workers: 1.5\n"), []string{"options.threshold=0.3"})
 	if err == nil || !strings.Contains(err.Error(), "config key workers: line 6: 1.5 is not a whole number") {
 		t.Errorf("got %v, want the file's line 6", err)
 	}

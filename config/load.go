@@ -183,19 +183,20 @@ func expandEnv(n *yaml.Node) error {
 	return nil
 }
 
-// setLine matches the line of a node that came from --set: -1 for the
-// first --set, -2 for the second (applySet's line).
-var setLine = regexp.MustCompile(`line -(\d+)`)
+// setLine matches the place of a node that came from --set in a message
+// ("line -1:" for the first --set, "line -2:" for the second: applySet's
+// line), and nothing else ("deadline -1: 3" is a key).
+var setLine = regexp.MustCompile(`\bline -(\d+):`)
 
 // setLines names the --set an error's node came from, where it says
 // "line -k": "--set options.threshold=abc", not a line of the file.
 func setLines(err error, sets []string) string {
 	return setLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		k, _ := strconv.Atoi(m[len("line -"):])
+		k, _ := strconv.Atoi(m[len("line -") : len(m)-1])
 		if k < 1 || k > len(sets) {
 			return m
 		}
-		return "--set " + sets[k-1]
+		return "--set " + sets[k-1] + ":"
 	})
 }
 
