@@ -2,10 +2,13 @@ package readers
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -62,6 +65,9 @@ func expand(full string) ([]string, error) {
 		}
 		return []string{filepath.Clean(full)}, nil
 	}
+	if slices.Contains(strings.Split(filepath.ToSlash(full), "/"), "**") {
+		return globstar(full)
+	}
 	matches, err := filepath.Glob(full)
 	if err != nil {
 		return nil, err
@@ -86,6 +92,81 @@ func expand(full string) ([]string, error) {
 		out = append(out, filepath.Clean(m))
 	}
 	return out, nil
+}
+
+// globstar expands a pattern with a "**" element, which matches any number
+// of folders (none too), as in DuckDB and shells with globstar: the folder
+// before the first element with a wildcard is walked, skipping hidden
+// names, and each file whose path below it matches is taken, as is every
+// data file below a folder that matches.
+func globstar(full string) ([]string, error) {
+	elems := strings.Split(filepath.ToSlash(full), "/")
+	for _, e := range elems {
+		if _, err := path.Match(e, ""); err != nil {
+			return nil, fmt.Errorf("pattern element %q: %w", e, err)
+		}
+	}
+	k := slices.IndexFunc(elems, hasMeta)
+	root, rest := filepath.FromSlash(strings.Join(elems[:k], "/")), elems[k:]
+	if root == "" {
+		root = "."
+		if filepath.IsAbs(full) {
+			root = string(filepath.Separator)
+		}
+	}
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return nil, nil // no folder: matches nothing
+	}
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		if hidden(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || !matchElems(rest, strings.Split(filepath.ToSlash(rel), "/")) {
+			return err
+		}
+		if !d.IsDir() {
+			out = append(out, filepath.Clean(p))
+			return nil
+		}
+		files, err := walk(p)
+		out = append(out, files...)
+		return err
+	})
+	return out, err
+}
+
+// matchElems matches path elements against pattern elements, "**"
+// matching any number of them.
+func matchElems(pat, name []string) bool {
+	for len(pat) > 0 {
+		if pat[0] == "**" {
+			for i := range len(name) + 1 {
+				if matchElems(pat[1:], name[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(name) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(pat[0], name[0]); !ok {
+			return false
+		}
+		pat, name = pat[1:], name[1:]
+	}
+	return len(name) == 0
 }
 
 func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }

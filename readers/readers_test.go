@@ -334,6 +334,13 @@ func TestDiscover(t *testing.T) {
 		{[]string{"c/*", filepath.Join(dir, "b/model=y")}, abs("c/one.feather", "c/two.ipc", "b/model=y/sub/part-0.arrow")},
 		{[]string{"b/model=*"}, abs("b/model=x/part-0.parquet", "b/model=x/part-1.parquet", "b/model=y/sub/part-0.arrow")},
 		{[]string{"b/notes.txt"}, abs("b/notes.txt")},
+		// ** matches any number of folders, none too; hidden names stay
+		// hidden; a folder it matches is read whole.
+		{[]string{"b/**/*.parquet"}, abs("b/model=x/part-0.parquet", "b/model=x/part-1.parquet")},
+		{[]string{"**/part-0.*"}, abs("b/model=x/part-0.parquet", "b/model=y/sub/part-0.arrow")},
+		{[]string{"b/**/sub/*"}, abs("b/model=y/sub/part-0.arrow")},
+		{[]string{"b/model=y/**"}, abs("b/model=y/sub/part-0.arrow")},
+		{[]string{"b/**/model=y"}, abs("b/model=y/sub/part-0.arrow")},
 	}
 	for _, tt := range tests {
 		got, err := Discover(tt.patterns, dir)
@@ -352,7 +359,7 @@ func TestDiscover(t *testing.T) {
 	if !reflect.DeepEqual(got[0].Partition, []KV{{Key: "model", Value: "x"}}) {
 		t.Errorf("partition %+v", got[0].Partition)
 	}
-	for _, bad := range []string{"missing.parquet", "b/*.nothing", "b/_tmp/../model=z", "c/_skip*"} {
+	for _, bad := range []string{"missing.parquet", "b/*.nothing", "b/_tmp/../model=z", "c/_skip*", "nothere/**/*.parquet", "b/**/[", "b/**/*.nothing"} {
 		_, err := Discover([]string{"b", bad}, dir)
 		if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%s: %v", bad, err)
