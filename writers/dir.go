@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -34,7 +35,8 @@ type Dir struct {
 	path      string
 	overwrite bool
 	finals    []string
-	created   []string // folders OpenDir created, deepest first
+	created   []string  // folders OpenDir created, deepest first
+	opened    time.Time // when OpenDir ran (removeDebris)
 
 	mu     sync.Mutex
 	staged []*Staged
@@ -66,6 +68,7 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 	if err := CheckDir(dir, overwrite, finals); err != nil {
 		return nil, err
 	}
+	opened := time.Now()
 	created := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, evalerr.Outputf("creating output folder %s: %w", dir, err)
@@ -80,7 +83,7 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 	if err := os.Remove(probe); err != nil {
 		return nil, evalerr.Outputf("output folder %s: removing probe file: %w", dir, err)
 	}
-	return &Dir{path: dir, overwrite: overwrite, finals: finals, created: created}, nil
+	return &Dir{path: dir, overwrite: overwrite, finals: finals, created: created, opened: opened}, nil
 }
 
 // CheckDir is OpenDir's check of the outputs already in dir, without
@@ -303,12 +306,33 @@ func (d *Dir) Commit() ([]Published, error) {
 		s.renamed = true
 	}
 	removeBackups()
+	d.removeDebris()
 	if err := syncDir(d.path); err != nil {
 		d.state = dirCommitted
 		return out, evalerr.Outputf("syncing output folder %s: %w", d.path, err)
 	}
 	d.state = dirCommitted
 	return out, nil
+}
+
+// removeDebris removes what a run killed without a chance to clean up
+// (SIGKILL, a power cut) left: temporary files and backups of the final
+// names (".summary.parquet.tmp-...", ".manifest.json.old-..."), but only
+// those last written before this Dir was opened, so a run writing to the
+// same folder at the same time keeps its own.
+func (d *Dir) removeDebris() {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		debris := slices.ContainsFunc(d.finals, func(name string) bool {
+			return strings.HasPrefix(e.Name(), "."+name+".tmp-") || strings.HasPrefix(e.Name(), "."+name+".old-")
+		})
+		if fi, err := e.Info(); debris && err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(d.opened) {
+			os.Remove(filepath.Join(d.path, e.Name()))
+		}
+	}
 }
 
 // Abort removes every staged temporary file. It leaves files under final

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -587,5 +588,46 @@ func TestCheckDir(t *testing.T) {
 	}
 	if err := CheckDir(filepath.Join(dir, "rows.parquet", "out"), false, finals); err != nil {
 		t.Errorf("under a file: %v, want it left to OpenDir", err)
+	}
+}
+
+// TestCommitRemovesDebris: a run killed without a chance to clean up
+// (SIGKILL) leaves ".NAME.tmp-..." files (55 MB of rows in an audit) and
+// maybe ".NAME.old-..." backups; the next run that commits removes those
+// written before it began, and leaves newer ones (a run writing there at
+// the same time) and other files alone.
+func TestCommitRemovesDebris(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	write := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gone := []string{write(".rows.parquet.tmp-abc", old), write(".manifest.json.old-def", old)}
+	kept := []string{write(".other.tmp-abc", old), write("notes.txt", old)}
+	d, err := OpenDir(dir, false, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, write(".summary.parquet.tmp-new", time.Now().Add(time.Hour))) // another run's, still being written
+	stageAll(t, d, newContent)
+	if _, err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range gone {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want it removed", filepath.Base(p), err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s: %v, want it kept", filepath.Base(p), err)
+		}
 	}
 }
