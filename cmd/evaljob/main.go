@@ -251,7 +251,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logOut
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log, err := logs.logger(stderr)
+	// On a terminal, log records and the progress line share it.
+	var term *terminal
+	logTo := stderr
+	if isTerminal(stderr) {
+		term = &terminal{w: stderr}
+		logTo = term
+	}
+	log, err := logs.logger(logTo)
 	if err != nil {
 		return err
 	}
@@ -291,9 +298,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logOut
 		}
 	}
 	opt := pipeline.Options{Version: version, BatchRows: batchRows, Logger: log}
-	if isTerminal(stderr) {
+	if term != nil {
 		opt.Progress = &pipeline.Progress{}
-		stop := showProgress(stderr, opt.Progress)
+		stop := showProgress(term, opt.Progress)
 		res, err := pipeline.Run(ctx, cfg, opt)
 		stop()
 		return report(cfg, res, err, stdout)

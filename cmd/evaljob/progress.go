@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/evaljob/evaljob/pipeline"
@@ -20,9 +21,37 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// showProgress redraws a one-line progress display on w four times a second
+// terminal is a terminal that shows a progress line and log records: a
+// record first erases the line (it was "...ETA 0stime=... msg=done"), and
+// the next redraw brings the line back below it.
+type terminal struct {
+	w     io.Writer
+	mu    sync.Mutex
+	shown bool // a progress line is on the screen
+}
+
+// Write writes a log record, on a line of its own.
+func (t *terminal) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.shown {
+		fmt.Fprint(t.w, "\r\033[K")
+		t.shown = false
+	}
+	return t.w.Write(b)
+}
+
+// progress redraws the progress line ("" erases it).
+func (t *terminal) progress(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprint(t.w, "\r\033[K"+line)
+	t.shown = line != ""
+}
+
+// showProgress redraws a one-line progress display on t four times a second
 // until the returned stop is called, which erases it.
-func showProgress(w io.Writer, p *pipeline.Progress) (stop func()) {
+func showProgress(t *terminal, p *pipeline.Progress) (stop func()) {
 	start := time.Now()
 	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -32,10 +61,10 @@ func showProgress(w io.Writer, p *pipeline.Progress) (stop func()) {
 		for {
 			select {
 			case <-quit:
-				fmt.Fprint(w, "\r\033[K")
+				t.progress("")
 				return
 			case <-tick.C:
-				fmt.Fprint(w, "\r\033[K"+progressLine(p.Done(), p.Total(), time.Since(start)))
+				t.progress(progressLine(p.Done(), p.Total(), time.Since(start)))
 			}
 		}
 	}()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +35,23 @@ func TestNoProgressWhenPiped(t *testing.T) {
 	code, _, stderr := evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+t.TempDir(), "--log-level", "warn")
 	if code != 0 || stderr != "" {
 		t.Errorf("exit %d; stderr %q, want nothing when piped at --log-level warn", code, stderr)
+	}
+}
+
+// TestTerminalLogOnItsOwnLine: a log record written while the progress
+// line shows erases it first (it read "...ETA 0stime=... msg=done"); the
+// next redraw draws the line again.
+func TestTerminalLogOnItsOwnLine(t *testing.T) {
+	var b strings.Builder
+	term := &terminal{w: &b}
+	term.progress("evaljob: 1.0M rows")
+	fmt.Fprint(term, "time=now msg=done\n")
+	fmt.Fprint(term, "time=now msg=next\n")
+	term.progress("evaljob: 2.0M rows")
+	term.progress("")
+	want := "\r\033[Kevaljob: 1.0M rows" + "\r\033[K" + "time=now msg=done\n" + "time=now msg=next\n" +
+		"\r\033[Kevaljob: 2.0M rows" + "\r\033[K"
+	if got := b.String(); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
