@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -35,8 +34,7 @@ type Dir struct {
 	path      string
 	overwrite bool
 	finals    []string
-	created   []string  // folders OpenDir created, deepest first
-	opened    time.Time // when OpenDir ran (removeDebris)
+	created   []string // folders OpenDir created, deepest first
 
 	mu     sync.Mutex
 	staged []*Staged
@@ -68,7 +66,6 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 	if err := CheckDir(dir, overwrite, finals); err != nil {
 		return nil, err
 	}
-	opened := time.Now()
 	created := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, evalerr.Outputf("creating output folder %s: %w", dir, err)
@@ -83,7 +80,7 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 	if err := os.Remove(probe); err != nil {
 		return nil, evalerr.Outputf("output folder %s: removing probe file: %w", dir, err)
 	}
-	return &Dir{path: dir, overwrite: overwrite, finals: finals, created: created, opened: opened}, nil
+	return &Dir{path: dir, overwrite: overwrite, finals: finals, created: created}, nil
 }
 
 // CheckDir is OpenDir's check of the outputs already in dir, without
@@ -168,6 +165,7 @@ func (d *Dir) Create(name string) (*Staged, error) {
 	if err != nil {
 		return nil, evalerr.Outputf("creating %s: %w", filepath.Join(d.path, name), err)
 	}
+	lockFile(f) // until it is closed, after its rename: removeDebris leaves it alone
 	h := sha256.New()
 	s := &Staged{
 		name:  name,
@@ -305,6 +303,9 @@ func (d *Dir) Commit() ([]Published, error) {
 		}
 		s.renamed = true
 	}
+	for _, s := range d.staged {
+		s.release()
+	}
 	removeBackups()
 	d.removeDebris()
 	if err := syncDir(d.path); err != nil {
@@ -316,10 +317,10 @@ func (d *Dir) Commit() ([]Published, error) {
 }
 
 // removeDebris removes what a run killed without a chance to clean up
-// (SIGKILL, a power cut) left: temporary files and backups of the final
-// names (".summary.parquet.tmp-...", ".manifest.json.old-..."), but only
-// those last written before this Dir was opened, so a run writing to the
-// same folder at the same time keeps its own.
+// (SIGKILL, a power cut) left: the temporary files of the final names
+// (".rows.parquet.tmp-..."), those no process holds a lock on (a run holds
+// one on each of its own until it is renamed or removed: lockFile), so a
+// run writing to the same folder at the same time keeps its own.
 func (d *Dir) removeDebris() {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
@@ -327,10 +328,11 @@ func (d *Dir) removeDebris() {
 	}
 	for _, e := range entries {
 		debris := slices.ContainsFunc(d.finals, func(name string) bool {
-			return strings.HasPrefix(e.Name(), "."+name+".tmp-") || strings.HasPrefix(e.Name(), "."+name+".old-")
+			return strings.HasPrefix(e.Name(), "."+name+".tmp-")
 		})
-		if fi, err := e.Info(); debris && err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(d.opened) {
-			os.Remove(filepath.Join(d.path, e.Name()))
+		p := filepath.Join(d.path, e.Name())
+		if debris && e.Type().IsRegular() && unlocked(p) {
+			os.Remove(p)
 		}
 	}
 }
@@ -457,11 +459,17 @@ func (s *Staged) finish() error {
 		s.err = evalerr.Outputf("syncing %s: %w", s.final, err)
 		return s.err
 	}
-	if err := s.f.Close(); err != nil {
-		s.err = evalerr.Outputf("closing %s: %w", s.final, err)
-		return s.err
+	return nil // the file stays open, and locked, until it is renamed (release) or discarded
+}
+
+// release closes the file after its rename (its lock goes with it).
+func (s *Staged) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
 	}
-	return nil
 }
 
 // discard closes and removes the temporary file unless it was published.
@@ -471,11 +479,12 @@ func (s *Staged) discard() {
 	if s.renamed {
 		return
 	}
-	if !s.closed {
-		s.closed = true
-		s.f.Close()
-	}
+	s.closed = true
 	os.Remove(s.tmp)
+	if s.f != nil {
+		s.f.Close() // after the remove: no other run finds it unlocked first
+		s.f = nil
+	}
 }
 
 func checkName(name string) error {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -592,30 +592,37 @@ func TestCheckDir(t *testing.T) {
 }
 
 // TestCommitRemovesDebris: a run killed without a chance to clean up
-// (SIGKILL) leaves ".NAME.tmp-..." files (55 MB of rows in an audit) and
-// maybe ".NAME.old-..." backups; the next run that commits removes those
-// written before it began, and leaves newer ones (a run writing there at
-// the same time) and other files alone.
+// (SIGKILL) leaves ".NAME.tmp-..." files (55 MB of rows in an audit); the
+// next run that commits removes those no process holds a lock on, and
+// leaves a live run's (a review: an mtime rule removed a paused run's
+// file, which then failed to publish) and other files alone.
 func TestCommitRemovesDebris(t *testing.T) {
 	dir := t.TempDir()
-	old := time.Now().Add(-time.Hour)
-	write := func(name string, mtime time.Time) string {
+	write := func(name string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
 		return p
 	}
-	gone := []string{write(".rows.parquet.tmp-abc", old), write(".manifest.json.old-def", old)}
-	kept := []string{write(".other.tmp-abc", old), write("notes.txt", old)}
-	d, err := OpenDir(dir, false, finals)
+	gone := []string{write(".rows.parquet.tmp-abc"), write(".summary.parquet.tmp-def")}
+	kept := []string{write(".other.tmp-abc"), write("notes.txt"), write(".manifest.json.old-def")}
+	// Another run, alive, writing to the same folder.
+	other, err := OpenDir(dir, true, finals)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept = append(kept, write(".summary.parquet.tmp-new", time.Now().Add(time.Hour))) // another run's, still being written
+	live, err := other.Create("rows.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(live, "rows being written")
+	kept = append(kept, live.tmp)
+
+	d, err := OpenDir(dir, true, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stageAll(t, d, newContent)
 	if _, err := d.Commit(); err != nil {
 		t.Fatal(err)
@@ -629,5 +636,9 @@ func TestCommitRemovesDebris(t *testing.T) {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s: %v, want it kept", filepath.Base(p), err)
 		}
+	}
+	// The other run still publishes its file.
+	if _, err := other.Commit(); err != nil {
+		t.Errorf("the other run's commit: %v", err)
 	}
 }
