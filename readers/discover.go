@@ -96,9 +96,10 @@ func expand(full string) ([]string, error) {
 
 // globstar expands a pattern with a "**" element, which matches any number
 // of folders (none too), as in DuckDB and shells with globstar: the folder
-// before the first element with a wildcard is walked, skipping hidden
-// names, and each file whose path below it matches is taken, as is every
-// data file below a folder that matches.
+// before the first element with a wildcard is walked (following symbolic
+// links, skipping hidden names, not below a folder the pattern's start
+// cannot match), each file whose path below it matches is taken, and
+// every data file below a folder that matches.
 func globstar(full string) ([]string, error) {
 	elems := strings.Split(filepath.ToSlash(full), "/")
 	for _, e := range elems {
@@ -118,32 +119,83 @@ func globstar(full string) ([]string, error) {
 		return nil, nil // no folder: matches nothing
 	}
 	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := visit(root, func(p string, rel []string, dir bool) (bool, error) {
+		switch {
+		case !prefixOK(rest, rel):
+			return false, nil
+		case !matchElems(rest, rel):
+			return dir, nil
+		case dir:
+			files, err := walk(p)
+			out = append(out, files...)
+			return false, err // all below it is taken
+		}
+		out = append(out, filepath.Clean(p))
+		return false, nil
+	})
+	return out, err
+}
+
+// visit calls fn for everything below dir, in name order, with its path,
+// its path elements below dir, and whether it is a folder; fn says whether
+// to go into a folder. Symbolic links are followed (a link to a folder is
+// a folder), hidden names skipped, and a folder that is one of its own
+// parents (a link loop) is not entered again.
+func visit(dir string, fn func(p string, rel []string, dir bool) (bool, error)) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	var into func(dir string, rel []string, parents []os.FileInfo) error
+	into = func(dir string, rel []string, parents []os.FileInfo) error {
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
-		if p == root {
-			return nil
-		}
-		if hidden(d.Name()) {
-			if d.IsDir() {
-				return filepath.SkipDir
+		for _, e := range entries {
+			if hidden(e.Name()) {
+				continue
 			}
-			return nil
+			p := filepath.Join(dir, e.Name())
+			fi, err := os.Stat(p) // through a link
+			if err != nil {
+				// A broken link: a file, which fails to open if it is taken.
+				if fi, err = os.Lstat(p); err != nil {
+					return err
+				}
+			}
+			r := append(slices.Clip(rel), e.Name())
+			descend, err := fn(p, r, fi.IsDir())
+			if err != nil {
+				return err
+			}
+			if !descend || !fi.IsDir() || slices.ContainsFunc(parents, func(a os.FileInfo) bool { return os.SameFile(a, fi) }) {
+				continue
+			}
+			if err := into(p, r, append(slices.Clip(parents), fi)); err != nil {
+				return err
+			}
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil || !matchElems(rest, strings.Split(filepath.ToSlash(rel), "/")) {
-			return err
+		return nil
+	}
+	return into(dir, nil, []os.FileInfo{st})
+}
+
+// prefixOK reports whether a path may start with the elements name and
+// still match the pattern elements pat (matchElems).
+func prefixOK(pat, name []string) bool {
+	for ; len(name) > 0; pat, name = pat[1:], name[1:] {
+		if len(pat) == 0 {
+			return false
 		}
-		if !d.IsDir() {
-			out = append(out, filepath.Clean(p))
-			return nil
+		if pat[0] == "**" {
+			return true
 		}
-		files, err := walk(p)
-		out = append(out, files...)
-		return err
-	})
-	return out, err
+		if ok, _ := path.Match(pat[0], name[0]); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // matchElems matches path elements against pattern elements, "**"
@@ -171,29 +223,15 @@ func matchElems(pat, name []string) bool {
 
 func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
 
-// walk lists the data files under dir, skipping hidden names.
+// walk lists the data files under dir, skipping hidden names, following
+// symbolic links.
 func walk(dir string) ([]string, error) {
 	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == dir {
-			return nil
-		}
-		if hidden(d.Name()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if _, ok := formatOfExt(p); ok {
+	err := visit(dir, func(p string, _ []string, dir bool) (bool, error) {
+		if _, ok := formatOfExt(p); ok && !dir {
 			out = append(out, filepath.Clean(p))
 		}
-		return nil
+		return dir, nil
 	})
 	return out, err
 }

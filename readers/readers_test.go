@@ -1054,3 +1054,59 @@ func TestZeroRowFile(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestDiscoverSymlinks: folders reached through symbolic links are read,
+// by a folder input and by a ** pattern (it skipped them, reading fewer
+// files than * did), a link loop is entered once, and a broken link is a
+// file that fails to open only if it is taken.
+func TestDiscoverSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"real/x.parquet", "real/deep/y.parquet", "data/own/z.parquet", "data/notes.txt"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		"data/link":      "../real",
+		"real/deep/loop": "..",
+		"data/broken":    "nowhere",
+		"rlink":          "data",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Skip(err)
+		}
+	}
+	abs := func(ps ...string) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, filepath.Join(dir, p))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		patterns []string
+		want     []string
+	}{
+		{[]string{"data"}, abs("data/link/deep/y.parquet", "data/link/x.parquet", "data/own/z.parquet")},
+		{[]string{"data/**/*.parquet"}, abs("data/link/deep/y.parquet", "data/link/x.parquet", "data/own/z.parquet")},
+		{[]string{"data/*/*.parquet"}, abs("data/link/x.parquet", "data/own/z.parquet")},
+		{[]string{"rlink/**/z.parquet"}, abs("rlink/own/z.parquet")},
+		{[]string{"data/**"}, abs("data/broken", "data/link/deep/y.parquet", "data/link/x.parquet", "data/notes.txt", "data/own/z.parquet")},
+	} {
+		got, err := Discover(tc.patterns, dir)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.patterns, err)
+		}
+		var paths []string
+		for _, in := range got {
+			paths = append(paths, in.Path)
+		}
+		if !reflect.DeepEqual(paths, tc.want) {
+			t.Errorf("%v:\n got %v\nwant %v", tc.patterns, paths, tc.want)
+		}
+	}
+}
