@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/evaljob/evaljob/evalerr"
@@ -15,12 +16,10 @@ import (
 // open opens in with mem as the allocator of Arrow IPC buffers (tests pass
 // a checked allocator).
 func open(in Input, mem memory.Allocator) (*File, error) {
-	// Not a regular file: a named pipe's open would block until a writer
-	// comes (a hang no signal ends); a device is no input either.
-	if st, err := os.Stat(in.Path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
-		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: fmt.Errorf("not a regular file: %s", fileKind(st.Mode()))}
-	}
-	osf, err := os.Open(in.Path)
+	// Opened without blocking: a named pipe's open would wait for a writer
+	// (a hang no signal ends); what was opened is then checked, so a file
+	// replaced by a pipe in between is caught too.
+	osf, err := os.OpenFile(in.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: err}
 	}
@@ -28,6 +27,10 @@ func open(in Input, mem memory.Allocator) (*File, error) {
 	if err != nil {
 		osf.Close()
 		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: err}
+	}
+	if !st.Mode().IsRegular() && !st.IsDir() {
+		osf.Close()
+		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: fmt.Errorf("not a regular file: %s", fileKind(st.Mode()))}
 	}
 	if st.IsDir() {
 		osf.Close()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -21,7 +22,17 @@ func TestOpenNamedPipe(t *testing.T) {
 		t.Skip(err)
 	}
 	for path, kind := range map[string]string{fifo: "a named pipe", "/dev/null": "a device"} {
-		_, err := Open(Input{Path: path})
+		var err error
+		done := make(chan struct{})
+		go func() {
+			_, err = Open(Input{Path: path})
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: Open blocks", path)
+		}
 		if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), "not a regular file: "+kind) || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: got %v, want an input error: not a regular file: %s", path, err, kind)
 		}
