@@ -50,10 +50,12 @@ func discover(patterns []string, baseDir string) ([]Input, error) {
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
-// expand lists the files one pattern names.
+// expand lists the files one pattern names. A path that exists is that
+// path, even with wildcard characters in it (a config in a folder named
+// "runs[1]" joins that folder to its inputs).
 func expand(full string) ([]string, error) {
-	if !hasMeta(full) {
-		st, err := os.Stat(full)
+	st, err := os.Stat(full)
+	if err == nil || !hasMeta(full) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}

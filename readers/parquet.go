@@ -1128,11 +1128,16 @@ func (p *pqFile) readRows(ctx context.Context, unit int, columns []string, batch
 		}
 		refs[i] = ref
 	}
+	rows := p.rgRows[unit]
+	if rows == 0 {
+		// Nothing to read, and an empty chunk's offsets were not checked
+		// (checkRowGroups): its pages are not looked for.
+		return nil
+	}
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.prepare(len(columns))
 
-	rows := p.rgRows[unit]
 	step, end := int(rows), int(rows)
 	switch {
 	case limit > 0:

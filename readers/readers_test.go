@@ -1055,6 +1055,27 @@ func TestZeroRowFile(t *testing.T) {
 	}
 }
 
+// TestDiscoverLiteralBrackets: a path that exists is read as it is, even
+// with wildcard characters in its folders (a config in "runs[1]" made
+// every relative input "match no files"); a glob below such a folder
+// still needs them escaped.
+func TestDiscoverLiteralBrackets(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "runs[1]")
+	p := filepath.Join(dir, "in", "a.parquet")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, pat := range []string{"in/a.parquet", "in"} {
+		got, err := Discover([]string{pat}, dir)
+		if err != nil || len(got) != 1 || got[0].Path != p {
+			t.Errorf("%s: %v, %v; want %s", pat, got, err, p)
+		}
+	}
+}
+
 // TestDiscoverSymlinks: folders reached through symbolic links are read,
 // by a folder input and by a ** pattern (it skipped them, reading fewer
 // files than * did), a link loop is entered once, and a broken link is a
