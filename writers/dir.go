@@ -66,6 +66,7 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 	if err := CheckDir(dir, overwrite, finals); err != nil {
 		return nil, err
 	}
+	dir = filepath.Clean(dir) // "new/../out" does not make new
 	created := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, evalerr.Outputf("creating output folder %s: %w", dir, err)
@@ -90,6 +91,18 @@ func OpenDir(dir string, overwrite bool, finals []string) (*Dir, error) {
 func CheckDir(dir string, overwrite bool, finals []string) error {
 	if dir == "" {
 		return evalerr.Configf("output.dir is empty")
+	}
+	// The nearest folder that exists must be a folder (as MkdirAll finds).
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil {
+			if !fi.IsDir() {
+				return evalerr.Outputf("output folder %s: %s is not a folder", dir, d)
+			}
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
 	}
 	for _, name := range finals {
 		if err := checkName(name); err != nil {

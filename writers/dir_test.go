@@ -552,6 +552,19 @@ func TestAbortRemovesCreatedFolders(t *testing.T) {
 		t.Errorf("the empty created folder stayed: %v", err)
 	}
 
+	// A path through a folder it would not need: that folder is not made.
+	dotdot := filepath.Join(base, "new") + "/../out"
+	d, err = OpenDir(dotdot, false, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Abort()
+	for _, p := range []string{"new", "out"} {
+		if _, err := os.Stat(filepath.Join(base, p)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s after Abort: %v, want none", p, err)
+		}
+	}
+
 	// Committed: stays.
 	fresh := filepath.Join(base, "x", "y")
 	d, err = OpenDir(fresh, false, finals)
@@ -586,8 +599,9 @@ func TestCheckDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "not")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("CheckDir created %s", filepath.Join(dir, "not"))
 	}
-	if err := CheckDir(filepath.Join(dir, "rows.parquet", "out"), false, finals); err != nil {
-		t.Errorf("under a file: %v, want it left to OpenDir", err)
+	under := filepath.Join(dir, "rows.parquet", "out", "deeper")
+	if err := CheckDir(under, false, finals); !errors.Is(err, evalerr.ErrOutput) || !strings.Contains(err.Error(), filepath.Join(dir, "rows.parquet")+" is not a folder") {
+		t.Errorf("under a file: %v, want an output error naming the file (as run's)", err)
 	}
 }
 
