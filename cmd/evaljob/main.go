@@ -69,7 +69,23 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		usage(stderr)
 		return exitConfig
 	}
+	if log == nil && jsonAsked(args[1:]) {
+		// The command stopped before its logger (a flag it could not
+		// parse): the error is a JSON record all the same.
+		log = slog.New(slog.NewJSONHandler(stderr, nil))
+	}
 	return exitCode(err, sig(), stderr, log)
+}
+
+// jsonAsked reports whether args ask for --log-format json.
+func jsonAsked(args []string) bool {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == "log-format=json" || a == "log-format" && i+1 < len(args) && args[i+1] == "json" {
+			return true
+		}
+	}
+	return false
 }
 
 func usage(w io.Writer) {

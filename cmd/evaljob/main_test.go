@@ -124,6 +124,8 @@ func TestJSONLogsOnFailure(t *testing.T) {
 		{"config error", []string{"run", "--config", exampleConfig, "--set", "options.nope=1", "--log-format", "json", "--log-level", "error"}, 2, `unknown key \"options.nope\"`},
 		{"gate", []string{"run", "--config", exampleConfig, "--set", "output.dir=" + filepath.Join(tmp, "b"), "--set", "gates=[{metric: log_loss, max: 0.5}]", "--log-format", "json"}, 1, "1 of 1 gate checks failed"},
 		{"validate", []string{"validate", "--config", exampleConfig, "--set", "columns.weight=w", "--log-format", "json"}, 3, `column \"w\"`},
+		{"bad flag", []string{"run", "--log-format=json", "--bogus"}, 2, "bogus"},
+		{"bad log level", []string{"run", "--log-format", "json", "--log-level", "loud"}, 2, "loud"},
 	} {
 		code, _, stderr := evaljob(t, tc.args...)
 		if code != tc.code {
