@@ -621,6 +621,11 @@ func TestCommitRemovesDebris(t *testing.T) {
 	}
 	gone := []string{write(".rows.parquet.tmp-abc"), write(".summary.parquet.tmp-def")}
 	kept := []string{write(".other.tmp-abc"), write("notes.txt"), write(".manifest.json.old-def")}
+	folder := filepath.Join(dir, ".summary.parquet.tmp-folder") // not a file: not ours
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, folder)
 	// Another run, alive, writing to the same folder.
 	other, err := OpenDir(dir, true, finals)
 	if err != nil {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -183,4 +186,31 @@ func joinArgs(tmp, out string, labels ...string) []string {
 	return []string{"run", "--input", fixture("join/predictions.parquet"), "--task", "binary", "--label", "label",
 		"--prediction", "prob", "--weight", "weight", "--labels", fixture(labels[0]), "--join", "request_id",
 		"--out", filepath.Join(tmp, out)}
+}
+
+// TestJSONSignalRecord: a signal that ends a run under --log-format json is
+// a WARN record with exit code 130/143, even at --log-level error (the
+// last record says why the job ended, whatever the level).
+func TestJSONSignalRecord(t *testing.T) {
+	for _, tc := range []struct {
+		sig  os.Signal
+		code int
+		msg  string
+	}{
+		{syscall.SIGTERM, 143, "terminated (SIGTERM); no output was published"},
+		{os.Interrupt, 130, "interrupted (SIGINT); no output was published"},
+	} {
+		var b bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&b, &slog.HandlerOptions{Level: slog.LevelError}))
+		if code := exitCode(context.Canceled, tc.sig, &b, log); code != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.sig, code, tc.code)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal(b.Bytes(), &rec); err != nil {
+			t.Fatalf("%v: not one JSON record: %q", tc.sig, b.String())
+		}
+		if rec["level"] != "WARN" || rec["msg"] != tc.msg || rec["exit_code"] != float64(tc.code) {
+			t.Errorf("%v: record %v", tc.sig, rec)
+		}
+	}
 }
