@@ -1101,3 +1101,43 @@ func TestJoinFastPath(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinKeepLabel: keep naming the label (or the label files' weight)
+// copies the joined value into rows.parquet, the one that was scored
+// (SPEC §2: the label side supplies the label and wins over a column of
+// its name); it was read from the prediction files, which need not have
+// one (exit 3, "missing column"). Unmatched rows have nulls there.
+func TestJoinKeepLabel(t *testing.T) {
+	cfg, err := config.Load(filepath.Join("..", "configs", "join.yaml"), []string{"output.dir=" + t.TempDir(), "columns.keep=[request_id, label, weight]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := openTable(t, fixture(filepath.Join("join", "labels.parquet")))
+	want := map[int64][2]float64{}
+	ids, ls, ws := labels.cols["request_id"].(*array.Int64), labels.cols["label"].(*array.Int64), labels.cols["weight"].(*array.Float64)
+	for i := range ids.Len() {
+		want[ids.Value(i)] = [2]float64{float64(ls.Value(i)), ws.Value(i)}
+	}
+	rows := openTable(t, filepath.Join(cfg.Output.Dir, RowsFile))
+	rid, rl, rw := rows.cols["request_id"].(*array.Int64), rows.cols["label"].(*array.Int64), rows.cols["weight"].(*array.Float64)
+	matched := 0
+	for i := range rid.Len() {
+		w, ok := want[rid.Value(i)]
+		if rid.IsNull(i) || !ok {
+			if rl.IsValid(i) || rw.IsValid(i) {
+				t.Errorf("row %d (unmatched): label %v, weight %v, want nulls", i, rl.Value(i), rw.Value(i))
+			}
+			continue
+		}
+		matched++
+		if rl.IsNull(i) || float64(rl.Value(i)) != w[0] || rw.IsNull(i) || rw.Value(i) != w[1] {
+			t.Errorf("row %d, request_id %d: label %v, weight %v, want %v", i, rid.Value(i), rl.Value(i), rw.Value(i), w)
+		}
+	}
+	if matched != 135 {
+		t.Errorf("%d matched rows, want 135 (testdata/README.md)", matched)
+	}
+}

@@ -135,11 +135,23 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 	for _, c := range p.groupNames {
 		p.groupCols = append(p.groupCols, add(c))
 	}
+	// A kept column that the label files supply (the label, or their
+	// weight) is theirs, joined: SPEC §2's label side wins over a
+	// prediction-side column of that name (and the prediction files need
+	// not have one). Its index is set once the joined columns have theirs.
+	fromLabels := func(c string) bool {
+		return p.labels != nil && slices.Contains(cfg.Columns.Keep, c) && !slices.Contains(p.groupNames, c) &&
+			(c == cfg.Columns.Label || weightFromLabels && c == cfg.Columns.Weight)
+	}
 	if cfg.Output.PerRow {
 		for _, c := range append(slices.Clone(cfg.Columns.Keep), p.groupNames...) {
 			if !slices.Contains(p.outNames, c) {
 				p.outNames = append(p.outNames, c)
-				p.outCols = append(p.outCols, add(c))
+				if fromLabels(c) {
+					p.outCols = append(p.outCols, -1)
+				} else {
+					p.outCols = append(p.outCols, add(c))
+				}
 			}
 		}
 	}
@@ -161,6 +173,15 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 			p.weightCol = len(p.columns) - 1
 		case weightFromLabels:
 			p.weightCol = p.labelCol // the label column is the weight too
+		}
+		for i, c := range p.outNames {
+			switch {
+			case p.outCols[i] >= 0:
+			case c == cfg.Columns.Label:
+				p.outCols[i] = p.labelCol
+			default:
+				p.outCols[i] = p.weightCol
+			}
 		}
 	}
 
