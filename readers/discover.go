@@ -98,10 +98,10 @@ func expand(full string) ([]string, error) {
 
 // globstar expands a pattern with a "**" element, which matches any number
 // of folders (none too), as in DuckDB and shells with globstar: the folder
-// before the first element with a wildcard is walked (following symbolic
-// links, skipping hidden names, not below a folder the pattern's start
-// cannot match), each file whose path below it matches is taken, and
-// every data file below a folder that matches.
+// before the first element with a wildcard is walked (as visit walks: links
+// to folders not followed, hidden names skipped; not below a folder the
+// pattern's start cannot match), each file whose path below it matches is
+// taken, and every data file below a folder that matches.
 func globstar(full string) ([]string, error) {
 	elems := strings.Split(filepath.ToSlash(full), "/")
 	for _, e := range elems {
@@ -140,16 +140,14 @@ func globstar(full string) ([]string, error) {
 
 // visit calls fn for everything below dir, in name order, with its path,
 // its path elements below dir, and whether it is a folder; fn says whether
-// to go into a folder. Symbolic links are followed (a link to a folder is
-// a folder), hidden names skipped, and a folder that is one of its own
-// parents (a link loop) is not entered again.
+// to go into a folder. dir itself may be a symbolic link; below it, a link
+// to a folder is not followed (as filepath.WalkDir: a "latest" link in a
+// hive tree would read a partition twice, and links between folders would
+// read files over and over), a link to a file is a file, and hidden names
+// are skipped.
 func visit(dir string, fn func(p string, rel []string, dir bool) (bool, error)) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	var into func(dir string, rel []string, parents []os.FileInfo) error
-	into = func(dir string, rel []string, parents []os.FileInfo) error {
+	var into func(dir string, rel []string) error
+	into = func(dir string, rel []string) error {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return err
@@ -159,28 +157,26 @@ func visit(dir string, fn func(p string, rel []string, dir bool) (bool, error)) 
 				continue
 			}
 			p := filepath.Join(dir, e.Name())
-			fi, err := os.Stat(p) // through a link
-			if err != nil {
-				// A broken link: a file, which fails to open if it is taken.
-				if fi, err = os.Lstat(p); err != nil {
-					return err
+			isDir := e.IsDir()
+			if e.Type()&fs.ModeSymlink != 0 {
+				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+					continue // a link to a folder: not followed
 				}
 			}
 			r := append(slices.Clip(rel), e.Name())
-			descend, err := fn(p, r, fi.IsDir())
+			descend, err := fn(p, r, isDir)
 			if err != nil {
 				return err
 			}
-			if !descend || !fi.IsDir() || slices.ContainsFunc(parents, func(a os.FileInfo) bool { return os.SameFile(a, fi) }) {
-				continue
-			}
-			if err := into(p, r, append(slices.Clip(parents), fi)); err != nil {
-				return err
+			if descend && isDir {
+				if err := into(p, r); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	}
-	return into(dir, nil, []os.FileInfo{st})
+	return into(dir, nil)
 }
 
 // prefixOK reports whether a path may start with the elements name and
@@ -225,8 +221,7 @@ func matchElems(pat, name []string) bool {
 
 func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
 
-// walk lists the data files under dir, skipping hidden names, following
-// symbolic links.
+// walk lists the data files under dir (see visit).
 func walk(dir string) ([]string, error) {
 	var out []string
 	err := visit(dir, func(p string, _ []string, dir bool) (bool, error) {

@@ -16,9 +16,13 @@ import (
 // open opens in with mem as the allocator of Arrow IPC buffers (tests pass
 // a checked allocator).
 func open(in Input, mem memory.Allocator) (*File, error) {
-	// Opened without blocking: a named pipe's open would wait for a writer
-	// (a hang no signal ends); what was opened is then checked, so a file
-	// replaced by a pipe in between is caught too.
+	// Not a regular file: refused before it is opened (a device may act on
+	// an open); then opened without blocking (a named pipe's open would
+	// wait for a writer, a hang no signal ends) and checked again, so a
+	// file replaced by a pipe in between is caught too.
+	if st, err := os.Stat(in.Path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: fmt.Errorf("not a regular file: %s", fileKind(st.Mode()))}
+	}
 	osf, err := os.OpenFile(in.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &evalerr.InputError{Path: in.Path, RowGroup: -1, Row: -1, Err: err}

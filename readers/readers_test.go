@@ -1076,13 +1076,15 @@ func TestDiscoverLiteralBrackets(t *testing.T) {
 	}
 }
 
-// TestDiscoverSymlinks: folders reached through symbolic links are read,
-// by a folder input and by a ** pattern (it skipped them, reading fewer
-// files than * did), a link loop is entered once, and a broken link is a
-// file that fails to open only if it is taken.
+// TestDiscoverSymlinks: below a folder input or a ** pattern's root, a
+// link to a folder is not followed (a review: following them read a hive
+// tree's "latest" partition twice, and links between sibling folders
+// listed 109,600 inputs for 8 files), as filepath.WalkDir does; a * glob
+// goes through one as filepath.Glob does; the root may be a link; a link
+// to a file, broken or not, is a file.
 func TestDiscoverSymlinks(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"real/x.parquet", "real/deep/y.parquet", "data/own/z.parquet", "data/notes.txt"} {
+	for _, f := range []string{"real/x.parquet", "real/deep/y.parquet", "data/own/z.parquet", "data/notes.txt", "data/d0/f.parquet", "data/d1/f.parquet"} {
 		p := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -1092,10 +1094,13 @@ func TestDiscoverSymlinks(t *testing.T) {
 		}
 	}
 	for link, target := range map[string]string{
-		"data/link":      "../real",
-		"real/deep/loop": "..",
-		"data/broken":    "nowhere",
-		"rlink":          "data",
+		"data/link":          "../real",
+		"real/deep/loop":     "..",
+		"data/broken":        "nowhere",
+		"data/d0/l1":         "../d1",
+		"data/d1/l0":         "../d0",
+		"data/own/y.parquet": "../../real/deep/y.parquet",
+		"rlink":              "data",
 	} {
 		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
 			t.Skip(err)
@@ -1112,11 +1117,13 @@ func TestDiscoverSymlinks(t *testing.T) {
 		patterns []string
 		want     []string
 	}{
-		{[]string{"data"}, abs("data/link/deep/y.parquet", "data/link/x.parquet", "data/own/z.parquet")},
-		{[]string{"data/**/*.parquet"}, abs("data/link/deep/y.parquet", "data/link/x.parquet", "data/own/z.parquet")},
-		{[]string{"data/*/*.parquet"}, abs("data/link/x.parquet", "data/own/z.parquet")},
+		{[]string{"data"}, abs("data/d0/f.parquet", "data/d1/f.parquet", "data/own/y.parquet", "data/own/z.parquet")},
+		{[]string{"data/**/*.parquet"}, abs("data/d0/f.parquet", "data/d1/f.parquet", "data/own/y.parquet", "data/own/z.parquet")},
+		{[]string{"data/*/*.parquet"}, abs("data/d0/f.parquet", "data/d1/f.parquet", "data/link/x.parquet", "data/own/y.parquet", "data/own/z.parquet")},
 		{[]string{"rlink/**/z.parquet"}, abs("rlink/own/z.parquet")},
-		{[]string{"data/**"}, abs("data/broken", "data/link/deep/y.parquet", "data/link/x.parquet", "data/notes.txt", "data/own/z.parquet")},
+		{[]string{"rlink"}, abs("rlink/d0/f.parquet", "rlink/d1/f.parquet", "rlink/own/y.parquet", "rlink/own/z.parquet")},
+		{[]string{"data/**"}, abs("data/broken", "data/d0/f.parquet", "data/d1/f.parquet", "data/notes.txt", "data/own/y.parquet", "data/own/z.parquet")},
+		{[]string{"real/**"}, abs("real/deep/y.parquet", "real/x.parquet")},
 	} {
 		got, err := Discover(tc.patterns, dir)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -331,9 +332,10 @@ func (d *Dir) Commit() ([]Published, error) {
 
 // removeDebris removes what a run killed without a chance to clean up
 // (SIGKILL, a power cut) left: the temporary files of the final names
-// (".rows.parquet.tmp-..."), those no process holds a lock on (a run holds
-// one on each of its own until it is renamed or removed: lockFile), so a
-// run writing to the same folder at the same time keeps its own.
+// (".rows.parquet.tmp-..."), those untouched for debrisAge that no process
+// holds a lock on (a run holds one on each of its own until it is renamed
+// or removed: lockFile), so a run writing to the same folder at the same
+// time keeps its own.
 func (d *Dir) removeDebris() {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
@@ -344,11 +346,19 @@ func (d *Dir) removeDebris() {
 			return strings.HasPrefix(e.Name(), "."+name+".tmp-")
 		})
 		p := filepath.Join(d.path, e.Name())
-		if debris && e.Type().IsRegular() && unlocked(p) {
+		if !debris || !e.Type().IsRegular() {
+			continue
+		}
+		// Not written for a minute, too: a run's file is locked right
+		// after it is created, and must not be found in between.
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > debrisAge && unlocked(p) {
 			os.Remove(p)
 		}
 	}
 }
+
+// debrisAge is how long a temporary file must be untouched to be debris.
+const debrisAge = time.Minute
 
 // Abort removes every staged temporary file. It leaves files under final
 // names (an earlier run's, or this run's after Commit) alone, so it is safe

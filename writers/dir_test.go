@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evaljob/evaljob/evalerr"
 )
@@ -612,15 +613,24 @@ func TestCheckDir(t *testing.T) {
 // file, which then failed to publish) and other files alone.
 func TestCommitRemovesDebris(t *testing.T) {
 	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
 	write := func(name string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
 		return p
 	}
 	gone := []string{write(".rows.parquet.tmp-abc"), write(".summary.parquet.tmp-def")}
-	kept := []string{write(".other.tmp-abc"), write("notes.txt"), write(".manifest.json.old-def")}
+	// A file just created, not yet locked by its run: left alone.
+	fresh := filepath.Join(dir, ".manifest.json.tmp-fresh")
+	if err := os.WriteFile(fresh, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept := []string{write(".other.tmp-abc"), write("notes.txt"), write(".manifest.json.old-def"), fresh}
 	folder := filepath.Join(dir, ".summary.parquet.tmp-folder") // not a file: not ours
 	if err := os.Mkdir(folder, 0o755); err != nil {
 		t.Fatal(err)
