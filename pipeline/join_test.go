@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -1139,5 +1140,43 @@ func TestJoinKeepLabel(t *testing.T) {
 	}
 	if matched != 135 {
 		t.Errorf("%d matched rows, want 135 (testdata/README.md)", matched)
+	}
+}
+
+// TestJoinGroupByLabel: group_by naming the label, with label files,
+// groups by the joined label (the label side wins, SPEC §2), as keep does:
+// a review found keep: [label] giving the prediction side's column as soon
+// as the label was also a group_by column.
+func TestJoinGroupByLabel(t *testing.T) {
+	cfg, err := config.Load(filepath.Join("..", "configs", "join.yaml"),
+		[]string{"output.dir=" + t.TempDir(), "columns.keep=[request_id, label]", "group_by=[[label]]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := openTable(t, fixture(filepath.Join("join", "labels.parquet")))
+	ids, ls := labels.cols["request_id"].(*array.Int64), labels.cols["label"].(*array.Int64)
+	want := map[int64]int64{} // label -> matched prediction rows (ids 1..150 but multiples of 10)
+	for i := range ids.Len() {
+		if id := ids.Value(i); id <= 150 && id%10 != 0 {
+			want[ls.Value(i)]++
+		}
+	}
+	sum := openTable(t, filepath.Join(cfg.Output.Dir, SummaryFile))
+	key, rows := sum.cols["label"].(*array.Int64), sum.cols["rows"].(*array.Int64)
+	got := map[int64]int64{}
+	for i := 1; i < key.Len(); i++ { // after the overall row
+		if key.IsValid(i) {
+			got[key.Value(i)] = rows.Value(i)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("rows by joined label %v, want %v", got, want)
+	}
+	rowsOut := openTable(t, filepath.Join(cfg.Output.Dir, RowsFile))
+	if rowsOut.cols["label"].DataType().ID() != arrow.INT64 || rowsOut.cols["label"].NullN() != 15 {
+		t.Errorf("rows.parquet label: %s with %d nulls, want the joined int64 with 15 (unmatched)", rowsOut.cols["label"].DataType(), rowsOut.cols["label"].NullN())
 	}
 }

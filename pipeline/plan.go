@@ -131,17 +131,21 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 	p.maskCol = optional(cfg.Columns.Mask)
 	p.bytesCol = optional(cfg.Columns.Bytes)
 	p.wordsCol = optional(cfg.Columns.Words)
+	// A group or kept column that the label files supply (the label, or
+	// their weight) is theirs, joined: SPEC §2's label side wins over a
+	// prediction-side column of that name (and the prediction files need
+	// not have one). Its index (-1 here) is set once the joined columns
+	// have theirs.
+	fromLabels := func(c string) bool {
+		return p.labels != nil && (c == cfg.Columns.Label || weightFromLabels && c == cfg.Columns.Weight)
+	}
 	p.groupNames = cfg.GroupColumns()
 	for _, c := range p.groupNames {
-		p.groupCols = append(p.groupCols, add(c))
-	}
-	// A kept column that the label files supply (the label, or their
-	// weight) is theirs, joined: SPEC §2's label side wins over a
-	// prediction-side column of that name (and the prediction files need
-	// not have one). Its index is set once the joined columns have theirs.
-	fromLabels := func(c string) bool {
-		return p.labels != nil && slices.Contains(cfg.Columns.Keep, c) && !slices.Contains(p.groupNames, c) &&
-			(c == cfg.Columns.Label || weightFromLabels && c == cfg.Columns.Weight)
+		if fromLabels(c) {
+			p.groupCols = append(p.groupCols, -1)
+		} else {
+			p.groupCols = append(p.groupCols, add(c))
+		}
 	}
 	if cfg.Output.PerRow {
 		for _, c := range append(slices.Clone(cfg.Columns.Keep), p.groupNames...) {
@@ -174,15 +178,19 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		case weightFromLabels:
 			p.weightCol = p.labelCol // the label column is the weight too
 		}
-		for i, c := range p.outNames {
-			switch {
-			case p.outCols[i] >= 0:
-			case c == cfg.Columns.Label:
-				p.outCols[i] = p.labelCol
-			default:
-				p.outCols[i] = p.weightCol
+		joined := func(names []string, cols []int) {
+			for i, c := range names {
+				switch {
+				case cols[i] >= 0:
+				case c == cfg.Columns.Label:
+					cols[i] = p.labelCol
+				default:
+					cols[i] = p.weightCol
+				}
 			}
 		}
+		joined(p.groupNames, p.groupCols)
+		joined(p.outNames, p.outCols)
 	}
 
 	if err := p.files.learn(p.checkFile); err != nil {
