@@ -65,8 +65,7 @@ func discoverFiles(patterns []string, keep int) (*fileSet, error) {
 // learn opens each file in turn, records its metadata and hands it to
 // check (which may be nil); it stops at the first error.
 func (s *fileSet) learn(check func(fi int, f *readers.File) error) error {
-	inputs := s.inputs
-	for fi, in := range inputs {
+	for fi, in := range s.inputs {
 		f, err := readers.Open(in)
 		if err != nil {
 			return err

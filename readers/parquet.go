@@ -801,7 +801,7 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		valueBytes := int64(h.CompressedPageSize) - int64(rl) - int64(dl)
 		if compressed {
 			var err error
-			if valueBytes, err = p.valueLen(c, dataEnc, codec, body, u, &scratch); err != nil {
+			if valueBytes, err = valueLen(c, dataEnc, codec, body, u, &scratch); err != nil {
 				return scratch, nil, err
 			}
 		}
@@ -824,7 +824,7 @@ func (p *pqFile) checkPageData(win *fileWindow, h *format.PageHeader, codec form
 		body = raw
 		if codec != format.Uncompressed {
 			if maxRep == 0 && c.maxDef == 0 && !isDictEncoding(dataEnc) {
-				n, err := p.valueLen(c, dataEnc, codec, raw, u, &scratch)
+				n, err := valueLen(c, dataEnc, codec, raw, u, &scratch)
 				if err != nil {
 					return scratch, nil, err
 				}
@@ -929,7 +929,7 @@ func fixedPlain(c *pqColumn, enc format.Encoding) bool {
 // brotli, LZ4), else, for zstd frames without a content size, by
 // decompressing it when plainShort needs it (into scratch[1]); -1 when not
 // known and not needed.
-func (p *pqFile) valueLen(c *pqColumn, enc format.Encoding, codec format.CompressionCodec, payload []byte, limit int64, scratch *[2][]byte) (int64, error) {
+func valueLen(c *pqColumn, enc format.Encoding, codec format.CompressionCodec, payload []byte, limit int64, scratch *[2][]byte) (int64, error) {
 	n, err := checkCompressed(codec, payload, limit)
 	if err != nil || n >= 0 || !fixedPlain(c, enc) {
 		return n, err

@@ -142,11 +142,11 @@ func rawZstd(b []byte) []byte {
 	return append(out, b...)
 }
 
-// TestZstdDeclaredLen: zstd payloads declare their decompressed length when
+// TestZstdContentSize: zstd payloads declare their decompressed length when
 // every frame has a content size: one frame, two, a skippable frame between
 // them; a frame without one (klauspost leaves it out of tiny frames)
 // declares none, nor does a truncated payload.
-func TestZstdDeclaredLen(t *testing.T) {
+func TestZstdContentSize(t *testing.T) {
 	a, b := bytes.Repeat([]byte("evaljob "), 5000), bytes.Repeat([]byte("short "), 3000)
 	tiny := zstdEnc.EncodeAll([]byte("short"), nil)
 	skippable := []byte{0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'x', 'y', 'z'}
