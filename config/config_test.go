@@ -110,6 +110,30 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestSyntaxErrorLines: a YAML syntax error names the 1-based line of the
+// file, whether yaml.v3's scanner or its parser found it (the parser's
+// lines came out one early, and line 1 not at all).
+func TestSyntaxErrorLines(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"scanner", "task: binary\ninputs: [a]\ncolumns:\n  label: y\n   prediction: p\n", "line 5: mapping values are not allowed"},
+		{"tab", "task: binary\n\tinputs: x\n", "line 2: found a tab character"},
+		{"flow sequence", "task: binary\ninputs: [a.parquet\ncolumns: {label: y}\n", "line 2: did not find expected ',' or ']'"},
+		{"flow mapping on line 1", "columns: {label: y\ntask: binary\n", "line 2: did not find expected ',' or '}'"},
+		{"block mapping", "task: binary\ncolumns:\n  label: y\n - p\n", "line 4: did not find expected key"},
+		{"one line", "task: [a, b}", "line 1: did not find expected ',' or ']'"},
+		{"flow mapping open", "task: binary\ncolumns: {label: y,\n  prediction: p\ninputs: [a]\n", "line 2: did not find expected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tc.text), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
 // TestSetErrorsNameTheSet: a key or value that came from --set is named by
 // the --set, not by a line of the file (it was "line 0", "line 1").
 func TestSetErrorsNameTheSet(t *testing.T) {

@@ -131,8 +131,22 @@ func yamlMessage(err error) string {
 	if errors.As(err, &te) {
 		return strings.Join(te.Errors, "; ")
 	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := parserLine.FindStringSubmatch(msg); m != nil {
+		// yaml.v3 counts a parser error's line from 0 (its scanner
+		// errors from 1), and leaves out line 0.
+		n := 0
+		if m[1] != "" {
+			n, _ = strconv.Atoi(m[1])
+		}
+		msg = fmt.Sprintf("line %d: %s", n+1, msg[len(m[0])-len(m[2]):])
+	}
+	return msg
 }
+
+// parserLine matches the messages of yaml.v3's parser, as opposed to its
+// scanner: the problems its parserc.go sets, with the line if any.
+var parserLine = regexp.MustCompile(`^(?:line (\d+): )?((?:did not find expected|found undefined tag handle|found duplicate %|found incompatible YAML document).*)$`)
 
 var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
