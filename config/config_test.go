@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -346,6 +347,58 @@ func TestLabels(t *testing.T) {
 		f.Inputs, f.Task, f.Label, f.Prediction, f.Out = []string{"p.parquet"}, "binary", "y", []string{"p"}, "out"
 		if _, err := FromFlags(f); !errors.Is(err, evalerr.ErrConfig) {
 			t.Errorf("flags %+v: %v, want a config error", f, err)
+		}
+	}
+}
+
+// TestInputsUnderWildcardFolder: a relative input pattern in a config whose
+// folder has wildcard characters in its name ("runs[1]") matches the files
+// of that folder: only the pattern's own wildcards are wildcards.
+func TestInputsUnderWildcardFolder(t *testing.T) {
+	if filepath.Separator == '\\' {
+		t.Skip("filepath.Glob has no escapes on Windows")
+	}
+	dir := filepath.Join(t.TempDir(), "runs[1]*?")
+	for _, name := range []string{"data/a.parquet", "data/b[2].parquet", "l/x.parquet"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "job.yaml")
+	text := minimal + "labels: {inputs: ['l/*.parquet'], join: [id]}\n"
+	text = strings.Replace(text, "inputs: [data/*.parquet]", "inputs: ['data/*.parquet', 'data/b[2].parquet']", 1)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pattern string
+		want    []string
+	}{
+		{cfg.Inputs[0], []string{"data/a.parquet", "data/b[2].parquet"}},
+		{cfg.Inputs[1], []string{"data/b[2].parquet"}}, // exists as named
+		{cfg.Labels.Inputs[0], []string{"l/x.parquet"}},
+	} {
+		got, err := filepath.Glob(tc.pattern)
+		if _, serr := os.Stat(tc.pattern); serr == nil {
+			got, err = []string{tc.pattern}, nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, w := range tc.want {
+			want = append(want, filepath.Join(dir, w))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s matches %q, want %q", tc.pattern, got, want)
 		}
 	}
 }
