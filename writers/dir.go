@@ -331,8 +331,9 @@ func (d *Dir) Commit() ([]Published, error) {
 }
 
 // removeDebris removes what a run killed without a chance to clean up
-// (SIGKILL, a power cut) left: the temporary files of the final names
-// (".rows.parquet.tmp-..."), those untouched for debrisAge that no process
+// (SIGKILL, a power cut) left: the temporary files and backups of the final
+// names (".rows.parquet.tmp-...", ".rows.parquet.old-..."), those untouched
+// for debrisAge that no process
 // holds a lock on (a run holds one on each of its own until it is renamed
 // or removed: lockFile), so a run writing to the same folder at the same
 // time keeps its own.
@@ -342,23 +343,38 @@ func (d *Dir) removeDebris() {
 		return
 	}
 	for _, e := range entries {
-		debris := slices.ContainsFunc(d.finals, func(name string) bool {
-			return strings.HasPrefix(e.Name(), "."+name+".tmp-")
-		})
+		var tmp, backup bool
+		for _, name := range d.finals {
+			tmp = tmp || strings.HasPrefix(e.Name(), "."+name+".tmp-")
+			backup = backup || strings.HasPrefix(e.Name(), "."+name+".old-")
+		}
 		p := filepath.Join(d.path, e.Name())
-		if !debris || !e.Type().IsRegular() {
+		if !(tmp || backup) || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
 			continue
 		}
 		// Not written for a minute, too: a run's file is locked right
-		// after it is created, and must not be found in between.
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > debrisAge && unlocked(p) {
+		// after it is created, and must not be found in between. A
+		// backup (a hard link Commit makes of an earlier output, and
+		// removes once its own files are in place) has the output's
+		// mtime: it is aged by its inode's change time, which the link
+		// set.
+		at := fi.ModTime()
+		if backup {
+			at = changed(fi)
+		}
+		if time.Since(at) > debrisAge && unlocked(p) {
 			os.Remove(p)
 		}
 	}
 }
 
-// debrisAge is how long a temporary file must be untouched to be debris.
-const debrisAge = time.Minute
+// debrisAge is how long a temporary file must be untouched to be debris
+// (a variable for tests).
+var debrisAge = time.Minute
 
 // Abort removes every staged temporary file. It leaves files under final
 // names (an earlier run's, or this run's after Commit) alone, so it is safe

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -630,6 +631,7 @@ func TestCommitRemovesDebris(t *testing.T) {
 	if err := os.WriteFile(fresh, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A backup made just now (its ctime, which Chtimes sets, is new).
 	kept := []string{write(".other.tmp-abc"), write("notes.txt"), write(".manifest.json.old-def"), fresh}
 	folder := filepath.Join(dir, ".summary.parquet.tmp-folder") // not a file: not ours
 	if err := os.Mkdir(folder, 0o755); err != nil {
@@ -669,5 +671,40 @@ func TestCommitRemovesDebris(t *testing.T) {
 	// The other run still publishes its file.
 	if _, err := other.Commit(); err != nil {
 		t.Errorf("the other run's commit: %v", err)
+	}
+}
+
+// TestCommitRemovesOldBackups: a run killed inside Commit leaves the hard
+// links it made of the earlier outputs (".NAME.old-..."); the next commit
+// removes those made over debrisAge ago, as it does temporary files.
+func TestCommitRemovesOldBackups(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("backups are aged by ctime on Linux only")
+	}
+	dir := t.TempDir()
+	backup := filepath.Join(dir, ".summary.parquet.old-abc")
+	if err := os.WriteFile(backup, []byte("earlier summary"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, ".notes.old-abc") // not an output's
+	if err := os.WriteFile(other, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func(age time.Duration) { debrisAge = age }(debrisAge)
+	debrisAge = 50 * time.Millisecond
+	time.Sleep(2 * debrisAge)
+	d, err := OpenDir(dir, true, finals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stageAll(t, d, newContent)
+	if _, err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(backup); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s: %v, want it removed", filepath.Base(backup), err)
+	}
+	if _, err := os.Lstat(other); err != nil {
+		t.Errorf("%s: %v, want it kept", filepath.Base(other), err)
 	}
 }
