@@ -376,6 +376,8 @@ func (g *Gate) check(key string) error {
 		return bad(".significance", "needs a baseline and a number >= 0")
 	case g.MinRows != nil && *g.MinRows < 0:
 		return bad(".min_rows", "must be >= 0")
+	case g.Min != nil && g.Max != nil && *g.Min > *g.Max:
+		return bad(".min", "%v is above max %v: no value can pass", *g.Min, *g.Max)
 	}
 	for _, v := range []*float64{g.Max, g.Min, g.MaxIncrease, g.MaxIncreaseAbs} {
 		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {

@@ -82,6 +82,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fractional num_classes", minimal + "options: {num_classes: 2.5}\n", "config key options.num_classes: line 6: 2.5 is not a whole number"},
 		{"fractional bins", minimal + "options: {calibration_bins: 7.9}\n", "options.calibration_bins"},
 		{"fractional ignore_index", minimal + "options: {ignore_index: 1.5}\n", "options.ignore_index"},
+		{"min above max", minimal + "gates: [{metric: accuracy, min: 0.9, max: 0.5}]\n", "config key gates[0].min: 0.9 is above max 0.5: no value can pass"},
 		{"fractional min_rows", minimal + "gates: [{metric: log_loss, max: 1, min_rows: 0.5}]\n", "config key gates[0].min_rows"},
 		{"null where value", minimal + "gates: [{metric: log_loss, max: 1, where: {model: a, slice: ~}}]\n", "config key gates[0].where.slice: line 6: null is not a value here"},
 		{"infinite workers", minimal + "workers: .inf\n", "config key workers"},

@@ -15,7 +15,7 @@
 // the text of its key type: pipeline's whereText reads 2.50 as 2.5, True
 // as true, a timestamp as a date and time), and a null key never matches. A gate
 // whose `where` selects no row gives one failing Result, with Group taken
-// from the `where` map, group_set "" and a reason such as
+// from the `where` map, no group_set (null in gates.json) and a reason such as
 // "no summary row has model = candidate", so a typo cannot pass silently.
 //
 // # Checks, in order
@@ -27,18 +27,22 @@
 //     row for model=a (group_set model)"), or a null metric fails. The
 //     baseline row is the one with the same group_set and the same keys
 //     (column, null flag, text); if a baseline has duplicates, the first wins.
-//  3. min/max: passes when min <= value <= max. Limit reports max if set,
-//     else min.
+//  3. min/max: passes when min <= value <= max. Limit reports the bound
+//     crossed, else max if set, else min.
 //  4. baseline with max_increase x: change = (new - base) / |base| must be
 //     <= x; the limit reported is base + x*|base| (SPEC's base * (1 + x) for
 //     the usual positive base; for a negative base this keeps the limit
 //     consistent with the rule). With max_increase_abs d: new - base <= d,
 //     limit base + d. With both, both must hold and the smaller limit is
-//     reported. A null baseline metric fails. On a baseline of 0 a
-//     relative gate's limit is 0 (SPEC's base * (1 + x)): the same 0 passes,
-//     any rise is an infinite relative change and fails, a fall passes. Change is new - base; Relative tells reports to show it as a
-//     percentage of the baseline. If a gate also has min/max, those are
-//     checked first and the baseline limit is the one reported.
+//     reported. A null baseline metric, or a baseline without the metric's
+//     column, fails. On a baseline of 0 a relative gate's limit is 0
+//     (SPEC's base * (1 + x)): the same 0 passes, any rise is an infinite
+//     relative change and fails, a fall passes. On a baseline of +Inf (a
+//     loss can be) the limit is +Inf: +Inf again is no change and passes,
+//     a finite value is a fall of 100% (RelativeChange) and passes. Change
+//     is new - base (0 for +Inf to +Inf); Relative tells reports to show it
+//     as a percentage of the baseline. If a gate also has min/max, those
+//     are checked first and the baseline limit is the one reported.
 //  5. significance k (CE-family metrics, see CrossEntropyScale): when the
 //     baseline limit is exceeded, the gate still passes if the change of
 //     cross_entropy (new row's minus baseline row's, whatever the gated

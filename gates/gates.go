@@ -60,23 +60,25 @@ type Result struct {
 	Baseline *float64       `json:"baseline"` // the baseline row's metric, for baseline gates
 	Limit    *float64       `json:"limit"`    // the value the metric may not cross
 	Passed   bool           `json:"passed"`
-	Reason   string         `json:"reason"`           // one line, in words
-	Change   *float64       `json:"change,omitempty"` // value - baseline (for reports)
+	Reason   string         `json:"reason"` // one line, in words
 
-	// Relative is set when the gate has max_increase, so that reports show
-	// Change as a percentage of the baseline. It is not part of gates.json.
-	Relative bool `json:"-"`
+	// Change is value - baseline, for reports (0 when an infinite value
+	// stayed so); Relative is set when the gate has max_increase, so that
+	// reports show it as a percentage of the baseline (RelativeChange).
+	// NoRow marks the result of a gate whose where selected no row: it has
+	// no grouping set (null in gates.json). None is part of gates.json.
+	Change   *float64 `json:"-"`
+	Relative bool     `json:"-"`
+	NoRow    bool     `json:"-"`
 }
 
-// MarshalJSON writes the result with the fields of SPEC §6 (plus change).
-// JSON has no infinities: a non-finite number (a +Inf loss, say) is written
-// as null, and the reason still says "+Inf". Group is {} rather than null
-// for the overall row. HTML characters are not escaped, so reasons read
+// MarshalJSON writes the result with the fields of SPEC §6, and only
+// those. JSON has no infinities: a non-finite number (a +Inf loss, say) is
+// written as null, and the reason still says "+Inf". Group is {} rather than
+// null for the overall row; group_set is null for a gate whose where
+// selected no row. HTML characters are not escaped, so reasons read
 // "log_loss 0.41 > max 0.35".
 func (r Result) MarshalJSON() ([]byte, error) {
-	type plain Result
-	p := plain(r)
-	p.Value, p.Baseline, p.Limit, p.Change = finite(p.Value), finite(p.Baseline), finite(p.Limit), finite(p.Change)
 	group := make(map[string]any, len(r.Group))
 	for k, v := range r.Group {
 		if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
@@ -84,7 +86,20 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		}
 		group[k] = v
 	}
-	p.Group = group
+	p := struct {
+		Gate     int            `json:"gate"`
+		Metric   string         `json:"metric"`
+		GroupSet *string        `json:"group_set"`
+		Group    map[string]any `json:"group"`
+		Value    *float64       `json:"value"`
+		Baseline *float64       `json:"baseline"`
+		Limit    *float64       `json:"limit"`
+		Passed   bool           `json:"passed"`
+		Reason   string         `json:"reason"`
+	}{r.Gate, r.Metric, nil, group, finite(r.Value), finite(r.Baseline), finite(r.Limit), r.Passed, r.Reason}
+	if !r.NoRow {
+		p.GroupSet = &r.GroupSet
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -284,7 +299,7 @@ func matches(where map[string]string, r Row) bool {
 
 // noRow is the failing result of a gate whose where selects no row.
 func noRow(i int, g config.Gate) Result {
-	res := Result{Gate: i, Metric: g.Metric, Group: map[string]any{}, Relative: g.MaxIncrease != nil}
+	res := Result{Gate: i, Metric: g.Metric, Group: map[string]any{}, Relative: g.MaxIncrease != nil, NoRow: true}
 	if len(g.Where) == 0 {
 		res.Reason = "the summary has no overall row"
 		return res
@@ -374,24 +389,22 @@ func check(g config.Gate, r Row, base *baselineSet, res *Result) (bool, string) 
 	}
 	var b Value
 	var baseRow Row
+	baseHas := true
 	if base != nil {
 		var found bool
 		baseRow, found = base.find(r)
 		if !found {
 			return false, "no baseline row for " + rowText(r) + " (group_set " + setText(r.GroupSet) + ")"
 		}
-		bv, ok := baseRow.Values[m]
-		switch {
-		case !ok:
+		b, baseHas = baseRow.Values[m]
+		if !baseHas {
 			b = Value{Null: true}
-		case !bv.Null:
-			res.Baseline = ptr(bv.V)
-			b = bv
-		default:
-			b = bv
+		}
+		if !b.Null {
+			res.Baseline = ptr(b.V)
 		}
 		if !v.Null && !b.Null {
-			res.Change = ptr(v.V - b.V)
+			res.Change = ptr(change(v.V, b.V))
 		}
 	}
 	if v.Null {
@@ -402,12 +415,18 @@ func check(g config.Gate, r Row, base *baselineSet, res *Result) (bool, string) 
 	if hasAbs {
 		ok, why := checkAbs(m, v.V, g.Min, g.Max)
 		if !ok {
+			if g.Min != nil && v.V < *g.Min {
+				res.Limit = ptr(*g.Min) // the bound it crossed
+			}
 			return false, why
 		}
 		passes = append(passes, why)
 	}
 	if base == nil {
 		return true, "passed: " + strings.Join(passes, "; ")
+	}
+	if !baseHas {
+		return false, "the baseline summary has no column " + m
 	}
 	if b.Null {
 		return false, "baseline " + m + " is null"
@@ -487,19 +506,20 @@ func judgePaired(i int, g config.Gate, r Row, res *Result) (bool, string) {
 // max_increase_abs, and sets res.Limit to the smaller limit.
 func checkIncrease(g config.Gate, v, base float64, res *Result) (bool, string) {
 	m := g.Metric
-	delta := v - base
+	delta := change(v, base)
 	var limit float64
 	var parts []string
 	ok := true
 	if x := g.MaxIncrease; x != nil {
 		limit = base + *x*math.Abs(base)
-		change := delta / math.Abs(base)
-		unchanged0 := base == 0 && delta == 0 // SPEC's limit base*(1+x) is 0, not crossed
-		if unchanged0 {
-			change = 0
+		if math.IsInf(base, 0) {
+			limit = base // base * (1 + x)
 		}
-		s := nums(3, 100*change, 100**x)
-		hold := change <= *x || unchanged0
+		rel := RelativeChange(v, base)
+		s := nums(3, 100*rel, 100**x)
+		// A base of 0 or +-Inf that stayed so is its own limit, not
+		// crossed, whatever x.
+		hold := rel <= *x || (v == base && (base == 0 || math.IsInf(base, 0)))
 		ok = ok && hold
 		parts = append(parts, moved(delta, s[0]+"%", hold, "max_increase "+s[1]+"%"))
 	}
@@ -523,6 +543,30 @@ func checkIncrease(g config.Gate, v, base float64, res *Result) (bool, string) {
 		return true, "passed: " + why
 	}
 	return false, why
+}
+
+// change is v - base, and 0 when an infinite value stayed so (+Inf - +Inf
+// is NaN, but a loss that was and is +Inf did not change).
+func change(v, base float64) float64 {
+	if v == base {
+		return 0
+	}
+	return v - base
+}
+
+// RelativeChange is the change of a relative gate, (v - base) / |base|
+// (SPEC §6), where that has a value: 0 when nothing changed (a base of 0 or
+// +Inf that stayed so, whose limit base * (1 + x) is not crossed), and -1
+// for a +Inf base that became finite (the ratio's limit: a fall of 100%).
+// It is NaN only where v or base is.
+func RelativeChange(v, base float64) float64 {
+	switch {
+	case v == base:
+		return 0
+	case math.IsInf(base, 0) && !math.IsInf(v, 0):
+		return -math.Copysign(1, base)
+	}
+	return (v - base) / math.Abs(base)
 }
 
 // moved words a change: "rose 1.8% > max_increase 1%", "fell 2%, within

@@ -46,7 +46,7 @@ func withNull(r Row, cols ...string) Row {
 func noBaseline(string) ([]Row, error) { panic("baseline loaded for a gate without one") }
 
 func near(p *float64, want float64) bool {
-	return p != nil && math.Abs(*p-want) <= 1e-12*math.Max(1, math.Abs(want))
+	return p != nil && (*p == want || math.Abs(*p-want) <= 1e-12*math.Max(1, math.Abs(want)))
 }
 
 func TestAbsolute(t *testing.T) {
@@ -76,8 +76,10 @@ func TestAbsolute(t *testing.T) {
 			false, 0.85, "accuracy 0.81 < min 0.85"},
 		{"min and max pass, limit is max", config.Gate{Metric: "accuracy", Min: f(0.8), Max: f(0.95)}, overall("accuracy", 0.9),
 			true, 0.95, "passed: accuracy 0.9 >= min 0.8 and <= max 0.95"},
-		{"min and max, below min", config.Gate{Metric: "accuracy", Min: f(0.8), Max: f(0.95)}, overall("accuracy", 0.7),
-			false, 0.95, "accuracy 0.7 < min 0.8"},
+		{"min and max, below min: the limit is the min", config.Gate{Metric: "accuracy", Min: f(0.8), Max: f(0.95)}, overall("accuracy", 0.7),
+			false, 0.8, "accuracy 0.7 < min 0.8"},
+		{"min and max, above max", config.Gate{Metric: "accuracy", Min: f(0.8), Max: f(0.95)}, overall("accuracy", 0.97),
+			false, 0.95, "accuracy 0.97 > max 0.95"},
 		{"+Inf loss fails", config.Gate{Metric: "log_loss", Max: f(0.35)}, overall("log_loss", math.Inf(1)),
 			false, 0.35, "log_loss +Inf > max 0.35"},
 		{"min_rows: too few rows, not judged", config.Gate{Metric: "log_loss", Max: f(0.35), MinRows: n(50)},
@@ -163,6 +165,20 @@ func TestBaseline(t *testing.T) {
 			true, 0, 0, "passed: invalid_rows rose 0% <= max_increase -10% (baseline 0, now 0)"},
 		{"relative on a zero baseline, fall", config.Gate{Metric: "mean_prediction", MaxIncrease: f(0.01)}, 0, -0.5,
 			true, 0, -0.5, "passed: mean_prediction fell Inf%, within max_increase 1% (baseline 0, now -0.5)"},
+		// A +Inf baseline (a logprob of -Inf is a valid, infinite loss):
+		// a finite loss is a fall of 100%, the limit of (v - b) / |b|
+		// (it was NaN%, and failed); +Inf again is no change (+Inf - +Inf
+		// was NaN, "undefined", and failed); the limit +Inf * 1.05 is +Inf.
+		{"relative on a +Inf baseline, finite now", config.Gate{Metric: "log_loss", MaxIncrease: f(0.05)}, math.Inf(1), 0.55,
+			true, math.Inf(1), math.Inf(-1), "passed: log_loss fell 100%, within max_increase 5% (baseline +Inf, now 0.55)"},
+		{"relative on a +Inf baseline, +Inf now", config.Gate{Metric: "log_loss", MaxIncrease: f(0.05)}, math.Inf(1), math.Inf(1),
+			true, math.Inf(1), 0, "passed: log_loss rose 0% <= max_increase 5% (baseline +Inf, now +Inf)"},
+		{"relative on a +Inf baseline, +Inf now, a required fall", config.Gate{Metric: "log_loss", MaxIncrease: f(-0.1)}, math.Inf(1), math.Inf(1),
+			true, math.Inf(1), 0, "passed: log_loss rose 0% <= max_increase -10% (baseline +Inf, now +Inf)"},
+		{"absolute on a +Inf baseline, +Inf now", config.Gate{Metric: "perplexity", MaxIncreaseAbs: f(0.05)}, math.Inf(1), math.Inf(1),
+			true, math.Inf(1), 0, "passed: perplexity rose 0 <= max_increase_abs 0.05 (baseline +Inf, now +Inf)"},
+		{"relative from finite to +Inf", config.Gate{Metric: "log_loss", MaxIncrease: f(0.05)}, 0.5, math.Inf(1),
+			false, 0.525, math.Inf(1), "log_loss rose +Inf% > max_increase 5% (baseline 0.5, now +Inf)"},
 		// min/max and baseline in one gate: min/max first.
 		{"max and baseline, max fails", config.Gate{Metric: "log_loss", Max: f(0.4), MaxIncreaseAbs: f(0.1)}, 0.5, 0.52,
 			false, 0.4, 0.02, "log_loss 0.52 > max 0.4"},
@@ -518,6 +534,26 @@ func TestCrossEntropyScale(t *testing.T) {
 	for _, m := range []string{"accuracy", "brier", "seq_perplexity_mean", "mse", ""} {
 		if CrossEntropyScale(m) {
 			t.Errorf("%s: true", m)
+		}
+	}
+}
+
+// TestBaselineWithoutTheColumn: a baseline summary without the gated
+// metric's column (another task's) fails the gate saying so, not that the
+// baseline's value is null; a null value still says null.
+func TestBaselineWithoutTheColumn(t *testing.T) {
+	g := config.Gate{Metric: "log_loss", Baseline: "/b/summary.parquet", MaxIncrease: f(0.1)}
+	now := []Row{row(map[string]float64{"log_loss": 0.5, "rows": 10})}
+	for _, tc := range []struct {
+		base   Row
+		reason string
+	}{
+		{row(map[string]float64{"cross_entropy": 0.5, "rows": 10}), "the baseline summary has no column log_loss"},
+		{Row{Values: map[string]Value{"log_loss": {Null: true}}}, "baseline log_loss is null"},
+	} {
+		res := Evaluate([]config.Gate{g}, now, func(string) ([]Row, error) { return []Row{tc.base}, nil })
+		if len(res) != 1 || res[0].Passed || res[0].Reason != tc.reason || res[0].Baseline != nil {
+			t.Errorf("got %+v, want a failure: %q", res, tc.reason)
 		}
 	}
 }

@@ -14,9 +14,9 @@ import (
 
 // WriteGatesJSON writes gates.json: the results as a JSON list ([] when
 // there are none), indented by two spaces, with a trailing newline. Each
-// entry has gate, metric, group_set, group, value, baseline, limit, passed,
-// reason and, for baseline gates, change (SPEC §6); non-finite numbers are
-// null (see gates.Result.MarshalJSON).
+// entry has gate, metric, group_set, group, value, baseline, limit, passed
+// and reason (SPEC §6), and nothing else; non-finite numbers are null (see
+// gates.Result.MarshalJSON).
 func WriteGatesJSON(s *Staged, results []gates.Result) error {
 	if results == nil {
 		results = []gates.Result{}
@@ -110,6 +110,9 @@ func cellChange(r gates.Result) string {
 	d := *r.Change
 	if r.Relative && r.Baseline != nil && *r.Baseline != 0 {
 		pct := 100 * d / math.Abs(*r.Baseline)
+		if r.Value != nil && math.IsInf(*r.Baseline, 0) {
+			pct = 100 * gates.RelativeChange(*r.Value, *r.Baseline) // +Inf to 0.5: -100%
+		}
 		return signed(strconv.FormatFloat(pct, 'g', 3, 64)) + "%"
 	}
 	return signed(fmtG6(d))

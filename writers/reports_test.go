@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,12 +156,24 @@ func TestWriteGatesJSON(t *testing.T) {
 	if len(got) != len(results) {
 		t.Fatalf("%d entries, want %d", len(got), len(results))
 	}
+	// Exactly SPEC §6's fields, in its order, in every entry.
 	fields := []string{"gate", "metric", "group_set", "group", "value", "baseline", "limit", "passed", "reason"}
-	for i, e := range got {
-		for _, k := range fields {
-			if _, ok := e[k]; !ok {
-				t.Errorf("entry %d has no %s: %v", i, k, e)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.Token() // [
+	for i := 0; dec.More(); i++ {
+		var keys []string
+		dec.Token() // {
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatal(err)
 			}
+		}
+		dec.Token() // }
+		if !slices.Equal(keys, fields) {
+			t.Errorf("entry %d has keys %q, want %q", i, keys, fields)
 		}
 	}
 	// Entry 1: gate 1 on model=a, 0.412 > 0.35.
@@ -182,9 +196,18 @@ func TestWriteGatesJSON(t *testing.T) {
 	if nullEntry == nil || nullEntry["value"] != nil || nullEntry["passed"] != false {
 		t.Errorf("null metric entry: %v", nullEntry)
 	}
-	// The perplexity baseline gate on the overall row carries its change.
-	if c, ok := got[3]["change"].(float64); !ok || got[3]["gate"] != 2.0 || c < 0.2199 || c > 0.2201 {
-		t.Errorf("entry 3 change: %v", got[3])
+	// The perplexity baseline gate on the overall row: limit 12.1 * 1.01.
+	if l, ok := got[3]["limit"].(float64); !ok || got[3]["gate"] != 2.0 || l < 12.2209 || l > 12.2211 {
+		t.Errorf("entry 3 limit: %v", got[3])
+	}
+	// A where that selects no row has no grouping set: null, not the
+	// overall row's "".
+	last := got[len(got)-1]
+	if last["gate"] != 5.0 || last["group_set"] != nil || !reflect.DeepEqual(last["group"], map[string]any{"model": "candidate"}) {
+		t.Errorf("no-row entry: %v", last)
+	}
+	if first := got[0]; first["group_set"] != "" {
+		t.Errorf("overall entry's group_set = %#v, want \"\"", first["group_set"])
 	}
 
 	// No results: [] rather than null.
@@ -298,6 +321,9 @@ func TestReportChange(t *testing.T) {
 		{gates.Result{Change: fp(-0.012), Baseline: fp(0.4)}, "-0.012"},
 		// A relative gate on a 0 baseline shows the difference.
 		{gates.Result{Change: fp(0.1), Baseline: fp(0), Relative: true}, "+0.1"},
+		// From a +Inf baseline (it showed NaN%): a fall of 100%, or none.
+		{gates.Result{Change: fp(math.Inf(-1)), Value: fp(0.55), Baseline: fp(math.Inf(1)), Relative: true}, "-100%"},
+		{gates.Result{Change: fp(0), Value: fp(math.Inf(1)), Baseline: fp(math.Inf(1)), Relative: true}, "+0%"},
 	}
 	for _, tt := range tests {
 		if got := cellChange(tt.r); got != tt.want {
