@@ -420,3 +420,43 @@ func TestListErrorsNameTheEntry(t *testing.T) {
 		})
 	}
 }
+
+// label_smoothing with class_weights took the smoothed target's terms
+// unweighted (an audit: logits [0, 0], y = 0, e = 0.2, cw = [1, 3] gave
+// ln 2, PyTorch 1.2 ln 2). PyTorch's cross_entropy(weight=cw,
+// label_smoothing=e), mean reduction, is
+//
+//	sum_i [(1-e) cw[y_i] nll_iy + (e/C) sum_k cw_k nll_ik] / sum_i cw[y_i],
+//
+// computed here from that formula, with math.Log on the probabilities.
+func TestClassWeightsWithSmoothing(t *testing.T) {
+	dir := t.TempDir()
+	labels := []int64{0, 1, 2, 1, 0, 2, 2}
+	probs := [][]float64{{0.5, 0.5, 0}, {0.2, 0.3, 0.5}, {0.1, 0.1, 0.8}, {0.3, 0.4, 0.3}, {0.7, 0.2, 0.1}, {0.25, 0.25, 0.5}, {0.6, 0.3, 0.1}}
+	rec := multiclassRecord(labels, probs)
+	defer rec.Release()
+	in := filepath.Join(dir, "mc.parquet")
+	writeParquet(t, in, rec, 3)
+	cw := []float64{1, 3, 0.5}
+	const e, c, eps = 0.2, 3, 0x1p-52
+	var num, den float64
+	for i, y := range labels {
+		nll := func(k int) float64 { return -math.Log(min(max(probs[i][k], eps), 1-eps)) }
+		row := (1 - e) * cw[y] * nll(int(y))
+		for k := range c {
+			row += e / c * cw[k] * nll(k)
+		}
+		num += row
+		den += cw[y]
+	}
+	cfg := jobConfig("multiclass", []string{in}, "label", "probs")
+	cfg.Options.LabelSmoothing = e
+	cfg.Options.ClassWeights = cw
+	sum := summaryOf(t, cfg)
+	if got, _ := sum.float("cross_entropy", 0); math.Abs(got-num/den) > 1e-14*num/den {
+		t.Errorf("cross_entropy %v, PyTorch's %v", got, num/den)
+	}
+	if got, _ := sum.float("weight_sum", 0); got != den {
+		t.Errorf("weight_sum %v, want %v", got, den)
+	}
+}

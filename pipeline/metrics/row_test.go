@@ -269,6 +269,71 @@ func TestBinaryInvalid(t *testing.T) {
 	}
 }
 
+// TestMulticlassClassWeights: with class weights, W·loss is PyTorch's
+// per-row loss -sum_k cw_k ((1-e) t_k + e/C) ln p_k and W is cw[y] (or
+// sum_k t_k cw_k): a weighted mean is then PyTorch's
+// cross_entropy(weight=cw, label_smoothing=e), mean reduction.
+func TestMulticlassClassWeights(t *testing.T) {
+	tests := []struct {
+		name      string
+		kind      Kind
+		pred      []float64
+		y         int
+		target    []float64
+		cw        []float64
+		smoothing float64
+		lit       float64 // known loss (0: none), within 2 ulps
+		w         float64 // the row's class weight; -1: sum_k t_k cw_k in float64, in order
+	}{
+		// Logits [0, 0], y = 0, e = 0.2, cw = [1, 3]: both ln p_k = -ln 2;
+		// PyTorch: (0.8·1·ln 2 + 0.1·(1 + 3)·ln 2) / 1 = 1.2 ln 2.
+		{name: "smoothing, logits", kind: Logit, pred: []float64{0, 0}, y: 0, cw: []float64{1, 3}, smoothing: 0.2, lit: 1.2 * math.Ln2, w: 1},
+		// y = 1 of the same: (0.8·3·ln 2 + 0.1·4·ln 2) / 3 = (2.8/3) ln 2.
+		{name: "smoothing, y=1", kind: Logit, pred: []float64{0, 0}, y: 1, cw: []float64{1, 3}, smoothing: 0.2, lit: 2.8 / 3 * math.Ln2, w: 3},
+		// Without smoothing a hard label's loss is -ln p_y, weighted cw[y].
+		{name: "hard, no smoothing", kind: Prob, pred: []float64{0.7, 0.2, 0.1}, y: 1, cw: []float64{1, 2, 5}, lit: 1.6094379124341003, w: 2},
+		{name: "prob smoothing", kind: Prob, pred: []float64{0.7, 0.2, 0.1}, y: 2, cw: []float64{0.5, 2, 4}, smoothing: 0.1, w: 4},
+		{name: "logprob smoothing", kind: Logprob, pred: []float64{math.Log(0.5), math.Log(0.25), math.Log(0.25)}, y: 0, cw: []float64{2, 1, 0}, smoothing: 0.3, w: 2},
+		// Soft target: W = 0.2·1 + 0.8·3 = 2.6; loss -(0.2·1 ln 0.1 + 0.8·3 ln 0.8) / 2.6.
+		{name: "soft", kind: Prob, pred: []float64{0.1, 0.8, 0.1}, target: []float64{0.2, 0.8, 0}, cw: []float64{1, 3, 7},
+			lit: -(0.2*math.Log(0.1) + 2.4*math.Log(0.8)) / 2.6, w: -1},
+		{name: "soft smoothing", kind: Logit, pred: []float64{1, 2, 3}, target: []float64{0.1, 0.2, 0.7}, cw: []float64{3, 1, 2}, smoothing: 0.25, w: -1},
+		// cw[y] = 0: the row weighs nothing, and its loss is the unweighted one.
+		{name: "zero class weight", kind: Logit, pred: []float64{0, 0}, y: 0, cw: []float64{0, 3}, smoothing: 0.2, lit: math.Ln2, w: 0},
+	}
+	scratch := make([]float64, 16)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			row, inv := MulticlassWeighted(tc.kind, tc.pred, tc.y, tc.target, tc.cw, tc.smoothing, eps64, scratch)
+			if inv != Valid {
+				t.Fatalf("invalid: %v", inv)
+			}
+			want := refMulticlassWeighted(tc.kind, tc.pred, tc.y, tc.target, tc.cw, tc.smoothing, eps64)
+			if d := ulps(row.Loss, want); d > 4 {
+				t.Errorf("loss = %v, reference %v (%d ulps)", row.Loss, want, d)
+			}
+			if d := ulps(row.Loss, tc.lit); tc.lit != 0 && d > 2 {
+				t.Errorf("loss = %v, want %v (%d ulps)", row.Loss, tc.lit, d)
+			}
+			w := tc.w
+			if w == -1 {
+				w = 0
+				for k, tk := range tc.target {
+					w += tk * tc.cw[k]
+				}
+			}
+			if row.ClassWeight != w {
+				t.Errorf("class weight = %v, want %v", row.ClassWeight, w)
+			}
+			// The companions do not see class weights.
+			plain, _ := Multiclass(tc.kind, tc.pred, tc.y, tc.target, tc.smoothing, eps64, scratch)
+			if plain.Brier != row.Brier || plain.Confidence != row.Confidence || plain.Correct != row.Correct || plain.ClassWeight != 1 {
+				t.Errorf("companions %+v, without class weights %+v", row, plain)
+			}
+		})
+	}
+}
+
 func TestMulticlass(t *testing.T) {
 	ninf := math.Inf(-1)
 	tests := []struct {
