@@ -739,7 +739,8 @@ func (s *ClassStats) crossEntropy(w *denom) (ce, perplexity Opt) {
 //	(Ns2·Nw - Ns1^2)·Nq / (Nw^2 (Nw^2 - Nq·2^1074)) · 2^1074,
 //
 // evaluated exactly and rounded once. Null when n_eff <= 1 or a sum is not
-// finite (an infinite mean, or a square that overflowed float64).
+// finite (an infinite mean, or a square that overflowed float64), or when Q
+// is 0 (weights whose squares underflowed float64).
 func (s *ClassStats) stderr(nw *big.Int) Opt {
 	return stderrOf(nw, &s.Loss, &s.LossSq, &s.WeightSq)
 }
@@ -752,6 +753,12 @@ func stderrOf(nw *big.Int, loss, lossSq, weightSq *Sum) Opt {
 		return Opt{}
 	}
 	ns1, ns2, nq := loss.bigInt(), lossSq.bigInt(), weightSq.bigInt()
+	if nq.Sign() == 0 {
+		// No weight, or every w^2 below 2^-1075 (w < ~1e-162), which
+		// float64 rounds to 0: n_eff = W^2 / 0 is undefined, not a
+		// stderr of 0.
+		return Opt{}
+	}
 	w2 := new(big.Int).Mul(nw, nw)
 	excess := new(big.Int).Lsh(nq, -unitExponent)
 	excess.Sub(w2, excess) // (W^2 - Q) / u^2

@@ -123,6 +123,9 @@ func TestClassStatsNullRules(t *testing.T) {
 		{name: "infinite mean", rows: []statRow{{w: 1, loss: math.Inf(1)}, {w: 1, loss: 3}}, ce: some(math.Inf(1))},
 		// A loss whose square overflows float64: the mean stays, the stderr is not computable.
 		{name: "square overflow", rows: []statRow{{w: 1, loss: 1e200}, {w: 1, loss: 1e200}}, ce: some(1e200)},
+		// Weights whose squares underflow to 0 (an audit: stderr 0): n_eff
+		// is not computable in float64, so the stderr is null.
+		{name: "weight squares underflow", rows: []statRow{{w: 1e-200, loss: 1}, {w: 1e-200, loss: 2}, {w: 1e-200, loss: 4}}, ce: some(7.0 / 3)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
