@@ -247,6 +247,18 @@ func (c *Config) Check() error {
 	if len(c.Inputs) == 0 {
 		return bad("inputs", "at least one input is required")
 	}
+	for i, p := range c.Inputs {
+		if p == "" {
+			return bad(fmt.Sprintf("inputs[%d]", i), "an empty path (an empty ${VAR}?)")
+		}
+	}
+	if c.Labels != nil {
+		for i, p := range c.Labels.Inputs {
+			if p == "" {
+				return bad(fmt.Sprintf("labels.inputs[%d]", i), "an empty path (an empty ${VAR}?)")
+			}
+		}
+	}
 	switch {
 	case c.Task == "":
 		return bad("task", "required (one of %s)", strings.Join(allTasks, ", "))

@@ -309,6 +309,30 @@ func TestFromFlags(t *testing.T) {
 	if _, err := FromFlags(Flags{Inputs: []string{"a"}, Task: "binary", Label: "y"}); !errors.Is(err, evalerr.ErrConfig) {
 		t.Errorf("missing flags: %v", err)
 	}
+	// An empty path read the working directory ("--input $DIR", DIR unset).
+	for _, f := range []Flags{
+		{Inputs: []string{"a", ""}, Task: "binary", Label: "y", Prediction: []string{"p"}, Out: "out"},
+		{Inputs: []string{"a"}, Task: "binary", Label: "y", Prediction: []string{"p"}, Out: "out", Labels: []string{""}, Join: []string{"id"}},
+	} {
+		if _, err := FromFlags(f); !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), "an empty path") {
+			t.Errorf("empty path: %v, want a config error", err)
+		}
+	}
+}
+
+// TestEmptyInputPath: an input or label pattern that expands to nothing is
+// a config error naming its key (it was exit 3 naming "").
+func TestEmptyInputPath(t *testing.T) {
+	t.Setenv("EVALJOB_TEST_EMPTY", "")
+	for _, tc := range []struct{ text, want string }{
+		{strings.Replace(minimal, "inputs: [data/*.parquet]", "inputs: [data/*.parquet, '${EVALJOB_TEST_EMPTY}']", 1), "config key inputs[1]: an empty path"},
+		{minimal + "labels: {inputs: ['${EVALJOB_TEST_EMPTY}'], join: [id]}\n", "config key labels.inputs[0]: an empty path"},
+	} {
+		_, err := Load(writeConfig(t, tc.text), nil)
+		if !errors.Is(err, evalerr.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
 }
 
 // TestLabels: the labels section resolves its paths like inputs, defaults

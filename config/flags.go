@@ -66,6 +66,18 @@ func FromFlags(f Flags) (*Config, error) {
 	if f.Out == "" {
 		return nil, evalerr.Configf("--out is required")
 	}
+	// An empty path is none ("--input $DIR" with DIR unset), not the
+	// working directory.
+	for _, p := range f.Inputs {
+		if p == "" {
+			return nil, evalerr.Configf("--input: an empty path")
+		}
+	}
+	for _, p := range f.Labels {
+		if p == "" {
+			return nil, evalerr.Configf("--labels: an empty path")
+		}
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, evalerr.Configf("working directory: %w", err)

@@ -59,6 +59,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	case "validate":
 		err = cmdValidate(ctx, args[1:], stdout, stderr, &log)
 	case "version", "--version", "-version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "evaljob: version takes no arguments, got %q\n", args[1])
+			return exitConfig
+		}
 		fmt.Fprintf(stdout, "evaljob %s\n", version)
 		return exitOK
 	case "help", "-h", "--help":
@@ -151,7 +155,7 @@ func exitCode(err error, sig os.Signal, stderr io.Writer, log *slog.Logger) int 
 		}
 		return code
 	}
-	if err == nil {
+	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}
 	var code int
@@ -184,25 +188,54 @@ func jsonLogs(log *slog.Logger) bool {
 var (
 	errUsage = errors.New("usage error")
 	errGate  = errors.New("quality gate failed")
+	errHelp  = errors.New("help was printed") // -h / --help: exit 0
 )
 
 // listFlag collects a repeated flag.
+// onceValue is a flag that takes one value: a second is an error (bool
+// flags, which say the same thing twice, are not wrapped).
+type onceValue struct {
+	flag.Value
+	set bool
+}
+
+func (o *onceValue) Set(v string) error {
+	if o.set {
+		return errors.New("given twice (it takes one value)")
+	}
+	o.set = true
+	return o.Value.Set(v)
+}
+
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-type logFlags struct{ format, level string }
+type logFlags struct {
+	format, level string
+	fs            *flag.FlagSet
+}
 
 func (lf *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&lf.format, "log-format", "text", "log format: text or json")
-	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error (default warn when stderr is not a terminal)")
+	lf.fs = fs
 }
 
+// logger logs to w. Piped (w not a terminal) and with neither --log-format
+// nor --log-level given, it logs warnings and errors only: quiet when
+// piped (SPEC §5); a scheduler that wants the records asks for them
+// (--log-format json, or --log-level info).
 func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(lf.level)); err != nil {
 		return nil, fmt.Errorf("%w: --log-level %q", errUsage, lf.level)
+	}
+	asked := false
+	lf.fs.Visit(func(f *flag.Flag) { asked = asked || f.Name == "log-format" || f.Name == "log-level" })
+	if !asked && !isTerminal(w) {
+		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch lf.format {
@@ -214,9 +247,30 @@ func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("%w: --log-format %q is not text or json", errUsage, lf.format)
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
+// parse parses a command's flags. -h or --help prints them to stdout and
+// returns errHelp (exit 0); a flag that takes one value given twice
+// ("--config a.yaml --config b.yaml") is a usage error, not the last one.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.VisitAll(func(f *flag.Flag) {
+		_, repeatable := f.Value.(*listFlag)
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		if !repeatable && !(ok && b.IsBoolFlag()) {
+			f.Value = &onceValue{Value: f.Value}
+		}
+	})
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.VisitAll(func(f *flag.Flag) { // for PrintDefaults' type names
+				if o, ok := f.Value.(*onceValue); ok {
+					f.Value = o.Value
+				}
+			})
+			fmt.Fprintf(stdout, "usage: evaljob %s [flags]\n", fs.Name())
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return errHelp
+		}
 		return fmt.Errorf("%w: %s %v", errUsage, fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
@@ -264,17 +318,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logOut
 	fs.StringVar(&f.Unmatched, "unmatched", "", "prediction rows without a label: error (default) | skip")
 	fs.IntVar(&batchRows, "batch-rows", 0, "rows per chunk (tuning only; results do not depend on it)")
 	logs.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	// On a terminal, log records and the progress line share it.
 	var term *terminal
-	logTo := stderr
+	var log *slog.Logger
+	var err error
 	if isTerminal(stderr) {
 		term = &terminal{w: stderr}
-		logTo = term
+		log, err = logs.logger(term)
+	} else {
+		log, err = logs.logger(stderr)
 	}
-	log, err := logs.logger(logTo)
 	if err != nil {
 		return err
 	}
@@ -325,22 +381,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logOut
 	return report(cfg, res, err, stdout)
 }
 
-// report prints where the outputs went and the gate report, and turns
-// failed gates into errGate.
+// report prints where the outputs went and the gate report, on a terminal
+// only (quiet when piped: SPEC §5), and turns failed gates into errGate.
 func report(cfg *config.Config, res *pipeline.Result, err error, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "evaljob: %d input rows, %d summary rows\nsummary: %s\n", res.InputRows, res.SummaryRows,
-		filepath.Join(res.Dir, pipeline.SummaryFile))
-	if cfg.Output.PerRow {
-		fmt.Fprintf(stdout, "rows:    %s\n", filepath.Join(res.Dir, pipeline.RowsFile))
-	}
-	if res.Report != "" {
-		fmt.Fprintf(stdout, "report:  %s\n\n%s", filepath.Join(res.Dir, pipeline.ReportFile), res.Report)
+	if isTerminal(stdout) {
+		fmt.Fprintf(stdout, "evaljob: %d input rows, %d summary rows\nsummary: %s\n", res.InputRows, res.SummaryRows,
+			filepath.Join(res.Dir, pipeline.SummaryFile))
+		if cfg.Output.PerRow {
+			fmt.Fprintf(stdout, "rows:    %s\n", filepath.Join(res.Dir, pipeline.RowsFile))
+		}
+		if res.Report != "" {
+			fmt.Fprintf(stdout, "report:  %s\n\n%s", filepath.Join(res.Dir, pipeline.ReportFile), res.Report)
+		}
 	}
 	if res.GatesFailed > 0 {
-		return fmt.Errorf("%w: %d of %d gate checks failed (outputs are written)", errGate, res.GatesFailed, len(res.Gates))
+		return fmt.Errorf("%w: %d of %d gate checks failed (outputs are written; see %s)",
+			errGate, res.GatesFailed, len(res.Gates), filepath.Join(res.Dir, pipeline.ReportFile))
 	}
 	return nil
 }
@@ -353,7 +412,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer, l
 	fs.StringVar(&configPath, "config", "", "YAML config file")
 	fs.Var(&sets, "set", "override a config key: key.path=value (repeatable)")
 	logs.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	log, err := logs.logger(stderr)

@@ -17,10 +17,25 @@ func fixture(name string) string { return filepath.Join("..", "..", "testdata", 
 
 const exampleConfig = "../../configs/example.yaml"
 
-// evaljob runs the command in-process and returns its exit code and output.
+// evaljob runs the command in-process, piped, and returns its exit code
+// and output.
 func evaljob(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// ttyBuffer is a buffer that passes for a terminal.
+type ttyBuffer struct{ bytes.Buffer }
+
+func (*ttyBuffer) IsTerminal() bool { return true }
+
+// evaljobTTY is evaljob with stdout on a terminal.
+func evaljobTTY(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out ttyBuffer
+	var errb bytes.Buffer
 	code := run(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -42,6 +57,11 @@ func TestExitCodes(t *testing.T) {
 		mention string // in stderr
 	}{
 		{"version", []string{"version"}, 0, ""},
+		{"version with an argument", []string{"version", "--bogus"}, 2, "version takes no arguments"},
+		{"run --help", []string{"run", "--help"}, 0, ""},
+		{"validate -h", []string{"validate", "-h"}, 0, ""},
+		{"config twice", []string{"run", "--config", exampleConfig, "--config", badConfig}, 2, "-config: given twice"},
+		{"empty input", []string{"run", "--input", "", "--task", "binary", "--label", "label", "--prediction", "prob", "--out", filepath.Join(tmp, "h")}, 2, "--input: an empty path"},
 		{"no command", nil, 2, ""},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", []string{"run", "--nope"}, 2, "nope"},
@@ -92,9 +112,42 @@ func TestOverwriteRefused(t *testing.T) {
 	}
 }
 
+// TestQuietWhenPiped: piped, a run that succeeds prints nothing (SPEC §5);
+// a failing gate prints its one error line, naming report.md; the log
+// records come when asked for (--log-format, --log-level).
+func TestQuietWhenPiped(t *testing.T) {
+	tmp := t.TempDir()
+	code, stdout, stderr := evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+filepath.Join(tmp, "a"))
+	if code != 0 || stdout != "" || stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0 and nothing", code, stdout, stderr)
+	}
+	dir := filepath.Join(tmp, "b")
+	code, stdout, stderr = evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir, "--set", "gates=[{metric: log_loss, max: 0.5}]")
+	want := "evaljob: quality gate failed: 1 of 1 gate checks failed (outputs are written; see " + filepath.Join(dir, "report.md") + ")\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout, stderr, want)
+	}
+	for _, flag := range []string{"--log-level=info", "--log-format=text", "--log-format=json"} {
+		code, stdout, stderr = evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+filepath.Join(tmp, "c"), "--set", "output.overwrite=true", flag)
+		if code != 0 || stdout != "" || !strings.Contains(stderr, "done") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0, nothing, the done record", flag, code, stdout, stderr)
+		}
+	}
+}
+
+// TestHelp: -h and --help print the command's flags to stdout.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"run", "validate"} {
+		code, stdout, stderr := evaljob(t, cmd, "--help")
+		if code != 0 || !strings.HasPrefix(stdout, "usage: evaljob "+cmd) || !strings.Contains(stdout, "-config string") || stderr != "" {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", cmd, code, stdout, stderr)
+		}
+	}
+}
+
 func TestRunPrintsSummaryPath(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir, "--log-format", "json")
+	code, stdout, stderr := evaljobTTY(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir, "--log-format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -152,7 +205,7 @@ func TestJSONLogsOnFailure(t *testing.T) {
 // A failing gate exits 1 with every output written, and the report is printed.
 func TestGateExitCode(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := evaljob(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir,
+	code, stdout, stderr := evaljobTTY(t, "run", "--config", exampleConfig, "--set", "output.dir="+dir,
 		"--set", "gates=[{metric: log_loss, max: 0.5}]")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)

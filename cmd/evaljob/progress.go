@@ -7,18 +7,23 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/evaljob/evaljob/pipeline"
 )
 
-// isTerminal reports whether w is a character device (a terminal): the
-// progress line is drawn only there, so piped and logged output stays clean.
+// isTerminal reports whether w is a terminal (not /dev/null, a pipe or a
+// file): the progress line, the closing lines and the info logs are for a
+// terminal only, so that piped and logged output stays quiet. A writer may
+// say so itself (IsTerminal: the terminal below, tests).
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+	switch w := w.(type) {
+	case interface{ IsTerminal() bool }:
+		return w.IsTerminal()
+	case *os.File:
+		return term.IsTerminal(int(w.Fd()))
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return false
 }
 
 // terminal is a terminal that shows a progress line and log records: a
@@ -29,6 +34,9 @@ type terminal struct {
 	mu    sync.Mutex
 	shown bool // a progress line is on the screen
 }
+
+// IsTerminal says that t is a terminal.
+func (t *terminal) IsTerminal() bool { return true }
 
 // Write writes a log record, on a line of its own.
 func (t *terminal) Write(b []byte) (int, error) {
