@@ -42,8 +42,14 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "evaljob: internal error (please report): %v\n%s", r, debug.Stack())
 			code = exitInternal
+			msg := fmt.Sprintf("internal error (please report): %v", r)
+			if len(args) > 0 && jsonAsked(args[1:]) {
+				log := slog.New(slog.NewJSONHandler(stderr, nil))
+				log.Error("failed", "exit_code", code, "error", msg, "stack", string(debug.Stack()))
+				return
+			}
+			fmt.Fprintf(stderr, "evaljob: %s\n%s", msg, debug.Stack())
 		}
 	}()
 	if len(args) == 0 {

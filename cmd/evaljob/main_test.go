@@ -267,3 +267,33 @@ func TestJSONSignalRecord(t *testing.T) {
 		}
 	}
 }
+
+// panicWriter panics on Write: a stand-in for a bug inside a command.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("boom") }
+
+// TestInternalErrorRecord: a panic is exit 70 with its message and stack,
+// as a JSON record under --log-format json (it was plain text there).
+func TestInternalErrorRecord(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var errb bytes.Buffer
+		code := run([]string{"validate", "--config", exampleConfig, "--log-format", format}, panicWriter{}, &errb)
+		if code != exitInternal {
+			t.Errorf("%s: exit %d, want %d", format, code, exitInternal)
+		}
+		if format == "text" {
+			if !strings.HasPrefix(errb.String(), "evaljob: internal error (please report): boom\n") {
+				t.Errorf("text: stderr %q", errb.String())
+			}
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal(errb.Bytes(), &rec); err != nil {
+			t.Fatalf("json: stderr is not one JSON record: %v\n%s", err, errb.String())
+		}
+		if rec["level"] != "ERROR" || rec["exit_code"] != float64(exitInternal) || rec["error"] != "internal error (please report): boom" || rec["stack"] == "" {
+			t.Errorf("json: record %v", rec)
+		}
+	}
+}
