@@ -460,3 +460,61 @@ func TestClassWeightsWithSmoothing(t *testing.T) {
 		t.Errorf("weight_sum %v, want %v", got, den)
 	}
 }
+
+// Token long layout, rows.parquet: a sequence came in order of its first
+// *scored* row, and one with no scored row was missing (an audit). SPEC §4:
+// one row per sequence, in order of first appearance. The rows of the
+// audit: s2's first row is invalid (a logprob above 1e-6), s4's only row
+// too, and a null sequence belongs to none; the summary counts only the
+// sequences with a scored token.
+func TestTokenSequencesInOrderOfFirstAppearance(t *testing.T) {
+	dir := t.TempDir()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "doc_id", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "lp", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	docs := []string{"s1", "s2", "s1", "s3", "s2", "", "s4", "s5"}
+	lps := []float64{-1, 0.5, -2, -1, -1, -1, 0.7, -0.5}
+	for i, d := range docs {
+		b.Field(0).(*array.StringBuilder).Append("m")
+		if d == "" {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.StringBuilder).Append(d)
+		}
+		b.Field(2).(*array.Float64Builder).Append(lps[i])
+	}
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	in := filepath.Join(dir, "t.parquet")
+	writeParquet(t, in, rec, 3)
+
+	cfg := jobConfig("token", []string{in}, "", "lp")
+	cfg.Columns.PredictionKind = "logprob"
+	cfg.Columns.Sequence = "doc_id"
+	cfg.Options.OnInvalid = "skip"
+	cfg.Output.PerRow = true
+	sum := summaryOf(t, cfg)
+	if sum.int("sequences", 0) != 4 || sum.int("tokens", 0) != 5 || sum.int("invalid_rows", 0) != 3 {
+		t.Errorf("sequences %d tokens %d invalid %d, want 4 5 3", sum.int("sequences", 0), sum.int("tokens", 0), sum.int("invalid_rows", 0))
+	}
+	rt := openTable(t, filepath.Join(cfg.Output.Dir, RowsFile))
+	want := []struct {
+		doc    string
+		tokens int64
+		ce     float64 // -1: null
+	}{{"s1", 2, 1.5}, {"s2", 1, 1}, {"s3", 1, 1}, {"s4", 0, -1}, {"s5", 1, 0.5}}
+	if rt.tbl.NumRows() != int64(len(want)) {
+		t.Fatalf("rows.parquet has %d rows, want %d", rt.tbl.NumRows(), len(want))
+	}
+	for i, w := range want {
+		doc, _ := rt.str("doc_id", i)
+		ce, ok := rt.float("cross_entropy", i)
+		if doc != w.doc || rt.int("tokens", i) != w.tokens || ok != (w.ce >= 0) || (ok && ce != w.ce) {
+			t.Errorf("row %d: %s, %d tokens, cross_entropy %v (%v); want %s, %d, %v", i, doc, rt.int("tokens", i), ce, ok, w.doc, w.tokens, w.ce)
+		}
+	}
+}

@@ -213,6 +213,19 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 	return st.seqs.get(s.seqKey, value, at), verdict{}
 }
 
+// seenSequence records that row i, which is not scored (ignored, invalid
+// or unlabeled), belongs to its sequence, in the long layouts: the
+// sequence's row in rows.parquet comes in order of its first appearance in
+// the input, and is there (0 tokens, null loss) when none of its rows was
+// scored (SPEC §4). A row whose sequence value is itself null or NaN
+// belongs to none. The summary does not change: a sequence without a
+// scored token adds nothing to it.
+func (s *scorer) seenSequence(ch *readers.Chunk, st *stats, unit, i int) {
+	if s.p.layout != tokenList {
+		s.sequence(ch, st, unit, i)
+	}
+}
+
 // scoreToken is the token task's general loop, row by row (the worker
 // tries the fast path first: worker.scoreToken).
 func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error {
@@ -235,6 +248,7 @@ func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error 
 			if err != nil {
 				return err
 			}
+			s.seenSequence(ch, st, unit, i)
 			continue
 		}
 		if p.layout == tokenLogits {
@@ -242,6 +256,7 @@ func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error 
 				if err != nil {
 					return err
 				}
+				s.seenSequence(ch, st, unit, i)
 				continue
 			}
 		}
@@ -264,6 +279,7 @@ func (s *scorer) scoreToken(ch *readers.Chunk, unit int, tables []*stats) error 
 			if err := s.bad(ch, st, i, v.col, v.value, v.why); err != nil {
 				return err
 			}
+			s.seenSequence(ch, st, unit, i)
 			continue
 		}
 		st.tok.Rows++
