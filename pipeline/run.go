@@ -287,6 +287,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Result, error) 
 			man.Status = "gates_failed"
 		}
 		log.Info("gates", "checks", len(res.Gates), "failed", res.GatesFailed)
+		for _, r := range res.Gates {
+			if !r.Passed { // the reason in the job's log (CI), not only in report.md
+				log.Warn("gate failed", "gate", r.Gate, "metric", r.Metric, "group", r.GroupText(), "reason", r.Reason)
+			}
+		}
 	}
 	for i := range p.files.len() {
 		man.Inputs = append(man.Inputs, writers.ManifestInput{Path: p.files.path(i), Bytes: p.files.size(i), Rows: fileRows[i]})

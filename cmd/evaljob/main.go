@@ -218,30 +218,17 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-type logFlags struct {
-	format, level string
-	fs            *flag.FlagSet
-}
+type logFlags struct{ format, level string }
 
 func (lf *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&lf.format, "log-format", "text", "log format: text or json")
-	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error (default warn when stderr is not a terminal)")
-	lf.fs = fs
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error")
 }
 
-// logger logs to w. Piped (w not a terminal) and with neither --log-format
-// nor --log-level given, it logs warnings and errors only: quiet when
-// piped (SPEC §5); a scheduler that wants the records asks for them
-// (--log-format json, or --log-level info).
 func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(lf.level)); err != nil {
 		return nil, fmt.Errorf("%w: --log-level %q", errUsage, lf.level)
-	}
-	asked := false
-	lf.fs.Visit(func(f *flag.Flag) { asked = asked || f.Name == "log-format" || f.Name == "log-level" })
-	if !asked && !isTerminal(w) {
-		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch lf.format {
