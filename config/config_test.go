@@ -125,6 +125,9 @@ func TestSyntaxErrorLines(t *testing.T) {
 		{"flow mapping on line 1", "columns: {label: y\ntask: binary\n", "line 2: did not find expected ',' or '}'"},
 		{"block mapping", "task: binary\ncolumns:\n  label: y\n - p\n", "line 4: did not find expected key"},
 		{"one line", "task: [a, b}", "line 1: did not find expected ',' or ']'"},
+		// Scanner errors that read like the parser's: yaml.v3 counts these from 1.
+		{"scanner anchor", "task: binary\ninputs: [a]\ncolumns: {label: &, prediction: p}\n", "line 3: did not find expected alphabetic or numeric character"},
+		{"scanner block scalar", "task: binary\ninputs: [a]\ncolumns: |x\n", "line 3: did not find expected comment or line break"},
 		{"flow mapping open", "task: binary\ncolumns: {label: y,\n  prediction: p\ninputs: [a]\n", "line 2: did not find expected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -175,7 +175,9 @@ func globEscape(dir string) string {
 
 // parserLine matches the messages of yaml.v3's parser, as opposed to its
 // scanner: the problems its parserc.go sets, with the line if any.
-var parserLine = regexp.MustCompile(`^(?:line (\d+): )?((?:did not find expected|found undefined tag handle|found duplicate %|found incompatible YAML document).*)$`)
+// (Its scanner's messages start alike, "did not find expected whitespace":
+// the parser's are matched whole.)
+var parserLine = regexp.MustCompile(`^(?:line (\d+): )?((?:did not find expected (?:<stream-start>|<document start>|node content|'-' indicator|key|',' or '\]'|',' or '\}')|found undefined tag handle|found duplicate %YAML directive|found duplicate %TAG directive|found incompatible YAML document))$`)
 
 var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
