@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/evaljob/evaljob/evalerr"
+	"github.com/evaljob/evaljob/readers"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -380,53 +381,71 @@ func TestLabels(t *testing.T) {
 }
 
 // TestInputsUnderWildcardFolder: a relative input pattern in a config whose
-// folder has wildcard characters in its name ("runs[1]") matches the files
-// of that folder: only the pattern's own wildcards are wildcards.
+// folder has wildcard characters in its name ("runs[1]", a backslash, a
+// leading "_") matches the files of that folder, through the readers'
+// discovery: only the pattern's own wildcards are wildcards, "**" too, and
+// a missing file is not a sibling folder's ("runs[12]" once read "runs1").
 func TestInputsUnderWildcardFolder(t *testing.T) {
 	if filepath.Separator == '\\' {
-		t.Skip("filepath.Glob has no escapes on Windows")
+		t.Skip("folder names with wildcards")
 	}
-	dir := filepath.Join(t.TempDir(), "runs[1]*?")
-	for _, name := range []string{"data/a.parquet", "data/b[2].parquet", "l/x.parquet"} {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	root := t.TempDir()
+	for _, folder := range []string{"runs[1]*?", `a\b`, "_runs[1]", "runs[12]"} {
+		dir := filepath.Join(root, folder)
+		for _, name := range []string{"data/a.parquet", "data/sub/b[2].parquet", "l/x.parquet"} {
+			writeFile(t, filepath.Join(dir, name))
+		}
+		writeFile(t, filepath.Join(root, "runs1", "data", "c.parquet")) // what runs[12] matches as a pattern
+		text := minimal + "labels: {inputs: ['l/*.parquet'], join: [id]}\n"
+		text = strings.Replace(text, "inputs: [data/*.parquet]", "inputs: ['data/*.parquet', 'data/**/*.parquet', 'data/sub/b[2].parquet', 'data/c.parquet']", 1)
+		path := filepath.Join(dir, "job.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "job.yaml")
-	text := minimal + "labels: {inputs: ['l/*.parquet'], join: [id]}\n"
-	text = strings.Replace(text, "inputs: [data/*.parquet]", "inputs: ['data/*.parquet', 'data/b[2].parquet']", 1)
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		pattern string
-		want    []string
-	}{
-		{cfg.Inputs[0], []string{"data/a.parquet", "data/b[2].parquet"}},
-		{cfg.Inputs[1], []string{"data/b[2].parquet"}}, // exists as named
-		{cfg.Labels.Inputs[0], []string{"l/x.parquet"}},
-	} {
-		got, err := filepath.Glob(tc.pattern)
-		if _, serr := os.Stat(tc.pattern); serr == nil {
-			got, err = []string{tc.pattern}, nil
-		}
+		cfg, err := Load(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want []string
-		for _, w := range tc.want {
-			want = append(want, filepath.Join(dir, w))
+		for i, want := range [][]string{
+			{"data/a.parquet"},
+			{"data/a.parquet", "data/sub/b[2].parquet"},
+			{"data/sub/b[2].parquet"}, // exists as named
+			nil,                       // missing: no file (runs1/data/c.parquet is not it)
+		} {
+			checkDiscover(t, folder, cfg.Inputs[i], dir, want)
 		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s matches %q, want %q", tc.pattern, got, want)
+		checkDiscover(t, folder, cfg.Labels.Inputs[0], dir, []string{"l/x.parquet"})
+	}
+}
+
+func writeFile(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkDiscover(t *testing.T, folder, pattern, dir string, want []string) {
+	t.Helper()
+	got, err := readers.Discover([]string{pattern}, "")
+	var paths []string
+	for _, in := range got {
+		paths = append(paths, in.Path)
+	}
+	var wantPaths []string
+	for _, w := range want {
+		wantPaths = append(wantPaths, filepath.Join(dir, w))
+	}
+	if want == nil {
+		if err == nil || !strings.Contains(err.Error(), "matches no files") {
+			t.Errorf("%s: %s matches %q (%v), want no file", folder, pattern, paths, err)
 		}
+		return
+	}
+	if err != nil || !slices.Equal(paths, wantPaths) {
+		t.Errorf("%s: %s matches %q (%v), want %q", folder, pattern, paths, err, wantPaths)
 	}
 }

@@ -88,25 +88,12 @@ func (c *Config) resolvePaths(base func(key string) string) {
 		}
 		return filepath.Join(base(key), p)
 	}
-	// An input is a glob pattern: the folder it is joined to is matched
-	// as it is named, even with wildcard characters in its name
-	// ("runs[1]"), unless the joined path names an existing file as it is.
-	pattern := func(key, p string) string {
-		full := abs(key, p)
-		if full == p || !strings.ContainsAny(p, `*?[`) {
-			return full
-		}
-		if _, err := os.Lstat(full); err == nil {
-			return full
-		}
-		return filepath.Join(globEscape(base(key)), p)
-	}
 	for i, p := range c.Inputs {
-		c.Inputs[i] = pattern(fmt.Sprintf("inputs.%d", i), p)
+		c.Inputs[i] = abs(fmt.Sprintf("inputs.%d", i), p)
 	}
 	if c.Labels != nil {
 		for i, p := range c.Labels.Inputs {
-			c.Labels.Inputs[i] = pattern(fmt.Sprintf("labels.inputs.%d", i), p)
+			c.Labels.Inputs[i] = abs(fmt.Sprintf("labels.inputs.%d", i), p)
 		}
 	}
 	c.Output.Dir = abs("output.dir", c.Output.Dir)
@@ -155,22 +142,6 @@ func yamlMessage(err error) string {
 		msg = fmt.Sprintf("line %d: %s", n+1, msg[len(m[0])-len(m[2]):])
 	}
 	return msg
-}
-
-// globEscape quotes the wildcard characters of a folder's name for
-// filepath.Glob (on Windows, where "\\" separates folders, it cannot).
-func globEscape(dir string) string {
-	if filepath.Separator == '\\' {
-		return dir
-	}
-	var b strings.Builder
-	for _, r := range dir {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // parserLine matches the messages of yaml.v3's parser, as opposed to its

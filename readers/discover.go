@@ -51,8 +51,10 @@ func discover(patterns []string, baseDir string) ([]Input, error) {
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 // expand lists the files one pattern names. A path that exists is that
-// path, even with wildcard characters in it (a config in a folder named
-// "runs[1]" joins that folder to its inputs).
+// path, even with wildcard characters in it; so is each leading folder of
+// a pattern that exists as named (a config in a folder named "runs[1]"
+// joins that folder to its inputs: "runs[1]/data/*.parquet" reads
+// runs[1]/data, and a missing runs[1]/data/a.parquet is not runs1's).
 func expand(full string) ([]string, error) {
 	st, err := os.Stat(full)
 	if err == nil || !hasMeta(full) {
@@ -67,15 +69,26 @@ func expand(full string) ([]string, error) {
 		}
 		return []string{filepath.Clean(full)}, nil
 	}
-	if slices.Contains(strings.Split(filepath.ToSlash(full), "/"), "**") {
-		return globstar(full)
+	root, rest := literalRoot(full)
+	for _, e := range rest {
+		if _, err := path.Match(e, ""); err != nil {
+			return nil, fmt.Errorf("pattern element %q: %w", e, err)
+		}
 	}
-	matches, err := filepath.Glob(full)
+	if slices.Contains(rest, "**") {
+		return globstar(root, rest)
+	}
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return nil, nil // no folder: matches nothing
+	}
+	// As filepath.Glob, but below root as named: links are followed.
+	rel, err := fs.Glob(os.DirFS(root), strings.Join(rest, "/"))
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, m := range matches {
+	for _, r := range rel {
+		m := filepath.Join(root, filepath.FromSlash(r))
 		if hidden(filepath.Base(m)) {
 			continue
 		}
@@ -96,27 +109,43 @@ func expand(full string) ([]string, error) {
 	return out, nil
 }
 
-// globstar expands a pattern with a "**" element, which matches any number
-// of folders (none too), as in DuckDB and shells with globstar: the folder
-// before the first element with a wildcard is walked (as visit walks: links
-// to folders not followed, hidden names skipped; not below a folder the
-// pattern's start cannot match), each file whose path below it matches is
-// taken, and every data file below a folder that matches.
-func globstar(full string) ([]string, error) {
-	elems := strings.Split(filepath.ToSlash(full), "/")
-	for _, e := range elems {
-		if _, err := path.Match(e, ""); err != nil {
-			return nil, fmt.Errorf("pattern element %q: %w", e, err)
+// literalRoot splits a pattern that does not exist as named into the
+// longest run of leading folders taken as named, and the pattern elements
+// below it: an element without wildcards, or one that names an existing
+// folder, up to a "**" (which is always a pattern) and before the last.
+func literalRoot(full string) (root string, rest []string) {
+	elems := strings.Split(filepath.ToSlash(filepath.Clean(full)), "/")
+	k := 0
+	for ; k < len(elems)-1; k++ {
+		e := elems[k]
+		if e == "**" {
+			break
+		}
+		if hasMeta(e) {
+			st, err := os.Stat(filepath.FromSlash(strings.Join(elems[:k+1], "/")))
+			if err != nil || !st.IsDir() {
+				break
+			}
 		}
 	}
-	k := slices.IndexFunc(elems, hasMeta)
-	root, rest := filepath.FromSlash(strings.Join(elems[:k], "/")), elems[k:]
-	if root == "" {
+	root = filepath.FromSlash(strings.Join(elems[:k], "/"))
+	switch {
+	case root == "" && filepath.IsAbs(full):
+		root = string(filepath.Separator)
+	case root == "":
 		root = "."
-		if filepath.IsAbs(full) {
-			root = string(filepath.Separator)
-		}
 	}
+	return root, elems[k:]
+}
+
+// globstar expands a pattern with a "**" element, which matches any number
+// of folders (none too), as in DuckDB and shells with globstar: the pattern
+// elements rest are matched below the folder root (taken as named), which
+// is walked as visit walks (links to folders not followed, hidden names
+// skipped; not below a folder the pattern's start cannot match); each file
+// whose path below root matches is taken, and every data file below a
+// folder that matches.
+func globstar(root string, rest []string) ([]string, error) {
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		return nil, nil // no folder: matches nothing
 	}
