@@ -421,14 +421,12 @@ func TestListErrorsNameTheEntry(t *testing.T) {
 	}
 }
 
-// label_smoothing with class_weights took the smoothed target's terms
-// unweighted (an audit: logits [0, 0], y = 0, e = 0.2, cw = [1, 3] gave
-// ln 2, PyTorch 1.2 ln 2). PyTorch's cross_entropy(weight=cw,
-// label_smoothing=e), mean reduction, is
-//
-//	sum_i [(1-e) cw[y_i] nll_iy + (e/C) sum_k cw_k nll_ik] / sum_i cw[y_i],
-//
-// computed here from that formula, with math.Log on the probabilities.
+// label_smoothing with class_weights, as SPEC §3 defines them: the row's
+// weight is its sample weight times class_weights[y], and its loss the
+// cross-entropy against the smoothed target (1-e)·onehot + e/C, with no
+// class weight inside (PyTorch's cross_entropy(weight=cw,
+// label_smoothing=e) weights the smoothing term's classes by cw_k too:
+// README). Computed here from that definition, with math.Log.
 func TestClassWeightsWithSmoothing(t *testing.T) {
 	dir := t.TempDir()
 	labels := []int64{0, 1, 2, 1, 0, 2, 2}
@@ -439,25 +437,28 @@ func TestClassWeightsWithSmoothing(t *testing.T) {
 	writeParquet(t, in, rec, 3)
 	cw := []float64{1, 3, 0.5}
 	const e, c, eps = 0.2, 3, 0x1p-52
-	var num, den float64
+	var ws, ls []float64
 	for i, y := range labels {
-		nll := func(k int) float64 { return -math.Log(min(max(probs[i][k], eps), 1-eps)) }
-		row := (1 - e) * cw[y] * nll(int(y))
+		l := 0.0
 		for k := range c {
-			row += e / c * cw[k] * nll(k)
+			target := e / c
+			if k == int(y) {
+				target += 1 - e
+			}
+			l -= target * math.Log(min(max(probs[i][k], eps), 1-eps))
 		}
-		num += row
-		den += cw[y]
+		ws, ls = append(ws, cw[y]), append(ls, l)
 	}
+	want, _ := exactMean(ws, ls)
 	cfg := jobConfig("multiclass", []string{in}, "label", "probs")
 	cfg.Options.LabelSmoothing = e
 	cfg.Options.ClassWeights = cw
 	sum := summaryOf(t, cfg)
-	if got, _ := sum.float("cross_entropy", 0); math.Abs(got-num/den) > 1e-14*num/den {
-		t.Errorf("cross_entropy %v, PyTorch's %v", got, num/den)
+	if got, _ := sum.float("cross_entropy", 0); math.Abs(got-want) > 1e-14*want {
+		t.Errorf("cross_entropy %v, SPEC's %v", got, want)
 	}
-	if got, _ := sum.float("weight_sum", 0); got != den {
-		t.Errorf("weight_sum %v, want %v", got, den)
+	if got, _ := sum.float("weight_sum", 0); got != 1+3+0.5+3+1+0.5+0.5 {
+		t.Errorf("weight_sum %v, want %v", got, 1+3+0.5+3+1+0.5+0.5)
 	}
 }
 

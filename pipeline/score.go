@@ -300,16 +300,20 @@ func (s *scorer) multiclassRow(ch *readers.Chunk, i, c int, eps float64) (metric
 	if !ok {
 		return none, 0, s.invalid(ch, i, p.weightCol, metrics.WeightDomain.String())
 	}
-	var cw []float64 // PyTorch's class weights: the row's weight and the loss's terms
-	if len(p.classWeights) == c {
-		cw = p.classWeights
+	if cw := p.classWeights; len(cw) == c {
+		if target == nil {
+			w *= cw[y]
+		} else {
+			var m float64
+			for k, t := range target {
+				m += t * cw[k]
+			}
+			w *= m
+		}
 	}
-	row, inv := metrics.MulticlassWeighted(p.kind, predRow, y, target, cw, o.LabelSmoothing, eps, s.probs)
+	row, inv := metrics.Multiclass(p.kind, predRow, y, target, o.LabelSmoothing, eps, s.probs)
 	switch inv {
 	case metrics.Valid:
-		if cw != nil {
-			w *= row.ClassWeight
-		}
 		return row, w, verdict{}
 	case metrics.LabelDomain, metrics.TargetSum:
 		return none, 0, s.invalid(ch, i, p.labelCol, inv.String())

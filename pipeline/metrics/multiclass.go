@@ -9,11 +9,6 @@ type MulticlassRow struct {
 	Correct    bool    // argmax_k pred == y (soft: argmax_k t); lowest index wins ties
 	Brier      float64 // sum_k (p_k - t_k)^2, t the unsmoothed target (one-hot for a hard label)
 	Clipped    bool    // prob kind: some evaluated p_k (smoothed target weight > 0) was moved by the clip
-
-	// ClassWeight is the row's class weight, by which its sample weight is
-	// multiplied (MulticlassWeighted): cw[y], or sum_k t_k cw_k for a soft
-	// target; 1 without class weights.
-	ClassWeight float64
 }
 
 // MulticlassTarget validates a soft (or one-hot) target: NaN entries give
@@ -51,23 +46,6 @@ func MulticlassTarget(t []float64) Invalid {
 //
 // scratch is caller-owned with len >= C; Multiclass does not allocate.
 func Multiclass(kind Kind, pred []float64, y int, t []float64, smoothing, eps float64, scratch []float64) (MulticlassRow, Invalid) {
-	return MulticlassWeighted(kind, pred, y, t, nil, smoothing, eps, scratch)
-}
-
-// MulticlassWeighted is Multiclass with class weights cw (length C; nil for
-// none), as PyTorch's cross_entropy(weight=cw, label_smoothing=e) has them:
-// the row weighs W = cw[y] (ClassWeight; for a soft target W = sum_k t_k
-// cw_k, which is cw[y] for a one-hot one), and each class's loss term is
-// weighted by cw_k, so that W times the loss is PyTorch's per-row loss
-//
-//	-sum_k cw_k ((1-e) t_k + e/C) ln p_k,
-//
-// and a weighted mean of the losses is PyTorch's mean (sum of row losses
-// over sum of cw[y]). Without smoothing a hard label's loss is then the
-// unweighted one, -ln p_y; with it, the other classes' terms are weighted
-// by cw_k / cw[y]. A row with W = 0 weighs nothing; its loss is the one
-// without class weights.
-func MulticlassWeighted(kind Kind, pred []float64, y int, t, cw []float64, smoothing, eps float64, scratch []float64) (MulticlassRow, Invalid) {
 	c := len(pred)
 	if c == 0 {
 		return MulticlassRow{}, LengthMismatch
@@ -90,38 +68,15 @@ func MulticlassWeighted(kind Kind, pred []float64, y int, t, cw []float64, smoot
 		g.keep = 1 - smoothing
 		g.spread = smoothing / float64(c)
 	}
-	w := 1.0
-	if cw != nil {
-		if len(cw) != c {
-			return MulticlassRow{}, LengthMismatch
-		}
-		w = cw[g.y]
-		if t != nil {
-			w = 0
-			for k, tk := range t {
-				w += tk * cw[k]
-			}
-		}
-		if w > 0 {
-			g.cw, g.w = cw, w
-		}
-	}
-	var r MulticlassRow
-	var inv Invalid
 	switch kind {
 	case Prob:
-		r, inv = multiclassProb(pred, g, eps)
+		return multiclassProb(pred, g, eps)
 	case Logit:
-		r, inv = multiclassLogit(pred, g, scratch[:c])
+		return multiclassLogit(pred, g, scratch[:c])
 	case Logprob:
-		r, inv = multiclassLogprob(pred, g, scratch[:c])
-	default:
-		panic("metrics: unknown prediction kind")
+		return multiclassLogprob(pred, g, scratch[:c])
 	}
-	if inv == Valid {
-		r.ClassWeight = w
-	}
-	return r, inv
+	panic("metrics: unknown prediction kind")
 }
 
 // classTarget is a multiclass target: a hard label y (t == nil) or a soft
@@ -129,10 +84,8 @@ func MulticlassWeighted(kind Kind, pred []float64, y int, t, cw []float64, smoot
 type classTarget struct {
 	y      int
 	t      []float64
-	keep   float64   // 1 - e; unused when spread == 0
-	spread float64   // e / C; 0 without smoothing
-	cw     []float64 // class weights, nil without (or when w is 0)
-	w      float64   // the row's class weight, > 0 when cw is set
+	keep   float64 // 1 - e; unused when spread == 0
+	spread float64 // e / C; 0 without smoothing
 }
 
 // base is the unsmoothed target of class k.
@@ -146,18 +99,13 @@ func (g classTarget) base(k int) float64 {
 	return 0
 }
 
-// weight is the weight of class k's loss term: the smoothed target of
-// class k, times cw_k / w with class weights (exactly 1 for a hard label's
-// own class).
+// weight is the smoothed target of class k, the weight of its loss term.
 func (g classTarget) weight(k int) float64 {
 	b := g.base(k)
-	if g.spread != 0 {
-		b = g.keep*b + g.spread
+	if g.spread == 0 {
+		return b
 	}
-	if g.cw != nil && b != 0 {
-		b *= g.cw[k] / g.w
-	}
-	return b
+	return g.keep*b + g.spread
 }
 
 // argmax returns the index of the largest value, the lowest on ties. Values

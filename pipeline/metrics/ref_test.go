@@ -230,31 +230,8 @@ func refTargetWeights(c, y int, target []float64, e float64) []*big.Float {
 // largest logit, and ln p_k = (z_k - m) - ln(1 + r) keeps tiny losses exact. It returns +Inf when some w_k > 0 has
 // ln p_k = -Inf.
 func refMulticlass(kind Kind, pred []float64, y int, target []float64, e, eps float64) float64 {
-	return refMulticlassWeighted(kind, pred, y, target, nil, e, eps)
-}
-
-// refMulticlassWeighted is refMulticlass with class weights cw (PyTorch):
-// each w_k is multiplied by cw_k / W in exact arithmetic, W = cw[y] or
-// sum_k t_k cw_k, unless W is 0.
-func refMulticlassWeighted(kind Kind, pred []float64, y int, target, cw []float64, e, eps float64) float64 {
 	c := len(pred)
 	w := refTargetWeights(c, y, target, e)
-	if cw != nil {
-		var W *big.Float
-		if target == nil {
-			W = bf(cw[y])
-		} else {
-			W = bfInt(0)
-			for k, t := range target {
-				W = add(W, mul(bf(t), bf(cw[k])))
-			}
-		}
-		if W.Sign() > 0 {
-			for k := range w {
-				w[k] = quo(mul(w[k], bf(cw[k])), W)
-			}
-		}
-	}
 	var maxLogit float64
 	var logR *big.Float
 	if kind == Logit {
