@@ -65,18 +65,15 @@ type Result struct {
 	// Change is value - baseline, for reports (0 when an infinite value
 	// stayed so); Relative is set when the gate has max_increase, so that
 	// reports show it as a percentage of the baseline (RelativeChange).
-	// NoRow marks the result of a gate whose where selected no row: it has
-	// no grouping set (null in gates.json). None is part of gates.json.
+	// Neither is part of gates.json.
 	Change   *float64 `json:"-"`
 	Relative bool     `json:"-"`
-	NoRow    bool     `json:"-"`
 }
 
 // MarshalJSON writes the result with the fields of SPEC §6, and only
 // those. JSON has no infinities: a non-finite number (a +Inf loss, say) is
 // written as null, and the reason still says "+Inf". Group is {} rather than
-// null for the overall row; group_set is null for a gate whose where
-// selected no row. HTML characters are not escaped, so reasons read
+// null for the overall row. HTML characters are not escaped, so reasons read
 // "log_loss 0.41 > max 0.35".
 func (r Result) MarshalJSON() ([]byte, error) {
 	group := make(map[string]any, len(r.Group))
@@ -89,17 +86,14 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	p := struct {
 		Gate     int            `json:"gate"`
 		Metric   string         `json:"metric"`
-		GroupSet *string        `json:"group_set"`
+		GroupSet string         `json:"group_set"`
 		Group    map[string]any `json:"group"`
 		Value    *float64       `json:"value"`
 		Baseline *float64       `json:"baseline"`
 		Limit    *float64       `json:"limit"`
 		Passed   bool           `json:"passed"`
 		Reason   string         `json:"reason"`
-	}{r.Gate, r.Metric, nil, group, finite(r.Value), finite(r.Baseline), finite(r.Limit), r.Passed, r.Reason}
-	if !r.NoRow {
-		p.GroupSet = &r.GroupSet
-	}
+	}{r.Gate, r.Metric, r.GroupSet, group, finite(r.Value), finite(r.Baseline), finite(r.Limit), r.Passed, r.Reason}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -299,12 +293,13 @@ func matches(where map[string]string, r Row) bool {
 
 // noRow is the failing result of a gate whose where selects no row.
 func noRow(i int, g config.Gate) Result {
-	res := Result{Gate: i, Metric: g.Metric, Group: map[string]any{}, Relative: g.MaxIncrease != nil, NoRow: true}
+	res := Result{Gate: i, Metric: g.Metric, Group: map[string]any{}, Relative: g.MaxIncrease != nil}
 	if len(g.Where) == 0 {
 		res.Reason = "the summary has no overall row"
 		return res
 	}
 	cols := sortedKeys(g.Where)
+	res.GroupSet = strings.Join(cols, ",") // the where's columns: not "", the overall row's
 	conds := make([]string, len(cols))
 	for j, c := range cols {
 		res.Group[c] = g.Where[c]

@@ -341,8 +341,8 @@ func TestWhere(t *testing.T) {
 		{0, "model,slice", map[string]any{"model": "a", "slice": "y"}, true, "passed: log_loss 0.2 <= max 0.35"},
 		{1, "", map[string]any{}, true, "passed: log_loss 0.3 <= max 0.35"},
 		{2, "model,slice", map[string]any{"model": "b", "slice": "x"}, false, "log_loss 0.6 > max 0.35"},
-		{3, "", map[string]any{"model": "candidate"}, false, "no summary row has model = candidate"},
-		{4, "", map[string]any{"model": ""}, false, "no summary row has model = "},
+		{3, "model", map[string]any{"model": "candidate"}, false, "no summary row has model = candidate"},
+		{4, "model", map[string]any{"model": ""}, false, "no summary row has model = "},
 		{5, "", map[string]any{}, true, "passed: log_loss 0.3 <= max 0.35"},
 	}
 	if len(res) != len(wants) {

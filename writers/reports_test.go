@@ -200,10 +200,10 @@ func TestWriteGatesJSON(t *testing.T) {
 	if l, ok := got[3]["limit"].(float64); !ok || got[3]["gate"] != 2.0 || l < 12.2209 || l > 12.2211 {
 		t.Errorf("entry 3 limit: %v", got[3])
 	}
-	// A where that selects no row has no grouping set: null, not the
-	// overall row's "".
+	// A where that selects no row: group_set is the where's columns, not
+	// the overall row's "".
 	last := got[len(got)-1]
-	if last["gate"] != 5.0 || last["group_set"] != nil || !reflect.DeepEqual(last["group"], map[string]any{"model": "candidate"}) {
+	if last["gate"] != 5.0 || last["group_set"] != "model" || !reflect.DeepEqual(last["group"], map[string]any{"model": "candidate"}) {
 		t.Errorf("no-row entry: %v", last)
 	}
 	if first := got[0]; first["group_set"] != "" {

@@ -65,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	case "validate":
 		err = cmdValidate(ctx, args[1:], stdout, stderr, &log)
 	case "version", "--version", "-version":
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+			usage(stdout)
+			return exitOK
+		}
 		if len(args) > 1 {
 			fmt.Fprintf(stderr, "evaljob: version takes no arguments, got %q\n", args[1])
 			return exitConfig
@@ -198,8 +202,7 @@ var (
 )
 
 // listFlag collects a repeated flag.
-// onceValue is a flag that takes one value: a second is an error (bool
-// flags, which say the same thing twice, are not wrapped).
+// onceValue is a flag that takes one value: a second is an error.
 type onceValue struct {
 	flag.Value
 	set bool
@@ -241,16 +244,14 @@ func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 // parse parses a command's flags. -h or --help prints them to stdout and
-// returns errHelp (exit 0); a flag that takes one value given twice
-// ("--config a.yaml --config b.yaml") is a usage error, not the last one.
+// returns errHelp (exit 0). --config given twice is a usage error: one
+// file would be silently ignored (any other flag given twice takes the
+// last value, as Go's flag package has it, so a wrapper can append
+// overrides).
 func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
-	fs.VisitAll(func(f *flag.Flag) {
-		_, repeatable := f.Value.(*listFlag)
-		b, ok := f.Value.(interface{ IsBoolFlag() bool })
-		if !repeatable && !(ok && b.IsBoolFlag()) {
-			f.Value = &onceValue{Value: f.Value}
-		}
-	})
+	if f := fs.Lookup("config"); f != nil {
+		f.Value = &onceValue{Value: f.Value}
+	}
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
