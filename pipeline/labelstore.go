@@ -482,7 +482,7 @@ func (st *labelStore) checkFile(fi int, columns []string) error {
 			case name != st.label.col.Name:
 				want = st.weight.col.Type
 			}
-			if !arrow.TypeEqual(t, want) {
+			if !sameType(t, want) {
 				why = fmt.Sprintf("type %s differs from %s in %s", t, want, st.files.path(0))
 			}
 		}

@@ -110,7 +110,7 @@ func (tb *table) str(name string, i int) (string, bool) {
 	if a.IsNull(i) {
 		return "", false
 	}
-	return a.(*array.String).Value(i), true
+	return a.(interface{ Value(int) string }).Value(i), true // string or large_string
 }
 
 // ---- independent reference ----

@@ -303,7 +303,7 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 			}
 			if fi == 0 {
 				*seen = append(*seen, t)
-			} else if !arrow.TypeEqual((*seen)[i], t) {
+			} else if !sameType((*seen)[i], t) {
 				return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: names[i],
 					Err: fmt.Errorf("type %s differs from %s in %s", t, (*seen)[i], p.files.path(0))}
 			}
@@ -314,6 +314,15 @@ func (p *plan) checkFile(fi int, f *readers.File) error {
 		return err
 	}
 	return check(p.outNames, p.outCols, &p.outTypes, "kept column")
+}
+
+// sameType reports whether a column has the same type in two files: equal
+// types, or UTF-8 strings of either offset width (Arrow IPC's large_utf8
+// and Parquet's string: values, keys and output are the same). The first
+// file's type is the one written.
+func sameType(a, b arrow.DataType) bool {
+	utf8 := func(t arrow.DataType) bool { return t.ID() == arrow.STRING || t.ID() == arrow.LARGE_STRING }
+	return arrow.TypeEqual(a, b) || utf8(a) && utf8(b)
 }
 
 // checkTask checks the label and prediction types the task accepts, and
@@ -426,7 +435,7 @@ func (p *plan) checkToken(fi int, f *readers.File, types []arrow.DataType, wrong
 		if fi == 0 {
 			p.seqType = []arrow.DataType{t}
 			p.seqInts = intKeyed(t)
-		} else if !arrow.TypeEqual(p.seqType[0], t) {
+		} else if !sameType(p.seqType[0], t) {
 			return &evalerr.InputError{Path: f.Path(), RowGroup: -1, Row: -1, Column: p.columns[p.seqCol],
 				Err: fmt.Errorf("type %s differs from %s in %s", t, p.seqType[0], p.files.path(0))}
 		}

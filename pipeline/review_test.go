@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -517,5 +518,76 @@ func TestTokenSequencesInOrderOfFirstAppearance(t *testing.T) {
 		if doc != w.doc || rt.int("tokens", i) != w.tokens || ok != (w.ce >= 0) || (ok && ce != w.ce) {
 			t.Errorf("row %d: %s, %d tokens, cross_entropy %v (%v); want %s, %d, %v", i, doc, rt.int("tokens", i), ce, ok, w.doc, w.tokens, w.ce)
 		}
+	}
+}
+
+// A large_utf8 group or kept column in an Arrow file and a string one in a
+// Parquet file are the same column ("mixed formats allowed", SPEC §2; an
+// audit: exit 3, "type large_utf8 differs from utf8"). The run reads as
+// if both were strings: the same summary and rows as all-Parquet inputs.
+func TestLargeStringsAcrossFormats(t *testing.T) {
+	dir := t.TempDir()
+	build := func(large bool, models []string) arrow.Record {
+		strType := arrow.DataType(arrow.BinaryTypes.String)
+		if large {
+			strType = arrow.BinaryTypes.LargeString
+		}
+		schema := arrow.NewSchema([]arrow.Field{
+			{Name: "model", Type: strType},
+			{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
+		}, nil)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		defer b.Release()
+		for i, m := range models {
+			if large {
+				b.Field(0).(*array.LargeStringBuilder).Append(m)
+			} else {
+				b.Field(0).(*array.StringBuilder).Append(m)
+			}
+			b.Field(1).(*array.Int64Builder).Append(int64(i % 2))
+			b.Field(2).(*array.Float64Builder).Append(0.1 + 0.8*float64(i%5)/4)
+		}
+		return b.NewRecord()
+	}
+	first := []string{"a", "b", "a", "c"}
+	second := []string{"b", "b", "c", "a", "a"}
+	p1, p2, arrowFile := filepath.Join(dir, "1.parquet"), filepath.Join(dir, "2.parquet"), filepath.Join(dir, "2.arrow")
+	for _, w := range []struct {
+		path   string
+		large  bool
+		models []string
+	}{{p1, false, first}, {p2, false, second}, {arrowFile, true, second}} {
+		rec := build(w.large, w.models)
+		if strings.HasSuffix(w.path, ".arrow") {
+			writeIPC(t, w.path, rec, false)
+		} else {
+			writeParquet(t, w.path, rec, 2)
+		}
+		rec.Release()
+	}
+	run := func(inputs ...string) ([]byte, []byte) {
+		cfg := jobConfig("binary", inputs, "label", "prob")
+		cfg.GroupBy = config.GroupSets{{"model"}}
+		cfg.Columns.Keep = []string{"model"}
+		cfg.Output.PerRow = true
+		sum := runJob(t, cfg)
+		rows, err := os.ReadFile(filepath.Join(cfg.Output.Dir, RowsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum, rows
+	}
+	wantSum, wantRows := run(p1, p2)
+	gotSum, gotRows := run(p1, arrowFile)
+	if !bytes.Equal(gotSum, wantSum) || !bytes.Equal(gotRows, wantRows) {
+		t.Error("a large_utf8 column in an Arrow file read differently from a string one")
+	}
+	// The Arrow file first: its large_utf8 is the type written.
+	cfg := jobConfig("binary", []string{arrowFile, p1}, "label", "prob")
+	cfg.GroupBy = config.GroupSets{{"model"}}
+	sum := summaryOf(t, cfg)
+	if got, _ := sum.str("model", 1); got != "a" || sum.int("rows", 1) != 4 {
+		t.Errorf("large_utf8 first: model %q rows %d, want a, 4", got, sum.int("rows", 1))
 	}
 }
