@@ -15,8 +15,9 @@
 // the text of its key type: pipeline's whereText reads 2.50 as 2.5, True
 // as true, a timestamp as a date and time), and a null key never matches. A gate
 // whose `where` selects no row gives one failing Result, with Group taken
-// from the `where` map, group_set the where's columns joined by "," in
-// name order (not "", which is the overall row's) and a reason such as
+// from the `where` map, group_set the where's columns joined by "," (in
+// the order of a grouping set of just those columns, else by name; not "",
+// which is the overall row's) and a reason such as
 // "no summary row has model = candidate", so a typo cannot pass silently.
 //
 // # Checks, in order

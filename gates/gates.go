@@ -248,7 +248,7 @@ func Evaluate(gates []config.Gate, rows []Row, baseline func(path string) ([]Row
 	for i, g := range gates {
 		selected := selectRows(g.Where, rows)
 		if len(selected) == 0 {
-			results = append(results, noRow(i, g))
+			results = append(results, noRow(i, g, rows))
 			continue
 		}
 		var base *baselineSet
@@ -291,15 +291,24 @@ func matches(where map[string]string, r Row) bool {
 	return true
 }
 
-// noRow is the failing result of a gate whose where selects no row.
-func noRow(i int, g config.Gate) Result {
+// noRow is the failing result of a gate whose where selects no row. Its
+// group_set is the where's columns: in the order of a grouping set of
+// exactly those columns if the summary has one, else by name.
+func noRow(i int, g config.Gate, rows []Row) Result {
 	res := Result{Gate: i, Metric: g.Metric, Group: map[string]any{}, Relative: g.MaxIncrease != nil}
 	if len(g.Where) == 0 {
 		res.Reason = "the summary has no overall row"
 		return res
 	}
 	cols := sortedKeys(g.Where)
-	res.GroupSet = strings.Join(cols, ",") // the where's columns: not "", the overall row's
+	res.GroupSet = strings.Join(cols, ",") // not "", the overall row's
+	for _, r := range rows {
+		set := strings.Split(r.GroupSet, ",")
+		if r.GroupSet != "" && len(set) == len(cols) && !slices.ContainsFunc(set, func(c string) bool { _, ok := g.Where[c]; return !ok }) {
+			res.GroupSet = r.GroupSet
+			break
+		}
+	}
 	conds := make([]string, len(cols))
 	for j, c := range cols {
 		res.Group[c] = g.Where[c]

@@ -361,10 +361,16 @@ func TestWhere(t *testing.T) {
 		t.Errorf("Failed = %d, want 4", got)
 	}
 
-	// Several where columns are listed in order in the reason.
+	// Several where columns are listed in order in the reason; the
+	// group_set is that of the grouping set of those columns.
 	res = Evaluate([]config.Gate{{Metric: "log_loss", Where: map[string]string{"slice": "z", "model": "a"}, Max: f(1)}}, rows, noBaseline)
-	if res[0].Reason != "no summary row has model = a and slice = z" {
-		t.Errorf("reason %q", res[0].Reason)
+	if res[0].Reason != "no summary row has model = a and slice = z" || res[0].GroupSet != "model,slice" {
+		t.Errorf("reason %q, group_set %q", res[0].Reason, res[0].GroupSet)
+	}
+	swapped := []Row{row(map[string]float64{"log_loss": 0.3}, "slice=x", "model=a")}
+	res = Evaluate([]config.Gate{{Metric: "log_loss", Where: map[string]string{"slice": "z", "model": "a"}, Max: f(1)}}, swapped, noBaseline)
+	if res[0].GroupSet != "slice,model" {
+		t.Errorf("group_set %q, want the grouping set's order slice,model", res[0].GroupSet)
 	}
 }
 

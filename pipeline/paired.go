@@ -77,7 +77,7 @@ func (pg *pairedGate) loadBase(ctx context.Context, g config.Gate) error {
 		types[fd.Name] = fd.Type
 	}
 	for k, col := range g.Join {
-		if t := types[col]; t == nil || !arrow.TypeEqual(t, pg.joinType[k]) {
+		if t := types[col]; t == nil || !sameType(t, pg.joinType[k]) {
 			return fmt.Errorf("join column %q is %v there, %v here", col, t, pg.joinType[k])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -536,14 +537,18 @@ func TestLargeStringsAcrossFormats(t *testing.T) {
 			{Name: "model", Type: strType},
 			{Name: "label", Type: arrow.PrimitiveTypes.Int64},
 			{Name: "prob", Type: arrow.PrimitiveTypes.Float64},
+			{Name: "id", Type: strType},
 		}, nil)
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		defer b.Release()
 		for i, m := range models {
+			id := fmt.Sprintf("%s-%d", models[0], i) // unique across the two files of a run
 			if large {
 				b.Field(0).(*array.LargeStringBuilder).Append(m)
+				b.Field(3).(*array.LargeStringBuilder).Append(id)
 			} else {
 				b.Field(0).(*array.StringBuilder).Append(m)
+				b.Field(3).(*array.StringBuilder).Append(id)
 			}
 			b.Field(1).(*array.Int64Builder).Append(int64(i % 2))
 			b.Field(2).(*array.Float64Builder).Append(0.1 + 0.8*float64(i%5)/4)
@@ -583,11 +588,97 @@ func TestLargeStringsAcrossFormats(t *testing.T) {
 	if !bytes.Equal(gotSum, wantSum) || !bytes.Equal(gotRows, wantRows) {
 		t.Error("a large_utf8 column in an Arrow file read differently from a string one")
 	}
-	// The Arrow file first: its large_utf8 is the type written.
+	// The Arrow file first: its large_utf8 is the type written, and a
+	// paired gate joins its rows to a Parquet run's by the string id (it
+	// failed: "join column is utf8 there, large_utf8 here").
+	base := jobConfig("binary", []string{p2, p1}, "label", "prob")
+	base.Columns.Keep = []string{"id"}
+	base.Output.PerRow = true
+	runJob(t, base)
 	cfg := jobConfig("binary", []string{arrowFile, p1}, "label", "prob")
 	cfg.GroupBy = config.GroupSets{{"model"}}
+	cfg.Columns.Keep = []string{"id"}
+	cfg.Output.PerRow = true
+	cfg.Gates = []config.Gate{{Metric: "log_loss", BaselineRows: filepath.Join(base.Output.Dir, RowsFile), Join: []string{"id"}, MaxIncreaseAbs: ptr(0.0)}}
 	sum := summaryOf(t, cfg)
 	if got, _ := sum.str("model", 1); got != "a" || sum.int("rows", 1) != 4 {
 		t.Errorf("large_utf8 first: model %q rows %d, want a, 4", got, sum.int("rows", 1))
+	}
+	gatesJSON, err := os.ReadFile(filepath.Join(cfg.Output.Dir, "gates.json"))
+	if err != nil || !strings.Contains(string(gatesJSON), `"passed": true`) || !strings.Contains(string(gatesJSON), "paired over 9 matched rows (0 unmatched)") {
+		t.Errorf("paired gate: %v\n%s", err, gatesJSON)
+	}
+}
+
+// The same in the logit layout, for a sequence whose rows are all ignored
+// (ignore_index) and one whose rows found no label row (labels in their own
+// files, unmatched: skip); without per-row output no sequence is made for
+// them (the summary is the same either way).
+func TestTokenSequencesIgnoredAndUnlabeled(t *testing.T) {
+	dir := t.TempDir()
+	predSchema := arrow.NewSchema([]arrow.Field{
+		{Name: "req", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "doc_id", Type: arrow.BinaryTypes.String},
+		{Name: "logits", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)},
+	}, nil)
+	pb := array.NewRecordBuilder(memory.DefaultAllocator, predSchema)
+	docs := []string{"s1", "s2", "s3", "s1", "s2", "s3", "s4"}
+	for i, d := range docs {
+		pb.Field(0).(*array.Int64Builder).Append(int64(i))
+		pb.Field(1).(*array.StringBuilder).Append(d)
+		lb := pb.Field(2).(*array.ListBuilder)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Float64Builder).AppendValues([]float64{0, 0}, nil)
+	}
+	preds := pb.NewRecord()
+	pb.Release()
+	defer preds.Release()
+	// Labels: s2's rows (1, 4) have none, s3's (2, 5) are ignored.
+	labelSchema := arrow.NewSchema([]arrow.Field{
+		{Name: "req", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "target", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	lb := array.NewRecordBuilder(memory.DefaultAllocator, labelSchema)
+	for _, row := range [][2]int64{{0, 1}, {2, -100}, {3, 0}, {5, -100}, {6, 1}} {
+		lb.Field(0).(*array.Int64Builder).Append(row[0])
+		lb.Field(1).(*array.Int64Builder).Append(row[1])
+	}
+	labels := lb.NewRecord()
+	lb.Release()
+	defer labels.Release()
+	predPath, labelPath := filepath.Join(dir, "p.parquet"), filepath.Join(dir, "l.parquet")
+	writeParquet(t, predPath, preds, 2)
+	writeParquet(t, labelPath, labels, 10)
+
+	run := func(perRow bool) ([]byte, *table) {
+		cfg := jobConfig("token", []string{predPath}, "target", "logits")
+		cfg.Columns.PredictionKind = "logit"
+		cfg.Columns.Sequence = "doc_id"
+		cfg.Labels = &config.Labels{Inputs: []string{labelPath}, Join: []string{"req"}, Unmatched: "skip"}
+		cfg.Output.PerRow = perRow
+		sum := runJob(t, cfg)
+		if !perRow {
+			return sum, nil
+		}
+		return sum, openTable(t, filepath.Join(cfg.Output.Dir, RowsFile))
+	}
+	withRows, rt := run(true)
+	without, _ := run(false)
+	if !bytes.Equal(withRows, without) {
+		t.Error("the summary depends on per-row output")
+	}
+	want := []struct {
+		doc    string
+		tokens int64
+	}{{"s1", 2}, {"s2", 0}, {"s3", 0}, {"s4", 1}}
+	if rt.tbl.NumRows() != int64(len(want)) {
+		t.Fatalf("rows.parquet has %d rows, want %d", rt.tbl.NumRows(), len(want))
+	}
+	for i, w := range want {
+		doc, _ := rt.str("doc_id", i)
+		ce, ok := rt.float("cross_entropy", i)
+		if doc != w.doc || rt.int("tokens", i) != w.tokens || ok != (w.tokens > 0) || (ok && math.Abs(ce-math.Ln2) > 1e-15) {
+			t.Errorf("row %d: %s, %d tokens, cross_entropy %v (%v); want %s, %d", i, doc, rt.int("tokens", i), ce, ok, w.doc, w.tokens)
+		}
 	}
 }

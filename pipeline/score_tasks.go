@@ -219,9 +219,10 @@ func (s *scorer) sequence(ch *readers.Chunk, st *stats, unit, i int) (*seqEntry,
 // the input, and is there (0 tokens, null loss) when none of its rows was
 // scored (SPEC §4). A row whose sequence value is itself null or NaN
 // belongs to none. The summary does not change: a sequence without a
-// scored token adds nothing to it.
+// scored token adds nothing to it, so without per-row output none is made
+// (2M invalid rows of 2M sequences: 65 MB, not 329).
 func (s *scorer) seenSequence(ch *readers.Chunk, st *stats, unit, i int) {
-	if s.p.layout != tokenList {
+	if s.p.layout != tokenList && s.p.cfg.Output.PerRow { // only rows.parquet shows it
 		s.sequence(ch, st, unit, i)
 	}
 }

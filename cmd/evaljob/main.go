@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -65,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	case "validate":
 		err = cmdValidate(ctx, args[1:], stdout, stderr, &log)
 	case "version", "--version", "-version":
-		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+		if len(args) > 1 && slices.Contains([]string{"-h", "-help", "--help"}, args[1]) {
 			usage(stdout)
 			return exitOK
 		}

@@ -58,6 +58,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, ""},
 		{"version with an argument", []string{"version", "--bogus"}, 2, "version takes no arguments"},
+		{"version --help", []string{"version", "--help"}, 0, ""},
+		{"version -help", []string{"version", "-help"}, 0, ""},
 		{"run --help", []string{"run", "--help"}, 0, ""},
 		{"validate -h", []string{"validate", "-h"}, 0, ""},
 		{"config twice", []string{"run", "--config", exampleConfig, "--config", badConfig}, 2, "-config: given twice"},
@@ -280,5 +282,24 @@ func TestInternalErrorRecord(t *testing.T) {
 		if rec["level"] != "ERROR" || rec["exit_code"] != float64(exitInternal) || rec["error"] != "internal error (please report): boom" || rec["stack"] == "" {
 			t.Errorf("json: record %v", rec)
 		}
+	}
+}
+
+// TestFlagGivenTwice: --config twice is an error (one file would be
+// ignored); any other flag takes its last value, so a wrapper can append
+// overrides.
+func TestFlagGivenTwice(t *testing.T) {
+	tmp := t.TempDir()
+	first, last := filepath.Join(tmp, "first"), filepath.Join(tmp, "last")
+	code, _, stderr := evaljob(t, "run", "--input", fixture("example"), "--task", "binary", "--label", "label", "--prediction", "prob",
+		"--out", first, "--workers", "1", "--out", last, "--workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(last, "summary.parquet")); err != nil {
+		t.Errorf("the last --out: %v", err)
+	}
+	if _, err := os.Stat(first); err == nil {
+		t.Errorf("the first --out %s was written", first)
 	}
 }
