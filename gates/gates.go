@@ -83,17 +83,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		}
 		group[k] = v
 	}
-	p := struct {
-		Gate     int            `json:"gate"`
-		Metric   string         `json:"metric"`
-		GroupSet string         `json:"group_set"`
-		Group    map[string]any `json:"group"`
-		Value    *float64       `json:"value"`
-		Baseline *float64       `json:"baseline"`
-		Limit    *float64       `json:"limit"`
-		Passed   bool           `json:"passed"`
-		Reason   string         `json:"reason"`
-	}{r.Gate, r.Metric, r.GroupSet, group, finite(r.Value), finite(r.Baseline), finite(r.Limit), r.Passed, r.Reason}
+	type plain Result // the same fields, without this method
+	p := plain(r)
+	p.Group, p.Value, p.Baseline, p.Limit = group, finite(r.Value), finite(r.Baseline), finite(r.Limit)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
