@@ -528,11 +528,7 @@ func TestTokenSequencesInOrderOfFirstAppearance(t *testing.T) {
 // if both were strings: the same summary and rows as all-Parquet inputs.
 func TestLargeStringsAcrossFormats(t *testing.T) {
 	dir := t.TempDir()
-	build := func(large bool, models []string) arrow.Record {
-		strType := arrow.DataType(arrow.BinaryTypes.String)
-		if large {
-			strType = arrow.BinaryTypes.LargeString
-		}
+	build := func(strType arrow.DataType, models []string) arrow.Record {
 		schema := arrow.NewSchema([]arrow.Field{
 			{Name: "model", Type: strType},
 			{Name: "label", Type: arrow.PrimitiveTypes.Int64},
@@ -542,13 +538,13 @@ func TestLargeStringsAcrossFormats(t *testing.T) {
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		defer b.Release()
 		for i, m := range models {
-			id := fmt.Sprintf("%s-%d", models[0], i) // unique across the two files of a run
-			if large {
-				b.Field(0).(*array.LargeStringBuilder).Append(m)
-				b.Field(3).(*array.LargeStringBuilder).Append(id)
-			} else {
-				b.Field(0).(*array.StringBuilder).Append(m)
-				b.Field(3).(*array.StringBuilder).Append(id)
+			id := fmt.Sprintf("%s-%d-request-id", models[0], i) // unique across the two files of a run; over 12 bytes (a view then points into a data buffer)
+			for _, f := range []int{0, 3} {
+				v := m
+				if f == 3 {
+					v = id
+				}
+				b.Field(f).(interface{ Append(string) }).Append(v)
 			}
 			b.Field(1).(*array.Int64Builder).Append(int64(i % 2))
 			b.Field(2).(*array.Float64Builder).Append(0.1 + 0.8*float64(i%5)/4)
@@ -558,14 +554,20 @@ func TestLargeStringsAcrossFormats(t *testing.T) {
 	first := []string{"a", "b", "a", "c"}
 	second := []string{"b", "b", "c", "a", "a"}
 	p1, p2, arrowFile := filepath.Join(dir, "1.parquet"), filepath.Join(dir, "2.parquet"), filepath.Join(dir, "2.arrow")
+	viewFile := filepath.Join(dir, "2v.arrows")
 	for _, w := range []struct {
-		path   string
-		large  bool
-		models []string
-	}{{p1, false, first}, {p2, false, second}, {arrowFile, true, second}} {
-		rec := build(w.large, w.models)
-		if strings.HasSuffix(w.path, ".arrow") {
-			writeIPC(t, w.path, rec, false)
+		path    string
+		strType arrow.DataType
+		models  []string
+	}{
+		{p1, arrow.BinaryTypes.String, first},
+		{p2, arrow.BinaryTypes.String, second},
+		{arrowFile, arrow.BinaryTypes.LargeString, second},
+		{viewFile, arrow.BinaryTypes.StringView, second}, // Polars writes its strings so
+	} {
+		rec := build(w.strType, w.models)
+		if strings.Contains(w.path, ".arrow") {
+			writeIPC(t, w.path, rec, strings.HasSuffix(w.path, ".arrows"))
 		} else {
 			writeParquet(t, w.path, rec, 2)
 		}
@@ -587,6 +589,15 @@ func TestLargeStringsAcrossFormats(t *testing.T) {
 	gotSum, gotRows := run(p1, arrowFile)
 	if !bytes.Equal(gotSum, wantSum) || !bytes.Equal(gotRows, wantRows) {
 		t.Error("a large_utf8 column in an Arrow file read differently from a string one")
+	}
+	// string_view reads as utf8, second or first (it was refused): the
+	// same bytes as the Parquet copy of its rows.
+	for _, order := range [][2][]string{{{p1, viewFile}, {p1, p2}}, {{viewFile, p1}, {p2, p1}}} {
+		gotSum, gotRows := run(order[0]...)
+		wantSum, wantRows := run(order[1]...)
+		if !bytes.Equal(gotSum, wantSum) || !bytes.Equal(gotRows, wantRows) {
+			t.Errorf("%v: a string_view column read differently from a string one", order[0])
+		}
 	}
 	// The Arrow file first: its large_utf8 is the type written, and a
 	// paired gate joins its rows to a Parquet run's by the string id (it

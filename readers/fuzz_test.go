@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	pq "github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/compress"
@@ -36,6 +37,14 @@ func seedFiles(t testing.TB) map[string][]byte {
 	writeIPC(t, filepath.Join(dir, "e.arrow"), cols, splits(24, 10), false)
 	writeIPC(t, filepath.Join(dir, "f.arrows"), cols, splits(24, 10), true)
 	writeIPC(t, filepath.Join(dir, "g.arrows"), cols[:3], splits(24, 30), true)
+	view := testCol{name: "sv", typ: arrow.BinaryTypes.StringView} // Polars' strings
+	for i, v := range cols[13].vals {                              // "s", with nulls; views over 12 bytes live in data buffers
+		if s, ok := v.(string); ok && i%2 == 1 {
+			v = s + " and a tail past the inline twelve"
+		}
+		view.vals = append(view.vals, v)
+	}
+	writeIPC(t, filepath.Join(dir, "l.arrows"), []testCol{cols[3], view}, splits(24, 10), true)
 	out := map[string][]byte{}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {

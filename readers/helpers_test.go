@@ -160,6 +160,8 @@ func appendAny(b array.Builder, v any) {
 		bb.Append(v.(float64))
 	case *array.StringBuilder:
 		bb.Append(v.(string))
+	case *array.StringViewBuilder:
+		bb.Append(v.(string))
 	case *array.BinaryBuilder:
 		bb.Append([]byte(v.(string)))
 	case *array.BinaryDictionaryBuilder:

@@ -213,6 +213,10 @@ func ipcType(dt arrow.DataType) (arrow.DataType, string) {
 		return dt, ""
 	}
 	switch t := dt.(type) {
+	case *arrow.StringViewType: // Polars' strings: read as utf8
+		return arrow.BinaryTypes.String, ""
+	case *arrow.BinaryViewType:
+		return arrow.BinaryTypes.Binary, ""
 	case *arrow.DictionaryType:
 		switch t.ValueType.ID() {
 		case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:

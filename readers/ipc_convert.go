@@ -3,6 +3,7 @@ package readers
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -280,6 +281,12 @@ func (b *ipcBuf) scalar(col *Column, arr arrow.Array, lo, hi int) error {
 		return b.strings(col, a.ValueOffsets(), a.ValueBytes(), lo, hi)
 	case *array.LargeBinary:
 		return b.strings64(col, a.ValueOffsets(), a.ValueBytes(), lo, hi)
+	case *array.StringView:
+		col.Type = arrow.BinaryTypes.String
+		return b.views(col, a.Value, lo, hi)
+	case *array.BinaryView:
+		col.Type = arrow.BinaryTypes.Binary
+		return b.views(col, a.ValueString, lo, hi)
 	case *array.Dictionary:
 		return b.dictionary(col, a, lo, hi)
 	default:
@@ -325,6 +332,31 @@ func stringsOf[O int32 | int64](b *ipcBuf, col *Column, offs []O, data []byte, l
 		}
 		b.strs[i-lo] = big[prev-s0 : next-s0]
 		prev = next
+	}
+	return nil
+}
+
+// views copies rows [lo, hi) of a string or binary view array into Go
+// strings: one string for all their bytes, each value a substring (a
+// view's bytes live in the batch's buffers, which do not outlive it).
+// Values of null rows are not read. A view that points outside its
+// buffers panics in value, before anything is allocated for it (the
+// caller recovers: a corrupt batch).
+func (b *ipcBuf) views(col *Column, value func(int) string, lo, hi int) error {
+	b.strs = grow(b.strs[:0], hi-lo)
+	col.Strs = b.strs
+	var all strings.Builder
+	ends := make([]int, hi-lo)
+	for i := lo; i < hi; i++ {
+		if col.Valid == nil || col.Valid[i-lo] {
+			all.WriteString(value(i))
+		}
+		ends[i-lo] = all.Len()
+	}
+	big, prev := all.String(), 0
+	for i := range ends {
+		b.strs[i] = big[prev:ends[i]]
+		prev = ends[i]
 	}
 	return nil
 }
