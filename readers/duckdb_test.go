@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -120,5 +122,102 @@ func TestLongPageHeader(t *testing.T) {
 	}
 	if int64(rows) != f.NumRows() || rows == 0 {
 		t.Errorf("read %d rows of %d", rows, f.NumRows())
+	}
+}
+
+// TestDuckDBNullArray: DuckDB writes a null fixed-size ARRAY (FLOAT[3]) as
+// three levels, the two after the first repeating it, where Parquet's list
+// layout has one; the row is null (it was "empty or null list marker
+// inside a list": the whole file refused). testdata/duckdb/arrays.parquet
+// (scripts/interop/duckdb-fixtures.mjs): row i null when i % 50 == 7, else
+// [0.2, 0.3, (i % 10) / 10] as float32.
+func TestDuckDBNullArray(t *testing.T) {
+	f, err := Open(Input{Path: filepath.Join("..", "testdata", "duckdb", "arrays.parquet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, batch := range []int{0, 7} {
+		row := 0
+		for u := range f.NumUnits() {
+			err := f.ReadUnit(context.Background(), u, []string{"label", "logits"}, batch, func(ch *Chunk) error {
+				c := ch.Columns[1]
+				for i := range ch.Len {
+					r := int(ch.FirstRow) + i
+					null := r%50 == 7
+					if c.Null(i) != null {
+						return fmt.Errorf("row %d: null %v", r, c.Null(i))
+					}
+					lo, hi := c.Offsets[i], c.Offsets[i+1]
+					got := c.Elem.F32[lo:hi]
+					switch {
+					case null && hi != lo:
+						return fmt.Errorf("row %d: null with %d elements", r, hi-lo)
+					case !null && (len(got) != 3 || got[0] != 0.2 || got[1] != 0.3 || got[2] != float32(float64(r%10)/10)):
+						return fmt.Errorf("row %d: %v", r, got)
+					}
+					row++
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("batch %d, unit %d: %v", batch, u, err)
+			}
+		}
+		if row != 300 {
+			t.Errorf("batch %d: %d rows, want 300", batch, row)
+		}
+	}
+}
+
+// TestListLevels: the rows and element slots of a nullable list of
+// nullable elements (definition levels: 0 null list, 1 empty list, 2 null
+// element, 3 value) from its levels, pages continuing rows, and the level
+// runs that are refused.
+func TestListLevels(t *testing.T) {
+	c := &pqColumn{list: true, maxDef: 3, dOuter: 1, elemOptional: true}
+	type page struct{ defs, reps []byte }
+	for _, tc := range []struct {
+		name   string
+		pages  []page
+		offs   []int  // row starts, then the end
+		valid  []bool // rows
+		values int
+		err    string
+	}{
+		{name: "plain", pages: []page{{[]byte{3, 3, 0, 1, 3, 2}, []byte{0, 1, 0, 0, 0, 1}}},
+			offs: []int{0, 2, 2, 2, 4}, valid: []bool{true, false, true, true}, values: 3},
+		{name: "a row across pages", pages: []page{{[]byte{3, 3}, []byte{0, 1}}, {[]byte{3, 0}, []byte{1, 0}}},
+			offs: []int{0, 3, 3}, valid: []bool{true, false}, values: 3},
+		// DuckDB's null FLOAT[3]: three levels, within a page and across.
+		{name: "DuckDB null array", pages: []page{{[]byte{3, 3, 3, 0, 0, 0, 3, 3, 3}, []byte{0, 1, 1, 0, 1, 1, 0, 1, 1}}},
+			offs: []int{0, 3, 3, 6}, valid: []bool{true, false, true}, values: 6},
+		{name: "DuckDB null array across pages", pages: []page{{[]byte{0, 0}, []byte{0, 1}}, {[]byte{0, 3}, []byte{1, 0}}},
+			offs: []int{0, 0, 1}, valid: []bool{false, true}, values: 1},
+		{name: "empty marker inside a list", pages: []page{{[]byte{3, 1}, []byte{0, 1}}}, err: "empty or null list marker inside a list"},
+		{name: "element inside a null list", pages: []page{{[]byte{0, 3}, []byte{0, 1}}}, err: "a list element inside a null or empty list"},
+		{name: "element inside an empty list, next page", pages: []page{{[]byte{1}, []byte{0}}, {[]byte{3}, []byte{1}}}, err: "a list element inside a null or empty list"},
+		{name: "starts inside a list", pages: []page{{[]byte{3}, []byte{1}}}, err: "starts inside a list"},
+	} {
+		var cb colBuf
+		values := 0
+		var err error
+		for _, p := range tc.pages {
+			var m int
+			if m, _, err = cb.listLevels(c, p.defs, p.reps); err != nil {
+				break
+			}
+			values += m
+		}
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		offs := append(slices.Clone(cb.offs), cb.slots)
+		if err != nil || !slices.Equal(offs, tc.offs) || !slices.Equal(cb.valid, tc.valid) || values != tc.values {
+			t.Errorf("%s: %v, offsets %v valid %v values %d; want %v %v %d", tc.name, err, offs, cb.valid, values, tc.offs, tc.valid, tc.values)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type colBuf struct {
 	ev     []bool // list: per element, when elements are nullable
 	enulls int
 	slots  int
+	hollow bool // list: the current row is null or empty (so far)
 
 	bools []bool
 	ints  []int64
@@ -55,7 +56,7 @@ type colBuf struct {
 }
 
 func (cb *colBuf) reset() {
-	cb.rows, cb.nulls, cb.enulls, cb.slots = 0, 0, 0, 0
+	cb.rows, cb.nulls, cb.enulls, cb.slots, cb.hollow = 0, 0, 0, 0, false
 	cb.valid, cb.offs, cb.ev = cb.valid[:0], cb.offs[:0], cb.ev[:0]
 	cb.bools, cb.ints, cb.f32, cb.f64 = cb.bools[:0], cb.ints[:0], cb.f32[:0], cb.f64[:0]
 	clear(cb.strs)
@@ -166,9 +167,19 @@ func (cb *colBuf) addPage(c *pqColumn, pg parquet.Page) error {
 }
 
 func (cb *colBuf) addListPage(c *pqColumn, pg parquet.Page) error {
-	defs, reps := pg.DefinitionLevels(), pg.RepetitionLevels()
+	m, valid, err := cb.listLevels(c, pg.DefinitionLevels(), pg.RepetitionLevels())
+	if err != nil {
+		return err
+	}
+	return cb.appendValues(c, pg, m, valid)
+}
+
+// listLevels adds a list page's rows and element slots from its levels,
+// and returns the number of values the page holds and, with nullable
+// elements some of which are null, the elements' validity.
+func (cb *colBuf) listLevels(c *pqColumn, defs, reps []byte) (int, []bool, error) {
 	if len(defs) != len(reps) {
-		return errLevels
+		return 0, nil, errLevels
 	}
 	dOuter, dElem, md := byte(c.dOuter), byte(c.dOuter+1), byte(c.maxDef)
 	estart := len(cb.ev)
@@ -179,7 +190,7 @@ func (cb *colBuf) addListPage(c *pqColumn, pg parquet.Page) error {
 	const ones = 0x0101010101010101
 	repWord, defWord := uint64(ones), uint64(md)*ones
 	for i := 0; i < len(defs); i++ {
-		if reps[i] != 0 && cb.rows != 0 {
+		if reps[i] != 0 && cb.rows != 0 && !cb.hollow {
 			j := i
 			for j+8 <= len(defs) && binary.LittleEndian.Uint64(reps[j:]) == repWord && binary.LittleEndian.Uint64(defs[j:]) == defWord {
 				j += 8
@@ -207,10 +218,17 @@ func (cb *colBuf) addListPage(c *pqColumn, pg parquet.Page) error {
 				cb.nulls++
 			}
 			cb.rows++
+			cb.hollow = d < dElem
 		} else if cb.rows == 0 {
-			return errors.New("column chunk starts inside a list (first repetition level is not 0)")
+			return 0, nil, errors.New("column chunk starts inside a list (first repetition level is not 0)")
+		} else if d < dElem && !cb.hollow {
+			return 0, nil, errors.New("empty or null list marker inside a list")
 		} else if d < dElem {
-			return errors.New("empty or null list marker inside a list")
+			// DuckDB writes a null ARRAY (fixed size n) as n levels, the
+			// n-1 after the first repeating it: the row stays null.
+			continue
+		} else if cb.hollow {
+			return 0, nil, errors.New("a list element inside a null or empty list")
 		}
 		if d >= dElem {
 			k++
@@ -231,7 +249,7 @@ func (cb *colBuf) addListPage(c *pqColumn, pg parquet.Page) error {
 			valid = cb.ev[estart:]
 		}
 	}
-	return cb.appendValues(c, pg, m, valid)
+	return m, valid, nil
 }
 
 // appendValues appends the page's m values to the slots described by valid

@@ -28,4 +28,12 @@ await con.run(`COPY (
          -((i % 17) + 1) / 10.0 AS logprob, ((i % 5) + 1)::INTEGER AS n_bytes
   FROM range(3000) t(i)
 ) TO '${out}/tokens.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
+// A fixed-size ARRAY with null rows: DuckDB writes a null FLOAT[3] as three
+// levels, the two after the first repeating it (not one, as Parquet's list
+// layout has it).
+await con.run(`COPY (
+  SELECT (i % 3)::BIGINT AS label,
+         (CASE WHEN i % 50 = 7 THEN NULL ELSE [0.2, 0.3, (i % 10) / 10.0] END)::FLOAT[3] AS logits
+  FROM range(300) t(i)
+) TO '${out}/arrays.parquet' (FORMAT parquet, ROW_GROUP_SIZE 128)`);
 console.log('wrote', out);
