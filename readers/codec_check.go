@@ -31,6 +31,9 @@ func checkCompressed(codec format.CompressionCodec, payload []byte, limit int64)
 	case format.Zstd:
 		return checkZstd(payload, limit)
 	case format.Lz4Raw:
+		if !lz4Patched {
+			return -1, errors.New("LZ4_RAW pages are not read with this parquet-go (its decoder misreads them: readers/lz4.go)")
+		}
 		n, err := lz4.UncompressBlock(payload, make([]byte, limit))
 		if err != nil {
 			return -1, fmt.Errorf("corrupt LZ4 block: %w", err)

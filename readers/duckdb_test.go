@@ -196,6 +196,10 @@ func TestListLevels(t *testing.T) {
 			offs: []int{0, 0, 1}, valid: []bool{false, true}, values: 1},
 		{name: "empty marker inside a list", pages: []page{{[]byte{3, 1}, []byte{0, 1}}}, err: "empty or null list marker inside a list"},
 		{name: "element inside a null list", pages: []page{{[]byte{0, 3}, []byte{0, 1}}}, err: "a list element inside a null or empty list"},
+		// Only a null row's own level repeats (DuckDB's): not an empty
+		// list's, nor another level.
+		{name: "empty list repeated", pages: []page{{[]byte{1, 1}, []byte{0, 1}}}, err: "empty or null list marker inside a list"},
+		{name: "null then empty marker", pages: []page{{[]byte{0, 1}, []byte{0, 1}}}, err: "empty or null list marker inside a list"},
 		{name: "element inside an empty list, next page", pages: []page{{[]byte{1}, []byte{0}}, {[]byte{3}, []byte{1}}}, err: "a list element inside a null or empty list"},
 		{name: "starts inside a list", pages: []page{{[]byte{3}, []byte{1}}}, err: "starts inside a list"},
 	} {

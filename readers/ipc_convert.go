@@ -3,6 +3,7 @@ package readers
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"unsafe"
 
@@ -283,10 +284,10 @@ func (b *ipcBuf) scalar(col *Column, arr arrow.Array, lo, hi int) error {
 		return b.strings64(col, a.ValueOffsets(), a.ValueBytes(), lo, hi)
 	case *array.StringView:
 		col.Type = arrow.BinaryTypes.String
-		return b.views(col, a.Value, lo, hi)
+		return b.views(col, a, lo, hi)
 	case *array.BinaryView:
 		col.Type = arrow.BinaryTypes.Binary
-		return b.views(col, a.ValueString, lo, hi)
+		return b.views(col, a, lo, hi)
 	case *array.Dictionary:
 		return b.dictionary(col, a, lo, hi)
 	default:
@@ -336,27 +337,82 @@ func stringsOf[O int32 | int64](b *ipcBuf, col *Column, offs []O, data []byte, l
 	return nil
 }
 
+// viewArray is a string or binary view array.
+type viewArray interface {
+	arrow.Array
+	ValueHeader(int) *arrow.ViewHeader
+}
+
 // views copies rows [lo, hi) of a string or binary view array into Go
-// strings: one string for all their bytes, each value a substring (a
-// view's bytes live in the batch's buffers, which do not outlive it).
-// Values of null rows are not read. A view that points outside its
-// buffers panics in value, before anything is allocated for it (the
-// caller recovers: a corrupt batch).
-func (b *ipcBuf) views(col *Column, value func(int) string, lo, hi int) error {
+// strings (a view's bytes live in the batch's buffers, which do not outlive
+// it). Each data buffer's part the rows point into is copied once, and a
+// value is a substring of it: views that overlap (a hostile file's 2,000
+// rows over one 1 MB buffer) cost the buffer, not 2,000 copies of it.
+// Inline values (12 bytes or fewer) are copied into one string. A view
+// outside its buffers is an error; null rows are not read.
+func (b *ipcBuf) views(col *Column, a viewArray, lo, hi int) error {
+	data := a.Data().Buffers()[2:]
+	type span struct {
+		lo, hi int64
+		s      string
+	}
+	spans := make([]span, len(data))
+	for k := range spans {
+		spans[k].lo, spans[k].hi = math.MaxInt64, -1
+	}
+	present := func(i int) bool { return col.Valid == nil || col.Valid[i-lo] }
+	inline := 0
+	for i := lo; i < hi; i++ {
+		if !present(i) {
+			continue
+		}
+		h := a.ValueHeader(i)
+		n := int64(h.Len())
+		switch {
+		case n < 0:
+			return fmt.Errorf("view of %d bytes", n)
+		case h.IsInline():
+			inline += int(n)
+			continue
+		}
+		k, off := int(h.BufferIndex()), int64(h.BufferOffset())
+		if k < 0 || k >= len(data) || data[k] == nil || off < 0 || off > int64(data[k].Len())-n {
+			return fmt.Errorf("view of %d bytes at offset %d of buffer %d lies outside the batch's %d data buffers", n, off, k, len(data))
+		}
+		spans[k].lo, spans[k].hi = min(spans[k].lo, off), max(spans[k].hi, off+n)
+	}
+	for k := range spans {
+		if spans[k].hi >= 0 {
+			spans[k].s = string(data[k].Bytes()[spans[k].lo:spans[k].hi])
+		}
+	}
 	b.strs = grow(b.strs[:0], hi-lo)
 	col.Strs = b.strs
-	var all strings.Builder
-	ends := make([]int, hi-lo)
+	var inl strings.Builder
+	inl.Grow(inline)
+	ends := make([]int32, hi-lo) // inline values: their ends in inl; -1 otherwise
 	for i := lo; i < hi; i++ {
-		if col.Valid == nil || col.Valid[i-lo] {
-			all.WriteString(value(i))
+		ends[i-lo] = -1
+		b.strs[i-lo] = ""
+		if !present(i) {
+			continue
 		}
-		ends[i-lo] = all.Len()
+		h := a.ValueHeader(i)
+		if h.IsInline() {
+			inl.Write(h.InlineBytes())
+			ends[i-lo] = int32(inl.Len())
+			continue
+		}
+		sp := &spans[h.BufferIndex()]
+		start := int64(h.BufferOffset()) - sp.lo
+		b.strs[i-lo] = sp.s[start : start+int64(h.Len())]
 	}
-	big, prev := all.String(), 0
-	for i := range ends {
-		b.strs[i] = big[prev:ends[i]]
-		prev = ends[i]
+	all, prev := inl.String(), int32(0)
+	for i, end := range ends {
+		if end >= 0 {
+			b.strs[i] = all[prev:end]
+			prev = end
+		}
 	}
 	return nil
 }

@@ -154,7 +154,8 @@ func parseIPCMessage(meta []byte) (ipcMessage, error) {
 	if m.bodyLen, ok = t.int64Field(3); !ok || m.bodyLen < 0 {
 		return m, fmt.Errorf("message declares a body of %d bytes", m.bodyLen)
 	}
-	if m.headerType == ipcRecordBatch {
+	switch m.headerType {
+	case ipcRecordBatch:
 		h, ok := t.tableField(2)
 		if !ok {
 			return m, errFlatbuffer
@@ -162,8 +163,42 @@ func parseIPCMessage(meta []byte) (ipcMessage, error) {
 		if m.rows, ok = h.int64Field(0); !ok || m.rows < 0 {
 			return m, fmt.Errorf("record batch declares %d rows", m.rows)
 		}
+		return m, checkBatchFB(h)
+	case ipcDictionary:
+		d, ok := t.tableField(2)
+		if !ok {
+			return m, errFlatbuffer
+		}
+		if data, ok := d.tableField(1); ok {
+			return m, checkBatchFB(data)
+		}
 	}
 	return m, nil
+}
+
+// checkBatchFB checks a RecordBatch table's variadic buffer counts (one per
+// view column: its data buffers), which Arrow's loader sizes a slice by
+// before it reads anything: each must be >= 0, and together no more than
+// the batch's buffers (2^40 was a fatal out-of-memory, which no recover
+// catches).
+func checkBatchFB(h fbTable) error {
+	_, nbuf, ok := h.vectorOK(2, 16)
+	if !ok {
+		return errors.New("record batch: corrupt buffer list")
+	}
+	start, n, ok := h.vectorOK(4, 8)
+	if !ok {
+		return errors.New("record batch: corrupt variadic buffer counts")
+	}
+	total := int64(0)
+	for j := range n {
+		c, _ := h.b.i64(start + 8*j)
+		if c < 0 || c > int64(nbuf)-total {
+			return fmt.Errorf("record batch: %d variadic buffers, of %d buffers", c, nbuf)
+		}
+		total += c
+	}
+	return nil
 }
 
 // readMessageMeta reads a message's metadata at pos (continuation marker
@@ -300,15 +335,31 @@ func scanIPCFile(r io.ReaderAt, size int64) ([]ipcBlock, error) {
 		}
 		return start, n, nil
 	}
-	if _, _, err := checkBlocks(2, "dictionary"); err != nil {
+	dstart, dn, err := checkBlocks(2, "dictionary")
+	if err != nil {
 		return nil, err
+	}
+	var buf []byte
+	for i := range dn {
+		p := dstart + 24*i
+		off, _ := fbuf(footer).i64(p)
+		ml, _ := fbuf(footer).u32(p + 8)
+		meta, _, _, err := readMessageMeta(r, off, off+int64(ml), buf)
+		if err != nil || meta == nil {
+			return nil, fmt.Errorf("dictionary batch %d: corrupt message metadata: %v", i, err)
+		}
+		buf = meta
+		if m, err := parseIPCMessage(meta); err != nil {
+			return nil, fmt.Errorf("dictionary batch %d: %w", i, err)
+		} else if m.headerType != ipcDictionary {
+			return nil, fmt.Errorf("dictionary block %d is not a dictionary batch", i)
+		}
 	}
 	start, n, err := checkBlocks(3, "record batch")
 	if err != nil {
 		return nil, err
 	}
 	blocks := make([]ipcBlock, n)
-	var buf []byte
 	for i := range blocks {
 		p := start + 24*i
 		off, _ := fbuf(footer).i64(p)

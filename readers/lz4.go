@@ -27,24 +27,23 @@ import (
 //go:linkname pqCodecs github.com/parquet-go/parquet-go.compressionCodecs
 var pqCodecs [format.Lz4Raw + 1]compress.Codec
 
-// lz4Patched reports whether lz4Codec is in the table (init checks that
-// the table is the one it expects first; TestLZ4RawPages checks both).
+// lz4Patched reports whether lz4Codec is in the table. When it is not (a
+// parquet-go whose table is not v0.32.0's: the linker then makes a table
+// of its own for the name, all nil, and the build does not fail), LZ4_RAW
+// pages are refused (checkCompressed) rather than misread.
 var lz4Patched bool
 
 func init() {
 	for i, c := range pqCodecs {
-		if c == nil {
-			continue
-		}
-		if c != parquet.LookupCompressionCodec(format.CompressionCodec(i)) || c.CompressionCodec() != format.CompressionCodec(i) {
-			return // not the table of v0.32.0: leave it
+		if c != nil && c.CompressionCodec() != format.CompressionCodec(i) {
+			return // not a table of codecs by code: leave it
 		}
 	}
 	if _, ok := pqCodecs[format.Lz4Raw].(*pqlz4.Codec); !ok {
 		return // not its LZ4 codec (patched already, or another version)
 	}
 	pqCodecs[format.Lz4Raw] = &lz4Codec{Codec: pqCodecs[format.Lz4Raw]}
-	lz4Patched = true
+	lz4Patched = parquet.LookupCompressionCodec(format.Lz4Raw) == pqCodecs[format.Lz4Raw]
 }
 
 // lz4Codec is parquet-go's LZ4_RAW codec with a decoder that decodes into
@@ -54,7 +53,7 @@ type lz4Codec struct{ compress.Codec }
 
 func (c *lz4Codec) Decode(dst, src []byte) ([]byte, error) {
 	dst = dst[:cap(dst)]
-	if len(dst) == 0 { // pierrec/lz4 faults on an empty destination
+	if len(dst) == 0 { // no buffer given: start where parquet-go's decoder did
 		dst = make([]byte, max(3*len(src), 64))
 	}
 	for {

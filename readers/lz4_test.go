@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	parquet "github.com/parquet-go/parquet-go"
@@ -85,6 +86,29 @@ func TestLZ4RawPages(t *testing.T) {
 		if i != len(rows) {
 			t.Errorf("%s: %d rows read, want %d", name, i, len(rows))
 		}
+	}
+	// Without the replacement, LZ4_RAW pages are refused, not misread.
+	defer func(patched bool) { lz4Patched = patched }(lz4Patched)
+	lz4Patched = false
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[lz4Row](&buf, parquet.Compression(&pqlz4.Codec{}))
+	if _, err := w.Write(rows[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := tempPath(t, "lz4-refused.parquet")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(Input{Path: path})
+	if err == nil {
+		err = f.ReadUnit(context.Background(), 0, []string{"prob"}, 0, func(*Chunk) error { return nil })
+		f.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "LZ4_RAW pages are not read") {
+		t.Errorf("without the replacement: %v, want LZ4_RAW refused", err)
 	}
 }
 

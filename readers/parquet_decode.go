@@ -22,7 +22,8 @@ type colBuf struct {
 	ev     []bool // list: per element, when elements are nullable
 	enulls int
 	slots  int
-	hollow bool // list: the current row is null or empty (so far)
+	hollow bool // list: the current row is null or empty
+	rowDef byte // list: the definition level the current row started with
 
 	bools []bool
 	ints  []int64
@@ -218,15 +219,15 @@ func (cb *colBuf) listLevels(c *pqColumn, defs, reps []byte) (int, []bool, error
 				cb.nulls++
 			}
 			cb.rows++
-			cb.hollow = d < dElem
+			cb.hollow, cb.rowDef = d < dElem, d
 		} else if cb.rows == 0 {
 			return 0, nil, errors.New("column chunk starts inside a list (first repetition level is not 0)")
-		} else if d < dElem && !cb.hollow {
-			return 0, nil, errors.New("empty or null list marker inside a list")
-		} else if d < dElem {
+		} else if d < dElem && cb.hollow && d == cb.rowDef && d < dOuter {
 			// DuckDB writes a null ARRAY (fixed size n) as n levels, the
 			// n-1 after the first repeating it: the row stays null.
 			continue
+		} else if d < dElem {
+			return 0, nil, errors.New("empty or null list marker inside a list")
 		} else if cb.hollow {
 			return 0, nil, errors.New("a list element inside a null or empty list")
 		}
