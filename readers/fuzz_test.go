@@ -45,6 +45,7 @@ func seedFiles(t testing.TB) map[string][]byte {
 		view.vals = append(view.vals, v)
 	}
 	writeIPC(t, filepath.Join(dir, "l.arrows"), []testCol{cols[3], view}, splits(24, 10), true)
+	writeIPC(t, filepath.Join(dir, "m.arrow"), []testCol{view}, splits(24, 24), false)
 	out := map[string][]byte{}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
