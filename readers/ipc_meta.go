@@ -335,24 +335,33 @@ func scanIPCFile(r io.ReaderAt, size int64) ([]ipcBlock, error) {
 		}
 		return start, n, nil
 	}
+	// message reads and checks the metadata of block i of a footer vector
+	// at start: a message of type want.
+	var buf []byte
+	message := func(start, i int, want byte, name string) (off int64, m ipcMessage, err error) {
+		p := start + 24*i
+		off, _ = fbuf(footer).i64(p)
+		ml, _ := fbuf(footer).u32(p + 8)
+		meta, _, _, err := readMessageMeta(r, off, off+int64(ml), buf)
+		if err != nil || meta == nil {
+			return 0, m, fmt.Errorf("%s %d: corrupt message metadata: %v", name, i, err)
+		}
+		buf = meta
+		if m, err = parseIPCMessage(meta); err != nil {
+			return 0, m, fmt.Errorf("%s %d: %w", name, i, err)
+		}
+		if m.headerType != want {
+			return 0, m, fmt.Errorf("%s block %d is of another message type", name, i)
+		}
+		return off, m, nil
+	}
 	dstart, dn, err := checkBlocks(2, "dictionary")
 	if err != nil {
 		return nil, err
 	}
-	var buf []byte
 	for i := range dn {
-		p := dstart + 24*i
-		off, _ := fbuf(footer).i64(p)
-		ml, _ := fbuf(footer).u32(p + 8)
-		meta, _, _, err := readMessageMeta(r, off, off+int64(ml), buf)
-		if err != nil || meta == nil {
-			return nil, fmt.Errorf("dictionary batch %d: corrupt message metadata: %v", i, err)
-		}
-		buf = meta
-		if m, err := parseIPCMessage(meta); err != nil {
-			return nil, fmt.Errorf("dictionary batch %d: %w", i, err)
-		} else if m.headerType != ipcDictionary {
-			return nil, fmt.Errorf("dictionary block %d is not a dictionary batch", i)
+		if _, _, err := message(dstart, i, ipcDictionary, "dictionary batch"); err != nil {
+			return nil, err
 		}
 	}
 	start, n, err := checkBlocks(3, "record batch")
@@ -361,20 +370,9 @@ func scanIPCFile(r io.ReaderAt, size int64) ([]ipcBlock, error) {
 	}
 	blocks := make([]ipcBlock, n)
 	for i := range blocks {
-		p := start + 24*i
-		off, _ := fbuf(footer).i64(p)
-		ml, _ := fbuf(footer).u32(p + 8)
-		meta, _, _, err := readMessageMeta(r, off, off+int64(ml), buf)
-		if err != nil || meta == nil {
-			return nil, fmt.Errorf("record batch %d: corrupt message metadata: %v", i, err)
-		}
-		buf = meta
-		m, err := parseIPCMessage(meta)
+		off, m, err := message(start, i, ipcRecordBatch, "record batch")
 		if err != nil {
-			return nil, fmt.Errorf("record batch %d: %w", i, err)
-		}
-		if m.headerType != ipcRecordBatch {
-			return nil, fmt.Errorf("block %d is not a record batch", i)
+			return nil, err
 		}
 		blocks[i] = ipcBlock{offset: off, rows: m.rows}
 	}
