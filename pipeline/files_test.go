@@ -169,7 +169,7 @@ func TestManyInputsFewOpen(t *testing.T) {
 // reads as before.
 func TestFileChanged(t *testing.T) {
 	dir := copyFiles(t, 1, 0)
-	s, err := discoverFiles([]string{dir}, 1)
+	s, err := discoverFiles([]string{dir}, 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestFileMetaChanged(t *testing.T) {
 // (run it with -race).
 func TestFileSetConcurrent(t *testing.T) {
 	const goroutines, keep = 6, 2
-	s, err := discoverFiles([]string{copyFiles(t, 4, 0)}, keep)
+	s, err := discoverFiles([]string{copyFiles(t, 4, 0)}, keep, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestLabelFilesClosedAfterLoad(t *testing.T) {
 // TestFileSetCloseWaitsForOpens: close while a file is being opened waits
 // for it and closes it (it was dropped, open, from the set).
 func TestFileSetCloseWaitsForOpens(t *testing.T) {
-	s, err := discoverFiles([]string{copyFiles(t, 1, 0)}, 1)
+	s, err := discoverFiles([]string{copyFiles(t, 1, 0)}, 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func openLabels(cfg *config.Config, keep int) (_ *labelStore, err error) {
 			st.close()
 		}
 	}()
-	if st.files, err = discoverFiles(l.Inputs, keep); err != nil {
+	if st.files, err = discoverFiles(l.Inputs, keep, cfg.Output.Dir); err != nil {
 		return nil, err
 	}
 	if err := st.files.learn(nil); err != nil {

@@ -94,7 +94,7 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 		}
 	}()
 
-	if p.files, err = discoverFiles(cfg.Inputs, p.workers()); err != nil {
+	if p.files, err = discoverFiles(cfg.Inputs, p.workers(), cfg.Output.Dir); err != nil {
 		return nil, err
 	}
 

@@ -693,3 +693,32 @@ func TestTokenSequencesIgnoredAndUnlabeled(t *testing.T) {
 		}
 	}
 }
+
+// A job whose output folder sits inside its input folder ran once: the
+// next run read the last one's summary.parquet as input (exit 3, missing
+// column). The output folder is never an input.
+func TestOutputInsideInputFolder(t *testing.T) {
+	dir := t.TempDir()
+	rec := multiclassRecord([]int64{0, 1, 2}, [][]float64{{0.5, 0.25, 0.25}, {0.2, 0.3, 0.5}, {0.1, 0.1, 0.8}})
+	defer rec.Release()
+	writeParquet(t, filepath.Join(dir, "data", "model=a", "p.parquet"), rec, 10)
+	cfg := jobConfig("multiclass", []string{filepath.Join(dir, "data")}, "label", "probs")
+	cfg.Output.Dir = filepath.Join(dir, "data", "results")
+	cfg.Output.Overwrite = true
+	cfg.Output.PerRow = true
+	var first []byte
+	for run := range 2 {
+		if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		b, err := os.ReadFile(filepath.Join(cfg.Output.Dir, SummaryFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Error("the second run's summary differs")
+		}
+	}
+}

@@ -15,7 +15,14 @@ import (
 // become the Input's Partition. A pattern that matches nothing is an input
 // error naming it.
 func Discover(patterns []string, baseDir string) ([]Input, error) {
-	return discover(patterns, baseDir)
+	return discover(patterns, baseDir, "")
+}
+
+// DiscoverExcept is Discover without the files inside the folder except
+// (an output folder, which may sit inside an input folder: a re-run must
+// not read the last run's output).
+func DiscoverExcept(patterns []string, baseDir, except string) ([]Input, error) {
+	return discover(patterns, baseDir, except)
 }
 
 // File is an opened input: its footer or schema has been read, no data yet.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/evaljob/evaljob/evalerr"
@@ -21,9 +22,16 @@ var stringType = arrow.BinaryTypes.String
 // hiveNull is Hive's folder value for a null partition key.
 const hiveNull = "__HIVE_DEFAULT_PARTITION__"
 
-func discover(patterns []string, baseDir string) ([]Input, error) {
+func discover(patterns []string, baseDir, except string) ([]Input, error) {
 	var out []Input
 	seen := map[string]bool{}
+	if except != "" {
+		except = filepath.Clean(except)
+	}
+	inside := func(p string) bool {
+		rel, err := filepath.Rel(except, p)
+		return except != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
 	for _, pat := range patterns {
 		full := pat
 		if !filepath.IsAbs(full) {
@@ -33,8 +41,14 @@ func discover(patterns []string, baseDir string) ([]Input, error) {
 		if err != nil {
 			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: err}
 		}
+		found := len(paths)
+		paths = slices.DeleteFunc(paths, inside)
 		if len(paths) == 0 {
-			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: errors.New("input pattern matches no files")}
+			why := "input pattern matches no files"
+			if found > 0 {
+				why = "input pattern matches only files in the output folder " + except
+			}
+			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: errors.New(why)}
 		}
 		sort.Strings(paths)
 		for _, p := range paths {
@@ -89,7 +103,7 @@ func expand(full string) ([]string, error) {
 	var out []string
 	for _, r := range rel {
 		m := filepath.Join(root, filepath.FromSlash(r))
-		if hidden(filepath.Base(m)) {
+		if slices.ContainsFunc(strings.Split(r, "/"), func(e string) bool { return hidden(e) }) && !hiddenOK(rest, r) {
 			continue
 		}
 		st, err := os.Stat(m)
@@ -107,6 +121,20 @@ func expand(full string) ([]string, error) {
 		out = append(out, filepath.Clean(m))
 	}
 	return out, nil
+}
+
+// hiddenOK reports whether the pattern elements rest name each hidden
+// element (".x", "_x") of the match r (as many elements) on purpose: an
+// element that matches one must itself start with "." or "_" ("_*.parquet"
+// reads _a.parquet; "*" does not match _staging, as a folder's walk skips
+// it).
+func hiddenOK(rest []string, r string) bool {
+	for i, e := range strings.Split(r, "/") {
+		if hidden(e) && (i >= len(rest) || !hidden(rest[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // literalRoot splits a pattern that does not exist as named into the
@@ -271,14 +299,17 @@ func partition(path string) []KV {
 		if !ok || k == "" {
 			continue
 		}
-		if u, err := url.PathUnescape(k); err == nil {
+		if u, err := url.PathUnescape(k); err == nil && utf8.ValidString(u) {
 			k = u
 		}
 		if v == hiveNull {
 			kvs = append(kvs, KV{Key: k, Null: true})
 			continue
 		}
-		if u, err := url.PathUnescape(v); err == nil {
+		// A %-escape that decodes to bytes that are not UTF-8 ("%C3"
+		// alone) stays as written: a string column holds UTF-8 (DuckDB
+		// refused to open a summary with the byte 0xC3 in it).
+		if u, err := url.PathUnescape(v); err == nil && utf8.ValidString(u) {
 			v = u
 		}
 		kvs = append(kvs, KV{Key: k, Value: v})

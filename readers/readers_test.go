@@ -341,6 +341,12 @@ func TestDiscover(t *testing.T) {
 		{[]string{"b/**/sub/*"}, abs("b/model=y/sub/part-0.arrow")},
 		{[]string{"b/model=y/**"}, abs("b/model=y/sub/part-0.arrow")},
 		{[]string{"b/**/model=y"}, abs("b/model=y/sub/part-0.arrow")},
+		// A wildcard does not match a hidden name (an audit: "*" read a
+		// _staging folder a walk skips) unless its element is itself
+		// hidden: "_*" names them on purpose.
+		{[]string{"c/_skip*"}, abs("c/_skip.ipc")},
+		{[]string{"b/_*/*.parquet"}, abs("b/_tmp/part-9.parquet")},
+		{[]string{"b/.*/*.parquet", "b/_tmp/*"}, abs("b/.git/part-9.parquet", "b/_tmp/part-9.parquet")},
 	}
 	for _, tt := range tests {
 		got, err := Discover(tt.patterns, dir)
@@ -359,7 +365,7 @@ func TestDiscover(t *testing.T) {
 	if !reflect.DeepEqual(got[0].Partition, []KV{{Key: "model", Value: "x"}}) {
 		t.Errorf("partition %+v", got[0].Partition)
 	}
-	for _, bad := range []string{"missing.parquet", "b/*.nothing", "b/_tmp/../model=z", "c/_skip*", "nothere/**/*.parquet", "b/**/[", "b/**/*.nothing"} {
+	for _, bad := range []string{"missing.parquet", "b/*.nothing", "b/_tmp/../model=z", "b/*/part-9.parquet", "nothere/**/*.parquet", "b/**/[", "b/**/*.nothing"} {
 		_, err := Discover([]string{"b", bad}, dir)
 		if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%s: %v", bad, err)
@@ -1136,5 +1142,59 @@ func TestDiscoverSymlinks(t *testing.T) {
 		if !reflect.DeepEqual(paths, tc.want) {
 			t.Errorf("%v:\n got %v\nwant %v", tc.patterns, paths, tc.want)
 		}
+	}
+}
+
+// TestHiveKeyText: a folder key=value's %-escapes are decoded, unless the
+// bytes they give are not UTF-8 (an audit: "m=%C3" wrote the byte 0xC3
+// into a string column, and DuckDB refused the whole summary).
+func TestHiveKeyText(t *testing.T) {
+	for dir, want := range map[string]KV{
+		"m=a%2Fb":       {Key: "m", Value: "a/b"},
+		"m=%C3%A9":      {Key: "m", Value: "é"},
+		"m=%C3":         {Key: "m", Value: "%C3"},
+		"m=100%":        {Key: "m", Value: "100%"},
+		"m%3D=x":        {Key: "m=", Value: "x"},
+		"%FF=x":         {Key: "%FF", Value: "x"},
+		"m=" + hiveNull: {Key: "m", Null: true},
+		"m=":            {Key: "m", Value: ""},
+	} {
+		got := partition(filepath.Join("/data", dir, "part-0.parquet"))
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: %+v, want %+v", dir, got, want)
+		}
+	}
+}
+
+// TestDiscoverExcept: the files inside the output folder are not inputs
+// (an audit: the second run of a job whose output folder sat inside its
+// input folder read the first run's summary.parquet, exit 3); a pattern
+// that names only those is an error saying so.
+func TestDiscoverExcept(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"data/model=a/part-0.parquet", "data/results/summary.parquet", "data/results/rows.parquet", "data/resultsX/p.parquet"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "data", "results")
+	for _, pat := range []string{"data", "data/**/*.parquet"} {
+		got, err := DiscoverExcept([]string{pat}, dir, out)
+		var paths []string
+		for _, in := range got {
+			paths = append(paths, in.Path)
+		}
+		want := []string{filepath.Join(dir, "data/model=a/part-0.parquet"), filepath.Join(dir, "data/resultsX/p.parquet")}
+		if err != nil || !reflect.DeepEqual(paths, want) {
+			t.Errorf("%s: %v, %v; want %v", pat, paths, err, want)
+		}
+	}
+	_, err := DiscoverExcept([]string{"data/results/*.parquet"}, dir, out)
+	if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), "matches only files in the output folder") {
+		t.Errorf("only output files: %v", err)
 	}
 }
