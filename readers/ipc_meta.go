@@ -324,6 +324,7 @@ func scanIPCFile(r io.ReaderAt, size int64) ([]ipcBlock, error) {
 		if !ok || n < 0 || n > (len(footer)-start)/24 || start < 0 {
 			return 0, 0, fmt.Errorf("footer: corrupt %s", name)
 		}
+		end := int64(0) // of the block before: blocks follow each other
 		for i := 0; i < n; i++ {
 			p := start + 24*i
 			off, _ := fbuf(footer).i64(p)
@@ -332,6 +333,12 @@ func scanIPCFile(r io.ReaderAt, size int64) ([]ipcBlock, error) {
 			if off < 8 || int32(ml) <= 0 || bl < 0 || off > footerStart || int64(ml) > footerStart-off || bl > footerStart-off-int64(ml) {
 				return 0, 0, fmt.Errorf("%s block %d (offset %d, %d+%d bytes) lies outside the file", name, i, off, int32(ml), bl)
 			}
+			// A block at or before the last one's end (2,000 entries of
+			// one batch read 16 billion rows of a 622 KB file).
+			if off < end {
+				return 0, 0, fmt.Errorf("%s block %d (offset %d) overlaps the block before it, which ends at %d", name, i, off, end)
+			}
+			end = off + int64(ml) + bl
 		}
 		return start, n, nil
 	}
@@ -410,21 +417,30 @@ func checkSchemaFB(s fbTable) error {
 	if !ok {
 		return errors.New("schema: corrupt field list")
 	}
+	fields := 0
 	for j := 0; j < n; j++ {
 		f, ok := s.b.vectorTable(start, j)
 		if !ok {
 			return errors.New("schema: corrupt field")
 		}
-		if err := checkFieldFB(f, 0); err != nil {
+		if err := checkFieldFB(f, 0, &fields); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkFieldFB(f fbTable, depth int) error {
+// maxSchemaFields bounds the fields of a schema, children included: Arrow
+// builds one per visit, and fields may share child tables (1.2 KB of
+// schema made 2^22 fields and 6.4 GB).
+const maxSchemaFields = 1 << 16
+
+func checkFieldFB(f fbTable, depth int, fields *int) error {
 	if depth > 32 {
 		return errors.New("schema: fields nested too deeply")
+	}
+	if *fields++; *fields > maxSchemaFields {
+		return fmt.Errorf("schema: more than %d fields", maxSchemaFields)
 	}
 	if _, _, ok := f.vectorOK(6, 4); !ok {
 		return errors.New("schema: corrupt field metadata")
@@ -441,7 +457,7 @@ func checkFieldFB(f fbTable, depth int) error {
 		if !ok {
 			return errors.New("schema: corrupt child field")
 		}
-		if err := checkFieldFB(c, depth+1); err != nil {
+		if err := checkFieldFB(c, depth+1, fields); err != nil {
 			return err
 		}
 	}

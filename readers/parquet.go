@@ -121,6 +121,9 @@ func openParquet(in Input, osf *os.File, size int64) (_ *pqFile, err error) {
 	} else if n != len(footer) {
 		return nil, p.errf(-1, "", "corrupt footer: %d trailing bytes", len(footer)-n)
 	}
+	if err := checkFooterShape(footer); err != nil {
+		return nil, p.errf(-1, "", "corrupt or hostile footer: %w", err)
+	}
 
 	pf, err := parquet.OpenFile(osf, size,
 		parquet.SkipPageIndex(true),
