@@ -52,11 +52,11 @@ type openFile struct {
 	used  int64 // the clock at the last release, for eviction
 }
 
-// discoverFiles finds the files of patterns, but those inside the output
-// folder out; keep is the number of idle files kept open. Nothing is
-// opened yet: learn does.
+// discoverFiles finds the files of patterns, but a run's own outputs in
+// the output folder out; keep is the number of idle files kept open.
+// Nothing is opened yet: learn does.
 func discoverFiles(patterns []string, keep int, out string) (*fileSet, error) {
-	inputs, err := readers.DiscoverExcept(patterns, "", out)
+	inputs, err := readers.DiscoverExcept(patterns, "", out, OutputFiles)
 	if err != nil {
 		return nil, err
 	}

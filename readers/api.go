@@ -3,6 +3,8 @@ package readers
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 )
@@ -15,14 +17,26 @@ import (
 // become the Input's Partition. A pattern that matches nothing is an input
 // error naming it.
 func Discover(patterns []string, baseDir string) ([]Input, error) {
-	return discover(patterns, baseDir, "")
+	return discover(patterns, baseDir, nil)
 }
 
-// DiscoverExcept is Discover without the files inside the folder except
-// (an output folder, which may sit inside an input folder: a re-run must
-// not read the last run's output).
-func DiscoverExcept(patterns []string, baseDir, except string) ([]Input, error) {
-	return discover(patterns, baseDir, except)
+// DiscoverExcept is Discover without the files named names directly in
+// the folder except (a run's own outputs, in its output folder, which may
+// sit inside an input folder: a re-run must not read the last run's
+// summary). The folder is compared as a file (os.SameFile), so a link to
+// it is it.
+func DiscoverExcept(patterns []string, baseDir, except string, names []string) ([]Input, error) {
+	var skip func(p string) bool
+	if fi, err := os.Stat(except); except != "" && err == nil {
+		skip = func(p string) bool {
+			if !slices.Contains(names, filepath.Base(p)) {
+				return false
+			}
+			d, err := os.Stat(filepath.Dir(p))
+			return err == nil && os.SameFile(d, fi)
+		}
+	}
+	return discover(patterns, baseDir, skip)
 }
 
 // File is an opened input: its footer or schema has been read, no data yet.

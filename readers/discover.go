@@ -22,16 +22,11 @@ var stringType = arrow.BinaryTypes.String
 // hiveNull is Hive's folder value for a null partition key.
 const hiveNull = "__HIVE_DEFAULT_PARTITION__"
 
-func discover(patterns []string, baseDir, except string) ([]Input, error) {
+// discover expands patterns (Discover); skip, if not nil, drops files
+// (DiscoverExcept).
+func discover(patterns []string, baseDir string, skip func(string) bool) ([]Input, error) {
 	var out []Input
 	seen := map[string]bool{}
-	if except != "" {
-		except = filepath.Clean(except)
-	}
-	inside := func(p string) bool {
-		rel, err := filepath.Rel(except, p)
-		return except != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-	}
 	for _, pat := range patterns {
 		full := pat
 		if !filepath.IsAbs(full) {
@@ -42,11 +37,13 @@ func discover(patterns []string, baseDir, except string) ([]Input, error) {
 			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: err}
 		}
 		found := len(paths)
-		paths = slices.DeleteFunc(paths, inside)
+		if skip != nil {
+			paths = slices.DeleteFunc(paths, skip)
+		}
 		if len(paths) == 0 {
 			why := "input pattern matches no files"
 			if found > 0 {
-				why = "input pattern matches only files in the output folder " + except
+				why = "input pattern matches only the outputs of an earlier run"
 			}
 			return nil, &evalerr.InputError{Path: pat, RowGroup: -1, Row: -1, Err: errors.New(why)}
 		}

@@ -1166,13 +1166,15 @@ func TestHiveKeyText(t *testing.T) {
 	}
 }
 
-// TestDiscoverExcept: the files inside the output folder are not inputs
-// (an audit: the second run of a job whose output folder sat inside its
-// input folder read the first run's summary.parquet, exit 3); a pattern
-// that names only those is an error saying so.
+// TestDiscoverExcept: a run's own outputs in its output folder are not
+// inputs (an audit: the second run of a job whose output folder sat inside
+// its input folder read the first run's summary.parquet, exit 3), through
+// a link to the folder too; other files there are, and so are the outputs
+// when the output folder is the inputs' own (a review: excluding the
+// whole folder refused such a run).
 func TestDiscoverExcept(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"data/model=a/part-0.parquet", "data/results/summary.parquet", "data/results/rows.parquet", "data/resultsX/p.parquet"} {
+	for _, f := range []string{"data/model=a/part-0.parquet", "data/results/summary.parquet", "data/results/rows.parquet", "data/results/mine.parquet", "data/resultsX/summary.parquet"} {
 		p := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -1181,20 +1183,37 @@ func TestDiscoverExcept(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := filepath.Join(dir, "data", "results")
-	for _, pat := range []string{"data", "data/**/*.parquet"} {
-		got, err := DiscoverExcept([]string{pat}, dir, out)
+	if err := os.Symlink(filepath.Join(dir, "data", "results"), filepath.Join(dir, "out")); err != nil {
+		t.Skip(err)
+	}
+	names := []string{"summary.parquet", "rows.parquet", "manifest.json"}
+	abs := func(ps ...string) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, filepath.Join(dir, p))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		pattern, out string
+		want         []string
+	}{
+		{"data", "data/results", abs("data/model=a/part-0.parquet", "data/results/mine.parquet", "data/resultsX/summary.parquet")},
+		{"data/**/*.parquet", "out", abs("data/model=a/part-0.parquet", "data/results/mine.parquet", "data/resultsX/summary.parquet")},
+		{"data/results/*.parquet", "data", abs("data/results/mine.parquet", "data/results/rows.parquet", "data/results/summary.parquet")},
+		{"data/results/*.parquet", "nothere", abs("data/results/mine.parquet", "data/results/rows.parquet", "data/results/summary.parquet")},
+	} {
+		got, err := DiscoverExcept([]string{tc.pattern}, dir, filepath.Join(dir, tc.out), names)
 		var paths []string
 		for _, in := range got {
 			paths = append(paths, in.Path)
 		}
-		want := []string{filepath.Join(dir, "data/model=a/part-0.parquet"), filepath.Join(dir, "data/resultsX/p.parquet")}
-		if err != nil || !reflect.DeepEqual(paths, want) {
-			t.Errorf("%s: %v, %v; want %v", pat, paths, err, want)
+		if err != nil || !reflect.DeepEqual(paths, tc.want) {
+			t.Errorf("%s, output %s: %v, %v; want %v", tc.pattern, tc.out, paths, err, tc.want)
 		}
 	}
-	_, err := DiscoverExcept([]string{"data/results/*.parquet"}, dir, out)
-	if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), "matches only files in the output folder") {
-		t.Errorf("only output files: %v", err)
+	_, err := DiscoverExcept([]string{"data/results/s*.parquet"}, dir, filepath.Join(dir, "data/results"), names)
+	if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), "matches only the outputs of an earlier run") {
+		t.Errorf("only outputs: %v", err)
 	}
 }
