@@ -136,26 +136,21 @@ func newPlan(ctx context.Context, cfg *config.Config) (_ *plan, err error) {
 	// prediction-side column of that name (and the prediction files need
 	// not have one). Its index (-1 here) is set once the joined columns
 	// have theirs.
-	fromLabels := func(c string) bool {
-		return p.labels != nil && (c == cfg.Columns.Label || weightFromLabels && c == cfg.Columns.Weight)
+	keyCol := func(c string) int {
+		if p.labels != nil && (c == cfg.Columns.Label || weightFromLabels && c == cfg.Columns.Weight) {
+			return -1
+		}
+		return add(c)
 	}
 	p.groupNames = cfg.GroupColumns()
 	for _, c := range p.groupNames {
-		if fromLabels(c) {
-			p.groupCols = append(p.groupCols, -1)
-		} else {
-			p.groupCols = append(p.groupCols, add(c))
-		}
+		p.groupCols = append(p.groupCols, keyCol(c))
 	}
 	if cfg.Output.PerRow {
 		for _, c := range append(slices.Clone(cfg.Columns.Keep), p.groupNames...) {
 			if !slices.Contains(p.outNames, c) {
 				p.outNames = append(p.outNames, c)
-				if fromLabels(c) {
-					p.outCols = append(p.outCols, -1)
-				} else {
-					p.outCols = append(p.outCols, add(c))
-				}
+				p.outCols = append(p.outCols, keyCol(c))
 			}
 		}
 	}

@@ -100,7 +100,7 @@ func expand(full string) ([]string, error) {
 	var out []string
 	for _, r := range rel {
 		m := filepath.Join(root, filepath.FromSlash(r))
-		if slices.ContainsFunc(strings.Split(r, "/"), func(e string) bool { return hidden(e) }) && !hiddenOK(rest, r) {
+		if !hiddenOK(rest, r) {
 			continue
 		}
 		st, err := os.Stat(m)

@@ -253,6 +253,13 @@ func splits(n int, sizes ...int) [][2]int {
 func writeIPC(t testing.TB, path string, cols []testCol, batches [][2]int, stream bool) {
 	mem := memory.NewGoAllocator()
 	schema, recs := testRecords(mem, cols, batches, false)
+	writeRecordsIPC(t, path, schema, recs, stream, mem)
+}
+
+// writeRecordsIPC writes recs as an Arrow IPC file, or stream, and
+// releases them.
+func writeRecordsIPC(t testing.TB, path string, schema *arrow.Schema, recs []arrow.Record, stream bool, mem memory.Allocator) {
+	t.Helper()
 	out, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)

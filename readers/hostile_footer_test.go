@@ -9,7 +9,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 )
 
@@ -124,20 +123,9 @@ func TestIPCSchemaFields(t *testing.T) {
 	}
 	schema := arrow.NewSchema(fields, nil)
 	path := tempPath(t, "wide.arrows")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := ipc.NewWriter(f, ipc.WithSchema(schema))
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	rec := b.NewRecord()
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	rec.Release()
-	b.Release()
-	w.Close()
-	f.Close()
+	defer b.Release()
+	writeRecordsIPC(t, path, schema, []arrow.Record{b.NewRecord()}, true, memory.DefaultAllocator)
 	if _, err := Open(Input{Path: path}); err == nil || !strings.Contains(err.Error(), "more than 65536 fields") {
 		t.Errorf("%d fields: %v", len(fields), err)
 	}

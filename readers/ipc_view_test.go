@@ -12,7 +12,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/evaljob/evaljob/evalerr"
@@ -39,31 +38,11 @@ func viewFile(t *testing.T, dt arrow.DataType, views []view, data []byte, stream
 	defer arr.Release()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: dt, Nullable: true}}, nil)
 	rec := array.NewRecord(schema, []arrow.Array{arr}, int64(len(views)))
-	defer rec.Release()
 	path := tempPath(t, "v.arrow")
 	if stream {
 		path += "s"
 	}
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	var w interface {
-		Write(arrow.Record) error
-		Close() error
-	}
-	if stream {
-		w = ipc.NewWriter(out, ipc.WithSchema(schema))
-	} else if w, err = ipc.NewFileWriter(out, ipc.WithSchema(schema)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeRecordsIPC(t, path, schema, []arrow.Record{rec}, stream, memory.DefaultAllocator)
 	return path
 }
 

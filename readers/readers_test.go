@@ -309,15 +309,7 @@ func TestDiscover(t *testing.T) {
 		"c/two.ipc",
 		"c/_skip.ipc",
 	}
-	for _, f := range files {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	touchFiles(t, dir, files...)
 	abs := func(ps ...string) []string {
 		var out []string
 		for _, p := range ps {
@@ -1090,15 +1082,7 @@ func TestDiscoverLiteralBrackets(t *testing.T) {
 // to a file, broken or not, is a file.
 func TestDiscoverSymlinks(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"real/x.parquet", "real/deep/y.parquet", "data/own/z.parquet", "data/notes.txt", "data/d0/f.parquet", "data/d1/f.parquet"} {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	touchFiles(t, dir, "real/x.parquet", "real/deep/y.parquet", "data/own/z.parquet", "data/notes.txt", "data/d0/f.parquet", "data/d1/f.parquet")
 	for link, target := range map[string]string{
 		"data/link":          "../real",
 		"real/deep/loop":     "..",
@@ -1174,15 +1158,7 @@ func TestHiveKeyText(t *testing.T) {
 // whole folder refused such a run).
 func TestDiscoverExcept(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"data/model=a/part-0.parquet", "data/results/summary.parquet", "data/results/rows.parquet", "data/results/mine.parquet", "data/resultsX/summary.parquet"} {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	touchFiles(t, dir, "data/model=a/part-0.parquet", "data/results/summary.parquet", "data/results/rows.parquet", "data/results/mine.parquet", "data/resultsX/summary.parquet")
 	if err := os.Symlink(filepath.Join(dir, "data", "results"), filepath.Join(dir, "out")); err != nil {
 		t.Skip(err)
 	}
@@ -1215,5 +1191,20 @@ func TestDiscoverExcept(t *testing.T) {
 	_, err := DiscoverExcept([]string{"data/results/s*.parquet"}, dir, filepath.Join(dir, "data/results"), names)
 	if !errors.Is(err, evalerr.ErrInput) || !strings.Contains(err.Error(), "matches only the outputs of an earlier run") {
 		t.Errorf("only outputs: %v", err)
+	}
+}
+
+// touchFiles creates empty files at the paths names below dir, and their
+// folders.
+func touchFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -68,23 +68,7 @@ func (s *thriftSkimmer) structure(depth int) error {
 	if depth > maxThriftDepth {
 		return errors.New("thrift structs nested too deeply")
 	}
-	for {
-		c, err := s.byte()
-		if err != nil {
-			return err
-		}
-		if c == 0 { // stop field
-			return nil
-		}
-		if c>>4 == 0 { // long form: field id follows as a zigzag varint
-			if _, err := s.uvarint(); err != nil {
-				return err
-			}
-		}
-		if err := s.value(c&0x0f, depth, false); err != nil {
-			return err
-		}
-	}
+	return s.fields(func(_ int16, t byte) error { return s.value(t, depth, false) })
 }
 
 // value skips one value of compact type t. Inside lists a bool is one byte;
@@ -110,26 +94,7 @@ func (s *thriftSkimmer) value(t byte, depth int, inList bool) error {
 		}
 		return s.skip(n)
 	case 9, 10: // list, set
-		h, err := s.byte()
-		if err != nil {
-			return err
-		}
-		n := uint64(h >> 4)
-		if n == 15 {
-			if n, err = s.uvarint(); err != nil {
-				return err
-			}
-		}
-		if n > s.remaining() { // every element takes at least one byte
-			return fmt.Errorf("thrift list declares %d elements in %d bytes", n, s.remaining())
-		}
-		et := h & 0x0f
-		for i := uint64(0); i < n; i++ {
-			if err := s.value(et, depth+1, true); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.list(func(et byte) error { return s.value(et, depth+1, true) })
 	case 11: // map
 		n, err := s.uvarint()
 		if err != nil {
@@ -309,7 +274,7 @@ func (s *thriftSkimmer) list(elem func(et byte) error) error {
 			return err
 		}
 	}
-	if n > s.remaining() {
+	if n > s.remaining() { // every element takes at least one byte
 		return fmt.Errorf("thrift list declares %d elements in %d bytes", n, s.remaining())
 	}
 	for range n {

@@ -13,9 +13,9 @@ import (
 )
 
 // isTerminal reports whether w is a terminal (not /dev/null, a pipe or a
-// file): the progress line, the closing lines and the info logs are for a
-// terminal only, so that piped and logged output stays quiet. A writer may
-// say so itself (IsTerminal: the terminal below, tests).
+// file): the progress line and the closing lines are for a terminal only,
+// so that piped output stays quiet. A writer may say so itself
+// (IsTerminal: the terminal below, tests).
 func isTerminal(w io.Writer) bool {
 	switch w := w.(type) {
 	case interface{ IsTerminal() bool }:
